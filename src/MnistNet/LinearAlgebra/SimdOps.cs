@@ -1,0 +1,156 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace MnistNet.LinearAlgebra;
+
+/// <summary>
+/// The handful of vector operations the kernels need, abstracted over the vector width so one kernel body
+/// serves the <see cref="Vector512{T}"/>, <see cref="Vector256{T}"/> and scalar paths. The JIT specialises
+/// each struct instantiation, so the abstraction costs nothing at run time.
+/// </summary>
+/// <typeparam name="T">float or double.</typeparam>
+/// <typeparam name="TVec">The register type: a vector of <typeparamref name="T"/>, or <typeparamref name="T"/> itself.</typeparam>
+internal interface ISimdOps<T, TVec>
+    where T : unmanaged, IFloatingPointIeee754<T>
+    where TVec : struct
+{
+    /// <summary>Number of <typeparamref name="T"/> lanes in <typeparamref name="TVec"/>.</summary>
+    static abstract int Count { get; }
+
+    static abstract TVec Zero { get; }
+
+    static abstract TVec Load(ref readonly T source);
+
+    static abstract void Store(TVec value, ref T destination);
+
+    static abstract TVec Broadcast(T value);
+
+    /// <summary>a·b + c with a single rounding (the same bits as the scalar <c>T.FusedMultiplyAdd</c> per lane).</summary>
+    static abstract TVec FusedMultiplyAdd(TVec a, TVec b, TVec c);
+
+    static abstract TVec Add(TVec a, TVec b);
+
+    /// <summary>Sum of the lanes, in a fixed order.</summary>
+    static abstract T Sum(TVec value);
+
+    /// <summary>Lane-wise <c>mask &gt; 0 ? value : 0</c>.</summary>
+    static abstract TVec SelectWherePositive(TVec mask, TVec value);
+}
+
+internal readonly struct Simd512<T> : ISimdOps<T, Vector512<T>>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int Count => Vector512<T>.Count;
+
+    public static Vector512<T> Zero => Vector512<T>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Load(ref readonly T source) => Vector512.LoadUnsafe(in source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector512<T> value, ref T destination) => value.StoreUnsafe(ref destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Broadcast(T value) => Vector512.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> FusedMultiplyAdd(Vector512<T> a, Vector512<T> b, Vector512<T> c)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            return Vector512.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        }
+
+        return Vector512.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Add(Vector512<T> a, Vector512<T> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Sum(Vector512<T> value) => Simd256<T>.Sum(value.GetLower() + value.GetUpper());
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> SelectWherePositive(Vector512<T> mask, Vector512<T> value) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(mask, Vector512<T>.Zero), value, Vector512<T>.Zero);
+}
+
+internal readonly struct Simd256<T> : ISimdOps<T, Vector256<T>>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int Count => Vector256<T>.Count;
+
+    public static Vector256<T> Zero => Vector256<T>.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Load(ref readonly T source) => Vector256.LoadUnsafe(in source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Vector256<T> value, ref T destination) => value.StoreUnsafe(ref destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Broadcast(T value) => Vector256.Create(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> FusedMultiplyAdd(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            return Vector256.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        }
+
+        return Vector256.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Add(Vector256<T> a, Vector256<T> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Sum(Vector256<T> value)
+    {
+        // Pairwise halving: a fixed order, so the same lanes always give the same sum.
+        Vector128<T> v = value.GetLower() + value.GetUpper();
+        T sum = T.Zero;
+        for (int i = 0; i < Vector128<T>.Count; i++)
+        {
+            sum += v.GetElement(i);
+        }
+
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> SelectWherePositive(Vector256<T> mask, Vector256<T> value) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(mask, Vector256<T>.Zero), value, Vector256<T>.Zero);
+}
+
+/// <summary>The scalar path: a "vector" of one lane.</summary>
+internal readonly struct SimdScalar<T> : ISimdOps<T, T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int Count => 1;
+
+    public static T Zero => T.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Load(ref readonly T source) => source;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(T value, ref T destination) => destination = value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Broadcast(T value) => value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T FusedMultiplyAdd(T a, T b, T c) => T.FusedMultiplyAdd(a, b, c);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Add(T a, T b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Sum(T value) => value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T SelectWherePositive(T mask, T value) => mask > T.Zero ? value : T.Zero;
+}

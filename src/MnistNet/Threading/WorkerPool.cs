@@ -1,0 +1,159 @@
+using System.Runtime.ExceptionServices;
+
+namespace MnistNet.Threading;
+
+/// <summary>
+/// A tiny fixed pool of background threads that runs the chunks of one <see cref="IChunkJob"/> at a time,
+/// with the calling thread taking part. Unlike <c>Parallel.For</c> it allocates nothing per call, which keeps
+/// a training step allocation-free.
+/// </summary>
+/// <remarks>
+/// Chunks are claimed dynamically, so which thread runs a chunk varies; callers make results independent of
+/// that by giving each chunk its own outputs (the chunk boundaries depend only on the data's shape).
+/// If the pool is busy (another thread is running a job, or a chunk itself calls <see cref="Run"/>), the
+/// call simply runs all its chunks inline on the calling thread.
+/// </remarks>
+internal sealed class WorkerPool
+{
+    public static WorkerPool Shared { get; } = new(Math.Max(0, Environment.ProcessorCount - 1));
+
+    private readonly object _gate = new();
+    private readonly int _workerCount;
+    private int _busy;                 // 0 = free, 1 = a Run is in progress
+    private long _generation;          // bumped for each job handed to the workers
+    private IChunkJob? _job;
+    private int _chunkCount;
+    private int _nextChunk;
+    private int _helpersWanted;        // workers with index < this take part in the current job
+    private int _helpersActive;        // taking part and not yet finished
+    private ExceptionDispatchInfo? _failure;
+
+    private WorkerPool(int workerCount)
+    {
+        _workerCount = workerCount;
+        for (int i = 0; i < workerCount; i++)
+        {
+            var thread = new Thread(WorkerLoop)
+            {
+                IsBackground = true,
+                Name = $"MnistNet worker {i + 1}",
+            };
+            thread.Start(i);
+        }
+    }
+
+    /// <summary>Runs chunks 0..<paramref name="chunkCount"/>-1 of <paramref name="job"/> on up to <paramref name="maxThreads"/> threads and returns when all are done.</summary>
+    public void Run(IChunkJob job, int chunkCount, int maxThreads)
+    {
+        if (chunkCount <= 0)
+        {
+            return;
+        }
+
+        int helpers = Math.Min(Math.Min(maxThreads, chunkCount) - 1, _workerCount);
+        if (helpers <= 0 || Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            for (int c = 0; c < chunkCount; c++)
+            {
+                job.Execute(c);
+            }
+
+            return;
+        }
+
+        try
+        {
+            lock (_gate)
+            {
+                _job = job;
+                _chunkCount = chunkCount;
+                _nextChunk = 0;
+                _failure = null;
+                _helpersWanted = helpers;
+                _helpersActive = helpers;
+                _generation++;
+                Monitor.PulseAll(_gate);
+            }
+
+            RunChunks(job, chunkCount);
+
+            lock (_gate)
+            {
+                while (_helpersActive > 0)
+                {
+                    Monitor.Wait(_gate);
+                }
+
+                _job = null;
+            }
+
+            _failure?.Throw();
+        }
+        finally
+        {
+            Volatile.Write(ref _busy, 0);
+        }
+    }
+
+    private void RunChunks(IChunkJob job, int chunkCount)
+    {
+        int chunk;
+        while ((chunk = Interlocked.Increment(ref _nextChunk) - 1) < chunkCount)
+        {
+            try
+            {
+                job.Execute(chunk);
+            }
+            catch (Exception ex)
+            {
+                lock (_gate)
+                {
+                    _failure ??= ExceptionDispatchInfo.Capture(ex);
+                }
+
+                // Stop handing out further chunks; the failure is rethrown by Run.
+                Volatile.Write(ref _nextChunk, chunkCount);
+            }
+        }
+    }
+
+    private void WorkerLoop(object? state)
+    {
+        int index = (int)state!;
+        long seen = 0;
+        while (true)
+        {
+            IChunkJob? job;
+            int chunkCount;
+            lock (_gate)
+            {
+                while (_generation == seen)
+                {
+                    Monitor.Wait(_gate);
+                }
+
+                seen = _generation;
+                if (index >= _helpersWanted)
+                {
+                    continue;
+                }
+
+                job = _job;
+                chunkCount = _chunkCount;
+            }
+
+            if (job is not null)
+            {
+                RunChunks(job, chunkCount);
+            }
+
+            lock (_gate)
+            {
+                if (--_helpersActive == 0)
+                {
+                    Monitor.PulseAll(_gate);
+                }
+            }
+        }
+    }
+}
