@@ -1,0 +1,154 @@
+using System.Numerics;
+using MnistNet.LinearAlgebra;
+using MnistNet.Networks;
+
+namespace MnistNet.Diagnostics;
+
+/// <summary>
+/// Checks a network's back-propagated gradients against centered finite differences of its loss,
+/// coordinate by coordinate, over every parameter tensor (W1, b1, W2, b2).
+/// </summary>
+/// <remarks>
+/// <para>For each parameter θ the numerical derivative is <c>(L(θ + h) − L(θ − h)) / 2h</c>, and the error is
+/// <c>|a − n| / max(|a| + |n|, floor)</c> for analytic value a and numerical value n.
+/// The floor keeps gradients that are zero or tiny — where both values are rounding noise — from reporting huge
+/// relative errors; it acts as an absolute tolerance of about <c>floor × error</c> for them.</para>
+/// <para>Use <c>double</c>: with h ≈ 1e-5 the two agree to ~1e-9. In <c>float</c> only h ≈ 1e-2 works, with errors of ~1e-3.
+/// Coordinates whose perturbation flips any hidden unit across ReLU's kink (where the derivative does not exist)
+/// are skipped and counted in <see cref="GradientCheckResult.Skipped"/>.</para>
+/// <para>Cost: two forward passes per parameter; meant for small networks and batches.</para>
+/// </remarks>
+public static class GradientCheck
+{
+    /// <summary>Compares analytic and numerical gradients of the mean cross-entropy of <paramref name="network"/> on a batch.</summary>
+    /// <typeparam name="T">float or double (prefer double).</typeparam>
+    /// <param name="network">The network; its parameters are perturbed during the check and restored exactly afterwards.</param>
+    /// <param name="x">Inputs, <c>network.Inputs</c> × m, m ≥ 1.</param>
+    /// <param name="labels">The m labels.</param>
+    /// <param name="step">The perturbation h (finite, &gt; 0).</param>
+    /// <param name="floor">The smallest denominator of the relative error (≥ 0).</param>
+    /// <returns>The largest relative error, where it occurred, and per-tensor maxima.</returns>
+    /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> or <paramref name="floor"/> is out of range, or a label is.</exception>
+    public static GradientCheckResult Run<T>(TwoLayerNetwork<T> network, Matrix<T> x, ReadOnlySpan<byte> labels, double step = 1e-5, double floor = 1e-8)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(x);
+        if (!double.IsFinite(step) || step <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(step), step, "The step h must be finite and greater than 0.");
+        }
+
+        if (!double.IsFinite(floor) || floor < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(floor), floor, "The floor must be finite and at least 0.");
+        }
+
+        ForwardPass<T> baseline = network.ForwardProp(x);
+        Gradients<T> analytic = network.BackwardProp(x, labels, baseline);
+        var scratch = new ForwardPass<T>(network, x.Columns);
+
+        var state = new CheckState();
+        CheckTensor(network, x, labels, "W1", network.W1, analytic.DW1, affectsHidden: true, baseline.Z1, scratch, step, floor, state);
+        CheckTensor(network, x, labels, "b1", network.B1, analytic.DB1, affectsHidden: true, baseline.Z1, scratch, step, floor, state);
+        CheckTensor(network, x, labels, "W2", network.W2, analytic.DW2, affectsHidden: false, baseline.Z1, scratch, step, floor, state);
+        CheckTensor(network, x, labels, "b2", network.B2, analytic.DB2, affectsHidden: false, baseline.Z1, scratch, step, floor, state);
+        return new GradientCheckResult(state.MaxError, state.Worst, state.ByTensor, state.Checked, state.Skipped);
+    }
+
+    private static void CheckTensor<T>(
+        TwoLayerNetwork<T> network,
+        Matrix<T> x,
+        ReadOnlySpan<byte> labels,
+        string name,
+        Matrix<T> parameter,
+        Matrix<T> gradient,
+        bool affectsHidden,
+        Matrix<T> baselineZ1,
+        ForwardPass<T> scratch,
+        double step,
+        double floor,
+        CheckState state)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double tensorMax = 0;
+        for (int r = 0; r < parameter.Rows; r++)
+        {
+            for (int c = 0; c < parameter.Columns; c++)
+            {
+                T original = parameter[r, c];
+                T plus = original + T.CreateTruncating(step);
+                T minus = original - T.CreateTruncating(step);
+
+                parameter[r, c] = plus;
+                double lossPlus = Loss(network, x, labels, scratch);
+                bool kink = affectsHidden && CrossesKink(baselineZ1, scratch.Z1);
+                parameter[r, c] = minus;
+                double lossMinus = Loss(network, x, labels, scratch);
+                kink |= affectsHidden && CrossesKink(baselineZ1, scratch.Z1);
+                parameter[r, c] = original;
+
+                if (kink)
+                {
+                    state.Skipped++;
+                    continue;
+                }
+
+                // Divide by the step actually taken after rounding θ ± h to T.
+                double numeric = (lossPlus - lossMinus) / (double.CreateTruncating(plus) - double.CreateTruncating(minus));
+                double a = double.CreateTruncating(gradient[r, c]);
+                double error = Math.Abs(a - numeric) / Math.Max(Math.Abs(a) + Math.Abs(numeric), floor);
+                if (double.IsNaN(error))
+                {
+                    error = double.PositiveInfinity;
+                }
+
+                state.Checked++;
+                tensorMax = Math.Max(tensorMax, error);
+                if (error > state.MaxError || state.Worst.Length == 0)
+                {
+                    state.MaxError = Math.Max(state.MaxError, error);
+                    state.Worst = $"{name}[{r}, {c}]";
+                }
+            }
+        }
+
+        state.ByTensor[name] = tensorMax;
+    }
+
+    private static double Loss<T>(TwoLayerNetwork<T> network, Matrix<T> x, ReadOnlySpan<byte> labels, ForwardPass<T> scratch)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        network.ForwardCore(x, scratch, labels, out double lossSum);
+        return lossSum / x.Columns;
+    }
+
+    private static bool CrossesKink<T>(Matrix<T> before, Matrix<T> after)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = 0; r < before.Rows; r++)
+        {
+            Span<T> b = before.Row(r);
+            Span<T> a = after.Row(r);
+            for (int c = 0; c < b.Length; c++)
+            {
+                if ((b[c] > T.Zero) != (a[c] > T.Zero))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private sealed class CheckState
+    {
+        public double MaxError;
+        public string Worst = string.Empty;
+        public Dictionary<string, double> ByTensor { get; } = new(StringComparer.Ordinal);
+        public int Checked;
+        public int Skipped;
+    }
+}

@@ -1,0 +1,435 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using MnistNet.Activations;
+using MnistNet.LinearAlgebra;
+
+namespace MnistNet.Networks;
+
+/// <summary>
+/// The seed's network: inputs → dense + ReLU (hidden units) → dense + softmax (outputs), trained on the mean
+/// cross-entropy by gradient descent. Methods keep the seed's names (<c>init_params</c> → <see cref="InitParams"/>,
+/// <c>forward_prop</c> → <see cref="ForwardProp(Matrix{T})"/>, …) with the seed's three bugs fixed.
+/// </summary>
+/// <remarks>
+/// <para>Convention: one example per column. X is inputs × m, labels are m class indices.</para>
+/// <code>
+/// Z1 = W1·X + b1      A1 = ReLU(Z1)            (hidden × m)
+/// Z2 = W2·A1 + b2     A2 = softmax(Z2)         (outputs × m, per column, max subtracted)
+/// L  = −(1/m) Σ_j log A2[y_j, j]
+/// dZ2 = A2 − onehot(Y)            dW2 = (1/m) dZ2·A1ᵀ    db2 = (1/m) Σ_columns dZ2
+/// dZ1 = (W2ᵀ·dZ2) ⊙ [Z1 &gt; 0]    dW1 = (1/m) dZ1·Xᵀ     db1 = (1/m) Σ_columns dZ1
+/// W ← W − α dW,  b ← b − α db
+/// </code>
+/// <para>Every method that allocates has a form that writes into buffers you own
+/// (<see cref="ForwardPass{T}"/>, <see cref="Gradients{T}"/>, <see cref="TrainingWorkspace{T}"/>).
+/// Reading methods (<see cref="Predict"/>, <see cref="GetAccuracy(Matrix{T}, ReadOnlySpan{byte})"/>, the allocating
+/// <see cref="ForwardProp(Matrix{T})"/>) are safe to call from several threads at once while nothing trains the network.</para>
+/// </remarks>
+/// <typeparam name="T">float (fast) or double (precise, for gradient checks).</typeparam>
+public sealed class TwoLayerNetwork<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Creates a network and initialises it with <see cref="InitParams"/>.</summary>
+    /// <param name="inputs">Input size (784 for 28 × 28 images).</param>
+    /// <param name="hidden">Hidden units (the seed uses 10).</param>
+    /// <param name="outputs">Classes (10 digits).</param>
+    /// <param name="seed">Seed for the initial parameters; the same seed gives the same bits.</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive, or <paramref name="outputs"/> exceeds 256 (labels are bytes).</exception>
+    public TwoLayerNetwork(int inputs = 784, int hidden = 10, int outputs = 10, long seed = 0)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputs, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(hidden, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outputs, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(outputs, 256);
+        W1 = new Matrix<T>(hidden, inputs);
+        B1 = new Matrix<T>(hidden, 1);
+        W2 = new Matrix<T>(outputs, hidden);
+        B2 = new Matrix<T>(outputs, 1);
+        InitParams(seed);
+    }
+
+    /// <summary>Gets the input size.</summary>
+    public int Inputs => W1.Columns;
+
+    /// <summary>Gets the number of hidden units.</summary>
+    public int Hidden => W1.Rows;
+
+    /// <summary>Gets the number of outputs (classes).</summary>
+    public int Outputs => W2.Rows;
+
+    /// <summary>Gets the hidden layer's weights (hidden × inputs). Its elements may be read and written.</summary>
+    public Matrix<T> W1 { get; }
+
+    /// <summary>Gets the hidden layer's biases (hidden × 1).</summary>
+    public Matrix<T> B1 { get; }
+
+    /// <summary>Gets the output layer's weights (outputs × hidden).</summary>
+    public Matrix<T> W2 { get; }
+
+    /// <summary>Gets the output layer's biases (outputs × 1).</summary>
+    public Matrix<T> B2 { get; }
+
+    /// <summary>
+    /// Sets every parameter uniformly in [−0.5, 0.5), as the seed does (<c>np.random.rand(...) − 0.5</c>), drawing
+    /// W1, b1, W2 and b2 in that order, row by row, from one <see cref="Prng"/> seeded with <paramref name="seed"/>.
+    /// </summary>
+    /// <param name="seed">The seed; the same seed gives the same bits.</param>
+    public void InitParams(long seed)
+    {
+        var random = new Prng(seed);
+        T half = T.CreateTruncating(0.5);
+        W1.FillUniform(-half, half, random);
+        B1.FillUniform(-half, half, random);
+        W2.FillUniform(-half, half, random);
+        B2.FillUniform(-half, half, random);
+    }
+
+    /// <summary>Runs the forward pass over <paramref name="x"/> and returns every intermediate value.</summary>
+    /// <param name="x">Inputs, <see cref="Inputs"/> × m, one example per column.</param>
+    /// <returns>Z1, A1, Z2 and A2 for the batch.</returns>
+    /// <exception cref="ArgumentException"><paramref name="x"/> does not have <see cref="Inputs"/> rows.</exception>
+    public ForwardPass<T> ForwardProp(Matrix<T> x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var pass = new ForwardPass<T>(this, x.Columns);
+        ForwardProp(x, pass);
+        return pass;
+    }
+
+    /// <summary>Runs the forward pass over <paramref name="x"/> into <paramref name="destination"/>, allocating nothing.</summary>
+    /// <param name="x">Inputs, <see cref="Inputs"/> × m.</param>
+    /// <param name="destination">Buffers sized for this network and m columns.</param>
+    /// <exception cref="ArgumentException">A shape does not match.</exception>
+    public void ForwardProp(Matrix<T> x, ForwardPass<T> destination)
+    {
+        CheckInputs(x, destination);
+        ForwardCore(x, destination, default, out _);
+    }
+
+    /// <summary>Back-propagates the mean cross-entropy of a forward pass and returns the gradients.</summary>
+    /// <param name="x">The inputs the forward pass used (<see cref="Inputs"/> × m).</param>
+    /// <param name="labels">The m labels, each in [0, <see cref="Outputs"/>).</param>
+    /// <param name="forward">The forward pass over <paramref name="x"/>.</param>
+    /// <returns>New gradient buffers.</returns>
+    /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A label is out of range.</exception>
+    public Gradients<T> BackwardProp(Matrix<T> x, ReadOnlySpan<byte> labels, ForwardPass<T> forward)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var gradients = new Gradients<T>(this, x.Columns);
+        BackwardProp(x, labels, forward, gradients);
+        return gradients;
+    }
+
+    /// <summary>Back-propagates into <paramref name="destination"/>, allocating nothing.</summary>
+    /// <param name="x">The inputs the forward pass used (<see cref="Inputs"/> × m).</param>
+    /// <param name="labels">The m labels, each in [0, <see cref="Outputs"/>).</param>
+    /// <param name="forward">The forward pass over <paramref name="x"/>.</param>
+    /// <param name="destination">Gradient buffers sized for this network and m columns.</param>
+    /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A label is out of range.</exception>
+    public void BackwardProp(Matrix<T> x, ReadOnlySpan<byte> labels, ForwardPass<T> forward, Gradients<T> destination)
+    {
+        CheckInputs(x, forward);
+        ArgumentNullException.ThrowIfNull(destination);
+        CheckLabels(x, labels);
+        if (destination.Columns != x.Columns)
+        {
+            throw new ArgumentException($"The gradient buffers are sized for {destination.Columns} columns, but the batch has {x.Columns}.", nameof(destination));
+        }
+
+        CheckSameNetworkShape(destination.DW1, W1, nameof(destination));
+        CheckSameNetworkShape(destination.DW2, W2, nameof(destination));
+        BackwardCore(x, labels, forward, destination);
+    }
+
+    /// <summary>Takes one gradient-descent step: <c>W ← W − α dW</c> and <c>b ← b − α db</c> for both layers.</summary>
+    /// <param name="gradients">Gradients from <see cref="BackwardProp(Matrix{T}, ReadOnlySpan{byte}, ForwardPass{T}, Gradients{T})"/>.</param>
+    /// <param name="alpha">The learning rate α (finite, &gt; 0).</param>
+    /// <exception cref="ArgumentException">The gradients belong to a network of another shape.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="alpha"/> is not finite and positive.</exception>
+    public void UpdateParams(Gradients<T> gradients, T alpha)
+    {
+        ArgumentNullException.ThrowIfNull(gradients);
+        CheckAlpha(alpha);
+        CheckSameNetworkShape(gradients.DW1, W1, nameof(gradients));
+        CheckSameNetworkShape(gradients.DW2, W2, nameof(gradients));
+        UpdateCore(gradients, alpha);
+    }
+
+    /// <summary>
+    /// One full training step on a batch — forward, backward, update — using only the buffers of
+    /// <paramref name="workspace"/>: no allocation.
+    /// </summary>
+    /// <param name="x">Inputs, <see cref="Inputs"/> × m (m ≥ 1).</param>
+    /// <param name="labels">The m labels.</param>
+    /// <param name="alpha">The learning rate α.</param>
+    /// <param name="workspace">Buffers for m columns; afterwards they hold this step's forward pass and gradients.</param>
+    /// <returns>The mean cross-entropy of the batch before the update (computed from the logits, so always finite for finite parameters).</returns>
+    /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A label or <paramref name="alpha"/> is out of range.</exception>
+    public double TrainStep(Matrix<T> x, ReadOnlySpan<byte> labels, T alpha, TrainingWorkspace<T> workspace)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        CheckInputs(x, workspace.Forward);
+        CheckLabels(x, labels);
+        CheckAlpha(alpha);
+        CheckSameNetworkShape(workspace.Gradients.DW1, W1, nameof(workspace));
+        CheckSameNetworkShape(workspace.Gradients.DW2, W2, nameof(workspace));
+
+        ForwardCore(x, workspace.Forward, labels, out double lossSum);
+        BackwardCore(x, labels, workspace.Forward, workspace.Gradients);
+        UpdateCore(workspace.Gradients, alpha);
+        return lossSum / x.Columns;
+    }
+
+    /// <summary>
+    /// The seed's <c>gradient_descent</c>: <paramref name="iterations"/> full-batch steps on (<paramref name="x"/>, <paramref name="labels"/>),
+    /// reporting progress on iteration 0, every <paramref name="progressInterval"/> iterations, and on the last one.
+    /// </summary>
+    /// <param name="x">Training inputs, <see cref="Inputs"/> × m.</param>
+    /// <param name="labels">The m training labels.</param>
+    /// <param name="alpha">The learning rate α (the seed uses 0.10).</param>
+    /// <param name="iterations">Number of steps (the seed uses 500).</param>
+    /// <param name="progress">Called with the loss and accuracy measured in the reported iteration's forward pass; may be null.</param>
+    /// <param name="progressInterval">Report every this many iterations (the seed uses 10).</param>
+    /// <param name="cancellationToken">Checked between steps; the parameters are then those after the last completed step.</param>
+    /// <returns>The loss and accuracy measured in the last iteration (before its update); default when <paramref name="iterations"/> is 0.</returns>
+    /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
+    /// <exception cref="TrainingDivergedException">The loss became NaN or infinite.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public TrainingProgress GradientDescent(
+        Matrix<T> x,
+        ReadOnlySpan<byte> labels,
+        T alpha,
+        int iterations,
+        Action<TrainingProgress>? progress = null,
+        int progressInterval = 10,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentOutOfRangeException.ThrowIfNegative(iterations);
+        ArgumentOutOfRangeException.ThrowIfLessThan(progressInterval, 1);
+        var workspace = new TrainingWorkspace<T>(this, x.Columns);
+        int[] predictions = new int[x.Columns];
+        TrainingProgress last = default;
+        for (int i = 0; i < iterations; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            double loss = TrainStep(x, labels, alpha, workspace);
+            if (!double.IsFinite(loss))
+            {
+                throw new TrainingDivergedException(i, loss);
+            }
+
+            bool report = i % progressInterval == 0 || i == iterations - 1;
+            if (report)
+            {
+                GetPredictions(workspace.Forward.A2, predictions);
+                last = new TrainingProgress(i, iterations, loss, GetAccuracy(predictions, labels));
+                progress?.Invoke(last);
+            }
+        }
+
+        return last;
+    }
+
+    /// <summary>The seed's <c>get_predictions</c>: the row index of each column's largest value (the first one on ties, like <c>np.argmax</c>).</summary>
+    /// <param name="probabilities">Outputs × m scores, such as <see cref="ForwardPass{T}.A2"/>.</param>
+    /// <returns>m predicted classes.</returns>
+    public static int[] GetPredictions(Matrix<T> probabilities)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        int[] result = new int[probabilities.Columns];
+        GetPredictions(probabilities, result);
+        return result;
+    }
+
+    /// <summary>Writes the index of each column's largest value into <paramref name="destination"/>.</summary>
+    /// <param name="probabilities">Outputs × m scores.</param>
+    /// <param name="destination">m entries.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> does not have m entries.</exception>
+    public static void GetPredictions(Matrix<T> probabilities, Span<int> destination)
+    {
+        ArgumentNullException.ThrowIfNull(probabilities);
+        if (destination.Length != probabilities.Columns)
+        {
+            throw new ArgumentException($"Expected {probabilities.Columns} entries (one per column), got {destination.Length}.", nameof(destination));
+        }
+
+        destination.Clear();
+        if (probabilities.Rows == 0)
+        {
+            return;
+        }
+
+        for (int r = 1; r < probabilities.Rows; r++)
+        {
+            Span<T> row = probabilities.Row(r);
+            for (int j = 0; j < row.Length; j++)
+            {
+                // Compare against the current best's value; strictly greater keeps the first maximum.
+                if (row[j] > probabilities[destination[j], j])
+                {
+                    destination[j] = r;
+                }
+            }
+        }
+    }
+
+    /// <summary>Predicts the class of each column of <paramref name="x"/>. Thread-safe.</summary>
+    /// <param name="x">Inputs, <see cref="Inputs"/> × m.</param>
+    /// <returns>m predicted classes.</returns>
+    /// <exception cref="ArgumentException"><paramref name="x"/> does not have <see cref="Inputs"/> rows.</exception>
+    public int[] Predict(Matrix<T> x) => GetPredictions(ForwardProp(x).A2);
+
+    /// <summary>The seed's <c>get_accuracy</c>: the fraction of <paramref name="predictions"/> equal to <paramref name="labels"/>.</summary>
+    /// <param name="predictions">Predicted classes.</param>
+    /// <param name="labels">True classes, as many as <paramref name="predictions"/>.</param>
+    /// <returns>A value in [0, 1]; 0 for empty inputs.</returns>
+    /// <exception cref="ArgumentException">The lengths differ.</exception>
+    public static double GetAccuracy(ReadOnlySpan<int> predictions, ReadOnlySpan<byte> labels)
+    {
+        if (predictions.Length != labels.Length)
+        {
+            throw new ArgumentException($"Expected as many labels as predictions ({predictions.Length}), got {labels.Length}.", nameof(labels));
+        }
+
+        if (labels.IsEmpty)
+        {
+            return 0;
+        }
+
+        int correct = 0;
+        for (int j = 0; j < labels.Length; j++)
+        {
+            if (predictions[j] == labels[j])
+            {
+                correct++;
+            }
+        }
+
+        return (double)correct / labels.Length;
+    }
+
+    /// <summary>Returns the fraction of the columns of <paramref name="x"/> classified as <paramref name="labels"/> says. Thread-safe.</summary>
+    /// <param name="x">Inputs, <see cref="Inputs"/> × m.</param>
+    /// <param name="labels">The m true classes.</param>
+    /// <returns>A value in [0, 1].</returns>
+    /// <exception cref="ArgumentException">A shape does not match.</exception>
+    public double GetAccuracy(Matrix<T> x, ReadOnlySpan<byte> labels)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        CrossEntropy.RequireOneLabelPerColumn(x.Columns, labels, nameof(labels));
+        return GetAccuracy(Predict(x), labels);
+    }
+
+    /// <summary>Returns the mean cross-entropy of the network on (<paramref name="x"/>, <paramref name="labels"/>), computed stably from the logits. Thread-safe.</summary>
+    /// <param name="x">Inputs, <see cref="Inputs"/> × m (m ≥ 1).</param>
+    /// <param name="labels">The m true classes.</param>
+    /// <returns>The mean loss.</returns>
+    /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A label is out of range.</exception>
+    public double Loss(Matrix<T> x, ReadOnlySpan<byte> labels)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        var pass = new ForwardPass<T>(this, x.Columns);
+        CheckInputs(x, pass);
+        CheckLabels(x, labels);
+        ForwardCore(x, pass, labels, out double lossSum);
+        return lossSum / x.Columns;
+    }
+
+    internal void ForwardCore(Matrix<T> x, ForwardPass<T> pass, ReadOnlySpan<byte> labels, out double lossSum)
+    {
+        Matrix<T>.Multiply(W1, x, pass.Z1);
+        pass.Z1.AddColumnVector(B1);
+        Activation.ReLU(pass.Z1, pass.A1);
+        Matrix<T>.Multiply(W2, pass.A1, pass.Z2);
+        pass.Z2.AddColumnVector(B2);
+        Activation.SoftmaxColumns(pass.Z2, pass.A2, 0, pass.Z2.Columns, labels, out lossSum);
+    }
+
+    private void BackwardCore(Matrix<T> x, ReadOnlySpan<byte> labels, ForwardPass<T> forward, Gradients<T> g)
+    {
+        T inverseM = T.One / T.CreateTruncating(x.Columns);
+
+        // dZ2 = A2 − onehot(Y)   (outputs × m)
+        forward.A2.CopyTo(g.DZ2);
+        for (int j = 0; j < labels.Length; j++)
+        {
+            g.DZ2.Row(labels[j])[j] -= T.One;
+        }
+
+        // dW2 = (1/m) dZ2·A1ᵀ,  db2 = (1/m) Σ_columns dZ2
+        Matrix<T>.MultiplyByTranspose(g.DZ2, forward.A1, g.DW2);
+        Scale(g.DW2, inverseM);
+        g.DZ2.SumRows(g.DB2);
+        Scale(g.DB2, inverseM);
+
+        // dZ1 = (W2ᵀ·dZ2) ⊙ [Z1 > 0]   (hidden × m)
+        Matrix<T>.TransposeAndMultiply(W2, g.DZ2, g.DZ1);
+        Activation.ReLUBackward(g.DZ1, forward.Z1, g.DZ1);
+
+        // dW1 = (1/m) dZ1·Xᵀ,  db1 = (1/m) Σ_columns dZ1
+        Matrix<T>.MultiplyByTranspose(g.DZ1, x, g.DW1);
+        Scale(g.DW1, inverseM);
+        g.DZ1.SumRows(g.DB1);
+        Scale(g.DB1, inverseM);
+    }
+
+    private void UpdateCore(Gradients<T> g, T alpha)
+    {
+        // W ← W − α dW over whole buffers: padding is zero in both, so it stays zero.
+        T minusAlpha = -alpha;
+        TensorPrimitives.FusedMultiplyAdd(g.DW1.AsSpan(), minusAlpha, W1.AsSpan(), W1.AsSpan());
+        TensorPrimitives.FusedMultiplyAdd(g.DB1.AsSpan(), minusAlpha, B1.AsSpan(), B1.AsSpan());
+        TensorPrimitives.FusedMultiplyAdd(g.DW2.AsSpan(), minusAlpha, W2.AsSpan(), W2.AsSpan());
+        TensorPrimitives.FusedMultiplyAdd(g.DB2.AsSpan(), minusAlpha, B2.AsSpan(), B2.AsSpan());
+    }
+
+    private static void Scale(Matrix<T> m, T factor) => TensorPrimitives.Multiply(m.AsSpan(), factor, m.AsSpan());
+
+    private static void CheckAlpha(T alpha)
+    {
+        if (!T.IsFinite(alpha) || alpha <= T.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "The learning rate must be finite and greater than 0.");
+        }
+    }
+
+    private static void CheckSameNetworkShape(Matrix<T> gradient, Matrix<T> parameter, string paramName)
+    {
+        if (gradient.Rows != parameter.Rows || gradient.Columns != parameter.Columns)
+        {
+            throw new ArgumentException($"The buffers were made for a network of another shape: expected a {Matrix<T>.Shape(parameter)} gradient, got {Matrix<T>.Shape(gradient)}.", paramName);
+        }
+    }
+
+    private void CheckInputs(Matrix<T> x, ForwardPass<T> pass)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(pass);
+        if (x.Rows != Inputs)
+        {
+            throw new ArgumentException($"Expected inputs with {Inputs} rows (one example per column), got a {Matrix<T>.Shape(x)} matrix.", nameof(x));
+        }
+
+        if (pass.Columns != x.Columns || pass.Z1.Rows != Hidden || pass.Z2.Rows != Outputs)
+        {
+            throw new ArgumentException($"The forward buffers are {Matrix<T>.Shape(pass.Z1)} and {Matrix<T>.Shape(pass.Z2)}; this network and batch need {Hidden} × {x.Columns} and {Outputs} × {x.Columns}.", nameof(pass));
+        }
+    }
+
+    private void CheckLabels(Matrix<T> x, ReadOnlySpan<byte> labels)
+    {
+        if (x.Columns == 0)
+        {
+            throw new ArgumentException("The batch is empty: training needs at least one column.", nameof(x));
+        }
+
+        CrossEntropy.RequireOneLabelPerColumn(x.Columns, labels, nameof(labels));
+        CrossEntropy.ValidateLabels(labels, Outputs, nameof(labels));
+    }
+}
