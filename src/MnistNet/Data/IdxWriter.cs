@@ -1,0 +1,109 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Runtime.InteropServices;
+
+namespace MnistNet.Data;
+
+/// <summary>Writes IDX files, raw or gzip-compressed, readable by <see cref="IdxReader"/> and by other IDX tools.</summary>
+public static class IdxWriter
+{
+    /// <summary>
+    /// Writes <paramref name="file"/> to <paramref name="path"/> atomically: the bytes go to a temporary file in the same
+    /// folder, which then replaces the target, so a failure never leaves a half-written file behind.
+    /// </summary>
+    /// <param name="path">The destination.</param>
+    /// <param name="file">The contents.</param>
+    /// <param name="compress">Whether to gzip the output (conventionally with a <c>.gz</c> name).</param>
+    /// <exception cref="IOException">The file cannot be written.</exception>
+    public static void Write(string path, IdxFile file, bool compress = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(file);
+        string fullPath = Path.GetFullPath(path);
+        string temporary = Path.Combine(Path.GetDirectoryName(fullPath)!, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            {
+                if (compress)
+                {
+                    using var gzip = new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true);
+                    Write(gzip, file);
+                }
+                else
+                {
+                    Write(stream, file);
+                }
+
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, fullPath, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>Writes <paramref name="file"/> to <paramref name="stream"/> in raw IDX form (big-endian).</summary>
+    /// <param name="stream">The destination stream.</param>
+    /// <param name="file">The contents.</param>
+    public static void Write(Stream stream, IdxFile file)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(file);
+        Span<byte> word = stackalloc byte[4];
+        word[0] = 0;
+        word[1] = 0;
+        word[2] = (byte)file.ElementType;
+        word[3] = (byte)file.Dimensions.Count;
+        stream.Write(word);
+        foreach (int d in file.Dimensions)
+        {
+            BinaryPrimitives.WriteUInt32BigEndian(word, (uint)d);
+            stream.Write(word);
+        }
+
+        switch (file.RawData)
+        {
+            case byte[] bytes:
+                stream.Write(bytes);
+                break;
+            case sbyte[] signed:
+                stream.Write(MemoryMarshal.AsBytes(signed.AsSpan()));
+                break;
+            case short[] shorts:
+                WriteBigEndian<short>(stream, shorts, static (s, d) => BinaryPrimitives.ReverseEndianness(s, d));
+                break;
+            case int[] ints:
+                WriteBigEndian<int>(stream, ints, static (s, d) => BinaryPrimitives.ReverseEndianness(s, d));
+                break;
+            case float[] floats:
+                WriteBigEndian<int>(stream, MemoryMarshal.Cast<float, int>(floats.AsSpan()).ToArray(), static (s, d) => BinaryPrimitives.ReverseEndianness(s, d));
+                break;
+            case double[] doubles:
+                WriteBigEndian<long>(stream, MemoryMarshal.Cast<double, long>(doubles.AsSpan()).ToArray(), static (s, d) => BinaryPrimitives.ReverseEndianness(s, d));
+                break;
+        }
+    }
+
+    private delegate void Reverser<TWord>(ReadOnlySpan<TWord> source, Span<TWord> destination);
+
+    private static void WriteBigEndian<TWord>(Stream stream, TWord[] values, Reverser<TWord> reverse)
+        where TWord : unmanaged
+    {
+        TWord[] copy = new TWord[values.Length];
+        if (BitConverter.IsLittleEndian)
+        {
+            reverse(values, copy);
+        }
+        else
+        {
+            values.CopyTo(copy, 0);
+        }
+
+        stream.Write(MemoryMarshal.AsBytes(copy.AsSpan()));
+    }
+}
