@@ -1,0 +1,155 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using MnistNet.Diagnostics;
+using MnistNet.LinearAlgebra;
+using MnistNet.Networks;
+
+namespace MnistNet.Tests;
+
+/// <summary>Back-propagation against centered finite differences, in double, over random shapes, batches and seeds.</summary>
+public class GradientTests
+{
+    [Property(Arbitrary = [typeof(CaseGenerators)], MaxTest = 100)]
+    public void BackwardProp_RandomNetworks_MatchFiniteDifferences(NetworkCase c)
+    {
+        (TwoLayerNetwork<double> net, Matrix<double> x, byte[] labels) = c.Build();
+
+        // h = 1e-5 in double: truncation error ~h², rounding error ~1e-16/h. The floor of the relative
+        // error's denominator (1e-8, the library default) only matters for gradients that are essentially zero.
+        GradientCheckResult result = GradientCheck.Run(net, x, labels, step: 1e-5, floor: 1e-8);
+        Assert.True(result.MaxRelativeError < 1e-6, $"{c}: max relative error {result.MaxRelativeError:E2} at {result.WorstParameter}");
+        Assert.True(result.Checked > 0, $"{c}: nothing was checked ({result.Skipped} skipped)");
+    }
+
+    [Property(Arbitrary = [typeof(CaseGenerators)], MaxTest = 100)]
+    public void BiasGradients_EqualRowSumsOfDeltasOverM(NetworkCase c)
+    {
+        (TwoLayerNetwork<double> net, Matrix<double> x, byte[] labels) = c.Build();
+        Gradients<double> g = net.BackwardProp(x, labels, net.ForwardProp(x));
+        for (int r = 0; r < net.Hidden; r++)
+        {
+            double sum = 0;
+            for (int j = 0; j < x.Columns; j++)
+            {
+                sum += g.DZ1[r, j];
+            }
+
+            Assert.Equal(sum / x.Columns, g.DB1[r, 0], 1e-12);
+        }
+
+        for (int r = 0; r < net.Outputs; r++)
+        {
+            double sum = 0;
+            for (int j = 0; j < x.Columns; j++)
+            {
+                sum += g.DZ2[r, j];
+            }
+
+            Assert.Equal(sum / x.Columns, g.DB2[r, 0], 1e-12);
+        }
+    }
+
+    [Property(Arbitrary = [typeof(CaseGenerators)], MaxTest = 100)]
+    public void ForwardAndBackward_MatchNaiveReferenceMath(NetworkCase c)
+    {
+        (TwoLayerNetwork<double> net, Matrix<double> x, byte[] labels) = c.Build();
+        ForwardPass<double> f = net.ForwardProp(x);
+        Gradients<double> g = net.BackwardProp(x, labels, f);
+
+        // The same equations written with the naive reference kernels.
+        int m = x.Columns;
+        var z1 = new Matrix<double>(net.Hidden, m);
+        ReferenceKernels.Multiply(net.W1, x, z1);
+        z1.AddColumnVector(net.B1);
+        var a1 = new Matrix<double>(net.Hidden, m);
+        ReferenceKernels.ReLU(z1, a1);
+        var z2 = new Matrix<double>(net.Outputs, m);
+        ReferenceKernels.Multiply(net.W2, a1, z2);
+        z2.AddColumnVector(net.B2);
+        var a2 = new Matrix<double>(net.Outputs, m);
+        ReferenceKernels.Softmax(z2, a2);
+        Matrix<double> dz2 = a2.Clone();
+        for (int j = 0; j < m; j++)
+        {
+            dz2[labels[j], j] -= 1;
+        }
+
+        var dw2 = new Matrix<double>(net.Outputs, net.Hidden);
+        ReferenceKernels.MultiplyByTranspose(dz2, a1, dw2);
+        var back = new Matrix<double>(net.Hidden, m);
+        ReferenceKernels.TransposeAndMultiply(net.W2, dz2, back);
+        var dz1 = new Matrix<double>(net.Hidden, m);
+        ReferenceKernels.ReLUBackward(back, z1, dz1);
+        var dw1 = new Matrix<double>(net.Hidden, net.Inputs);
+        ReferenceKernels.MultiplyByTranspose(dz1, x, dw1);
+
+        AssertClose(a2, f.A2, 1e-12, 1);
+        AssertClose(dw2, g.DW2, 1e-12, m);
+        AssertClose(dw1, g.DW1, 1e-12, m);
+    }
+
+    [Fact]
+    public void GradientCheck_DetectsAWrongGradient()
+    {
+        // The check itself must be able to fail: break one analytic value and expect a large error.
+        var net = new TwoLayerNetwork<double>(inputs: 4, hidden: 3, outputs: 3, seed: 5);
+        Matrix<double> x = TestData.Random<double>(4, 6, 1, 0, 1);
+        byte[] labels = TestData.Labels(6, 3, 2);
+        GradientCheckResult good = GradientCheck.Run(net, x, labels);
+        Assert.True(good.MaxRelativeError < 1e-6);
+
+        // The seed's bias bug (one scalar for the whole matrix) would be caught: compare it with the numeric b2.
+        Gradients<double> g = net.BackwardProp(x, labels, net.ForwardProp(x));
+        double seedStyle = 0;
+        for (int r = 0; r < 3; r++)
+        {
+            seedStyle += g.DB2[r, 0];
+        }
+
+        Assert.True(Math.Abs(seedStyle - g.DB2[0, 0]) > 1e-3 || Math.Abs(seedStyle - g.DB2[1, 0]) > 1e-3);
+    }
+
+    [Fact]
+    public void GradientCheck_RestoresParametersExactly()
+    {
+        var net = new TwoLayerNetwork<double>(inputs: 5, hidden: 4, outputs: 3, seed: 9);
+        Matrix<double> before = net.W1.Clone();
+        GradientCheck.Run(net, TestData.Random<double>(5, 7, 1, 0, 1), TestData.Labels(7, 3, 1));
+        Assert.True(TestData.SameBits(before, net.W1));
+    }
+
+    private static void AssertClose(Matrix<double> expected, Matrix<double> actual, double relative, double scale)
+    {
+        for (int r = 0; r < expected.Rows; r++)
+        {
+            for (int c = 0; c < expected.Columns; c++)
+            {
+                double e = expected[r, c];
+                double a = actual[r, c] * scale;
+                Assert.True(Math.Abs(e - a) <= relative * Math.Max(1, Math.Abs(e)), $"[{r},{c}]: {a} vs {e}");
+            }
+        }
+    }
+
+    public sealed record NetworkCase(int Inputs, int Hidden, int Outputs, int Batch, long Seed)
+    {
+        public (TwoLayerNetwork<double> Net, Matrix<double> X, byte[] Labels) Build()
+        {
+            var net = new TwoLayerNetwork<double>(Inputs, Hidden, Outputs, Seed);
+            Matrix<double> x = TestData.Random<double>(Inputs, Batch, Seed + 1, 0, 1);
+            return (net, x, TestData.Labels(Batch, Outputs, Seed + 2));
+        }
+    }
+
+    public static class CaseGenerators
+    {
+        public static Arbitrary<NetworkCase> Cases() =>
+            (from inputs in Gen.Choose(1, 12)
+             from hidden in Gen.Choose(1, 8)
+             from outputs in Gen.Choose(2, 6)
+             from batch in Gen.Choose(1, 9)
+             from seed in Gen.Choose(0, 1_000_000)
+             select new NetworkCase(inputs, hidden, outputs, batch, seed)).ToArbitrary();
+    }
+}

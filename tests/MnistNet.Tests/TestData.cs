@@ -1,0 +1,63 @@
+using System.Numerics;
+using MnistNet.LinearAlgebra;
+
+namespace MnistNet.Tests;
+
+/// <summary>Helpers that make deterministic test inputs.</summary>
+internal static class TestData
+{
+    public static Matrix<T> Random<T>(int rows, int columns, long seed, double min = -1, double max = 1)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        Matrix<T>.RandomUniform(rows, columns, T.CreateTruncating(min), T.CreateTruncating(max), seed);
+
+    public static byte[] Labels(int count, int classes, long seed)
+    {
+        var random = new Prng(seed);
+        byte[] labels = new byte[count];
+        for (int i = 0; i < count; i++)
+        {
+            labels[i] = (byte)random.NextInt32(classes);
+        }
+
+        return labels;
+    }
+
+    /// <summary>Bitwise equality of the logical elements of two matrices.</summary>
+    public static bool SameBits<T>(Matrix<T> a, Matrix<T> b)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (a.Rows != b.Rows || a.Columns != b.Columns)
+        {
+            return false;
+        }
+
+        for (int r = 0; r < a.Rows; r++)
+        {
+            if (!a.Row(r).SequenceEqual(b.Row(r)))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    public static double Epsilon<T>() => typeof(T) == typeof(float) ? MathF.BitIncrement(1f) - 1f : Math.BitIncrement(1.0) - 1.0;
+
+    public static string DataFolder
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, "data", "mnist");
+                if (File.Exists(Path.Combine(candidate, "train-images-idx3-ubyte.gz")))
+                {
+                    return candidate;
+                }
+            }
+
+            throw new DirectoryNotFoundException("The bundled data/mnist folder was not found above the test binaries.");
+        }
+    }
+}
