@@ -15,9 +15,11 @@ public class GradientTests
     {
         (TwoLayerNetwork<double> net, Matrix<double> x, byte[] labels) = c.Build();
 
-        // h = 1e-5 in double: truncation error ~h², rounding error ~1e-16/h. The floor of the relative
-        // error's denominator (1e-8, the library default) only matters for gradients that are essentially zero.
-        GradientCheckResult result = GradientCheck.Run(net, x, labels, step: 1e-5, floor: 1e-8);
+        // h = 1e-5 in double: truncation error ~h², but the numerical derivative also carries an absolute
+        // rounding error of about ε·|L|/h ≈ 2.2e-16 · 2 / 1e-5 ≈ 5e-11. A relative error of 1e-6 cannot be
+        // resolved for gradients below ~1e-4, so the denominator's floor is 1e-4: those coordinates are held to
+        // an absolute error of 1e-10 instead. (Measured over 3 000 random cases: worst 3.3e-7.)
+        GradientCheckResult result = GradientCheck.Run(net, x, labels, step: 1e-5, floor: 1e-4);
         Assert.True(result.MaxRelativeError < 1e-6, $"{c}: max relative error {result.MaxRelativeError:E2} at {result.WorstParameter}");
         Assert.True(result.Checked > 0, $"{c}: nothing was checked ({result.Skipped} skipped)");
     }

@@ -12,7 +12,9 @@ namespace MnistNet.Diagnostics;
 /// <para>For each parameter θ the numerical derivative is <c>(L(θ + h) − L(θ − h)) / 2h</c>, and the error is
 /// <c>|a − n| / max(|a| + |n|, floor)</c> for analytic value a and numerical value n.
 /// The floor keeps gradients that are zero or tiny — where both values are rounding noise — from reporting huge
-/// relative errors; it acts as an absolute tolerance of about <c>floor × error</c> for them.</para>
+/// relative errors; it turns them into an absolute check of <c>floor × error</c>. The numerical derivative carries
+/// an absolute rounding error of about <c>ε·|L| / h</c> (≈ 5e-11 in double with h = 1e-5), so to hold coordinates
+/// to a relative error r, choose a floor of at least that noise divided by r (1e-4 for r = 1e-6).</para>
 /// <para>Use <c>double</c>: with h ≈ 1e-5 the two agree to ~1e-9. In <c>float</c> only h ≈ 1e-2 works, with errors of ~1e-3.
 /// Coordinates whose perturbation flips any hidden unit across ReLU's kink (where the derivative does not exist)
 /// are skipped and counted in <see cref="GradientCheckResult.Skipped"/>.</para>

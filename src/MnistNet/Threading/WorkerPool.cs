@@ -27,6 +27,7 @@ internal sealed class WorkerPool
     private int _helpersWanted;        // workers with index < this take part in the current job
     private int _helpersActive;        // taking part and not yet finished
     private ExceptionDispatchInfo? _failure;
+    private long _workerAllocatedBytes;
 
     private WorkerPool(int workerCount)
     {
@@ -41,6 +42,12 @@ internal sealed class WorkerPool
             thread.Start(i);
         }
     }
+
+    /// <summary>
+    /// Gets the bytes allocated so far by the pool's worker threads, as of the end of each job they took part in
+    /// (tests use it to prove that a training step allocates nothing on any thread).
+    /// </summary>
+    public long WorkerAllocatedBytes => Interlocked.Read(ref _workerAllocatedBytes);
 
     /// <summary>Runs chunks 0..<paramref name="chunkCount"/>-1 of <paramref name="job"/> on up to <paramref name="maxThreads"/> threads and returns when all are done.</summary>
     public void Run(IChunkJob job, int chunkCount, int maxThreads)
@@ -121,6 +128,7 @@ internal sealed class WorkerPool
     {
         int index = (int)state!;
         long seen = 0;
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
         while (true)
         {
             IChunkJob? job;
@@ -146,6 +154,10 @@ internal sealed class WorkerPool
             {
                 RunChunks(job, chunkCount);
             }
+
+            long allocatedNow = GC.GetAllocatedBytesForCurrentThread();
+            Interlocked.Add(ref _workerAllocatedBytes, allocatedNow - allocatedBefore);
+            allocatedBefore = allocatedNow;
 
             lock (_gate)
             {

@@ -1,0 +1,177 @@
+using MnistNet.LinearAlgebra;
+using MnistNet.Networks;
+using MnistNet.Threading;
+
+namespace MnistNet.Tests;
+
+public class NetworkTests
+{
+    [Fact]
+    public void InitParams_SameSeedSameBits_UniformInHalfOpenRange()
+    {
+        var a = new TwoLayerNetwork<float>(seed: 42);
+        var b = new TwoLayerNetwork<float>(seed: 42);
+        var c = new TwoLayerNetwork<float>(seed: 43);
+        Assert.True(TestData.SameBits(a.W1, b.W1) && TestData.SameBits(a.B2, b.B2));
+        Assert.False(TestData.SameBits(a.W1, c.W1));
+        foreach (Matrix<float> p in new[] { a.W1, a.B1, a.W2, a.B2 })
+        {
+            for (int r = 0; r < p.Rows; r++)
+            {
+                Assert.All(p.Row(r).ToArray(), v => Assert.InRange(v, -0.5f, 0.49999997f));
+            }
+        }
+
+        // Uniform: the mean of 7 840 draws is close to 0 (standard error ~0.0033).
+        Assert.InRange(System.Numerics.Tensors.TensorPrimitives.Sum<float>(a.W1.AsSpan()) / a.W1.Count, -0.02, 0.02);
+    }
+
+    [Fact]
+    public void ForwardProp_WrongInputRows_ThrowsWithBothShapes()
+    {
+        var net = new TwoLayerNetwork<float>(inputs: 784, hidden: 10);
+        var ex = Assert.Throws<ArgumentException>(() => net.ForwardProp(new Matrix<float>(783, 5)));
+        Assert.Contains("784 rows", ex.Message);
+        Assert.Contains("783 × 5", ex.Message);
+    }
+
+    [Fact]
+    public void BackwardProp_BadLabels_Throw()
+    {
+        var net = new TwoLayerNetwork<float>(inputs: 4, hidden: 3, outputs: 3);
+        Matrix<float> x = TestData.Random<float>(4, 2, 1, 0, 1);
+        ForwardPass<float> f = net.ForwardProp(x);
+        Assert.Throws<ArgumentException>(() => net.BackwardProp(x, [0], f));
+        var range = Assert.Throws<ArgumentOutOfRangeException>(() => net.BackwardProp(x, [0, 3], f));
+        Assert.Contains("expected 0 to 2", range.Message);
+        Assert.Throws<ArgumentException>(() => net.BackwardProp(new Matrix<float>(4, 0), [], net.ForwardProp(new Matrix<float>(4, 0))));
+    }
+
+    [Fact]
+    public void TrainStep_WrongWorkspace_Throws()
+    {
+        var net = new TwoLayerNetwork<float>(inputs: 4, hidden: 3, outputs: 3);
+        var other = new TwoLayerNetwork<float>(inputs: 4, hidden: 5, outputs: 3);
+        Matrix<float> x = TestData.Random<float>(4, 8, 1, 0, 1);
+        byte[] y = TestData.Labels(8, 3, 1);
+        Assert.Throws<ArgumentException>(() => net.TrainStep(x, y, 0.1f, new TrainingWorkspace<float>(net, 7)));
+        Assert.Throws<ArgumentException>(() => net.TrainStep(x, y, 0.1f, new TrainingWorkspace<float>(other, 8)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => net.TrainStep(x, y, -0.1f, new TrainingWorkspace<float>(net, 8)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => net.TrainStep(x, y, float.NaN, new TrainingWorkspace<float>(net, 8)));
+    }
+
+    [Fact]
+    public void TrainStep_EqualsForwardBackwardUpdate()
+    {
+        Matrix<float> x = TestData.Random<float>(30, 50, 1, 0, 1);
+        byte[] y = TestData.Labels(50, 10, 1);
+        var readable = new TwoLayerNetwork<float>(inputs: 30, hidden: 7, seed: 3);
+        var fast = new TwoLayerNetwork<float>(inputs: 30, hidden: 7, seed: 3);
+        var workspace = new TrainingWorkspace<float>(fast, 50);
+        for (int i = 0; i < 5; i++)
+        {
+            ForwardPass<float> f = readable.ForwardProp(x);
+            Gradients<float> g = readable.BackwardProp(x, y, f);
+            readable.UpdateParams(g, 0.5f);
+            fast.TrainStep(x, y, 0.5f, workspace);
+        }
+
+        Assert.True(TestData.SameBits(readable.W1, fast.W1));
+        Assert.True(TestData.SameBits(readable.B2, fast.B2));
+    }
+
+}
+
+[Collection(SerialTestGroup.Name)]
+public class AllocationTests
+{
+    [Fact]
+    public void TrainStep_AllocatesNothingOnAnyThread()
+    {
+        Matrix<float> x = TestData.Random<float>(784, 3000, 1, 0, 1);
+        byte[] y = TestData.Labels(3000, 10, 1);
+        var net = new TwoLayerNetwork<float>();
+        var workspace = new TrainingWorkspace<float>(net, 3000);
+        for (int i = 0; i < 5; i++)
+        {
+            net.TrainStep(x, y, 0.1f, workspace); // warm up: JIT tiers, per-thread job objects, lock inflation
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long beforeWorkers = WorkerPool.Shared.WorkerAllocatedBytes;
+        for (int i = 0; i < 10; i++)
+        {
+            net.TrainStep(x, y, 0.1f, workspace);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, WorkerPool.Shared.WorkerAllocatedBytes - beforeWorkers);
+    }
+}
+
+public class GradientDescentTests
+{
+    [Fact]
+    public void GradientDescent_ReportsProgressAtIntervalAndLast_LossDecreases()
+    {
+        Matrix<float> x = TestData.Random<float>(20, 200, 1, 0, 1);
+        byte[] y = TestData.Labels(200, 10, 1);
+        var net = new TwoLayerNetwork<float>(inputs: 20, hidden: 16, seed: 1);
+        var reports = new List<TrainingProgress>();
+        TrainingProgress last = net.GradientDescent(x, y, 0.5f, 25, reports.Add, progressInterval: 10, TestContext.Current.CancellationToken);
+        Assert.Equal([0, 10, 20, 24], reports.Select(p => p.Iteration));
+        Assert.Equal(last, reports[^1]);
+        Assert.All(reports, p => Assert.Equal(25, p.Iterations));
+        Assert.True(reports[^1].Loss < reports[0].Loss);
+        Assert.InRange(reports[^1].Accuracy, 0, 1);
+    }
+
+    [Fact]
+    public void GradientDescent_Cancelled_StopsBetweenSteps()
+    {
+        Matrix<float> x = TestData.Random<float>(20, 30, 1, 0, 1);
+        byte[] y = TestData.Labels(30, 10, 1);
+        var net = new TwoLayerNetwork<float>(inputs: 20, seed: 1);
+        using var cts = new CancellationTokenSource();
+        int seen = 0;
+        Assert.Throws<OperationCanceledException>(() => net.GradientDescent(x, y, 0.1f, 1000, p =>
+        {
+            seen++;
+            if (p.Iteration == 20)
+            {
+                cts.Cancel();
+            }
+        }, progressInterval: 10, cts.Token));
+        Assert.Equal(3, seen);
+    }
+
+    [Fact]
+    public void GradientDescent_HugeLearningRate_ThrowsDivergedWithIteration()
+    {
+        Matrix<float> x = TestData.Random<float>(20, 30, 1, 0, 255);
+        byte[] y = TestData.Labels(30, 10, 1);
+        var net = new TwoLayerNetwork<float>(inputs: 20, seed: 1);
+        var ex = Assert.Throws<TrainingDivergedException>(() => net.GradientDescent(x, y, 1e30f, 100, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.InRange(ex.Iteration, 0, 99);
+        Assert.Contains("learning rate", ex.Message);
+    }
+
+    [Fact]
+    public void GetPredictions_FirstMaximumWins()
+    {
+        Matrix<float> p = Matrix<float>.FromArray(new float[,] { { 0.2f, 0.5f, 0.1f }, { 0.7f, 0.5f, 0.1f }, { 0.1f, 0f, 0.8f } });
+        Assert.Equal([1, 0, 2], TwoLayerNetwork<float>.GetPredictions(p));
+        Assert.Equal(2.0 / 3, TwoLayerNetwork<float>.GetAccuracy([1, 0, 2], [1, 1, 2]));
+    }
+
+    [Fact]
+    public void Predict_FromManyThreadsAtOnce_SameAnswers()
+    {
+        Matrix<float> x = TestData.Random<float>(784, 2000, 1, 0, 1);
+        var net = new TwoLayerNetwork<float>(seed: 7);
+        int[] expected = net.Predict(x);
+        int[][] results = new int[8][];
+        Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = TestContext.Current.CancellationToken }, i => results[i] = net.Predict(x));
+        Assert.All(results, r => Assert.Equal(expected, r));
+    }
+}
