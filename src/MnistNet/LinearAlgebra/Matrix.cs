@@ -63,6 +63,13 @@ public sealed class Matrix<T>
         // Pinned so the alignment computed here stays valid for the life of the array.
         _array = GC.AllocateArray<T>((int)length + lanesPerLine, pinned: true);
         _offset = AlignmentOffset(_array, lanesPerLine);
+        if (length * Unsafe.SizeOf<T>() >= NativeMemoryHints.Threshold)
+        {
+            unsafe
+            {
+                NativeMemoryHints.RequestHugePages(Unsafe.AsPointer(ref UnsafeStart), length * Unsafe.SizeOf<T>());
+            }
+        }
     }
 
     /// <summary>Gets the number of rows.</summary>

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using MnistNet.Threading;
 
 namespace MnistNet.LinearAlgebra;
@@ -19,8 +20,9 @@ namespace MnistNet.LinearAlgebra;
 [SkipLocalsInit]
 internal static class MatrixKernels
 {
-    /// <summary>Columns of C per parallel chunk in A·B; a multiple of every tile width.</summary>
-    internal const int ColumnChunk = 256;
+    /// <summary>Columns of C per parallel chunk in A·B; a multiple of every tile width, small enough that the
+    /// K × 64 panel of B (200 KB for K = 784 floats) stays in L2 while every row tile passes over it.</summary>
+    internal const int ColumnChunk = 512;
 
     /// <summary>Columns of C (rows of B) per parallel chunk in A·Bᵀ.</summary>
     internal const int TransposedChunk = 16;
@@ -126,7 +128,8 @@ internal static class MatrixKernels
     /// <summary>
     /// C[:, j0..j1) = A · B[:, j0..j1) where A's element (i, k) is at <c>a[i * rsA + k * csA]</c>, so the same
     /// body computes A·B (rsA = stride, csA = 1) and Aᵀ·B (rsA = 1, csA = stride).
-    /// Tiles of 4 rows × 2 vectors keep 8 accumulators in registers while k walks down B's rows.
+    /// Tiles of 5 rows × 2 vectors keep 10 accumulators in registers while k walks down B's rows (5 rows:
+    /// the seed's 10 hidden units in two passes; few enough registers for the 16 of AVX2).
     /// </summary>
     /// <returns>The first column not computed (the caller finishes the tail with a narrower path).</returns>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -140,14 +143,17 @@ internal static class MatrixKernels
         for (; j + (2 * w) <= j1; j += 2 * w)
         {
             int i = 0;
-            for (; i + 4 <= m; i += 4)
+            for (; i + 5 <= m; i += 5)
             {
-                TVec c00 = TOps.Zero, c01 = TOps.Zero, c10 = TOps.Zero, c11 = TOps.Zero;
-                TVec c20 = TOps.Zero, c21 = TOps.Zero, c30 = TOps.Zero, c31 = TOps.Zero;
+                TVec c00 = TOps.Zero, c01 = TOps.Zero, c10 = TOps.Zero, c11 = TOps.Zero, c20 = TOps.Zero;
+                TVec c21 = TOps.Zero, c30 = TOps.Zero, c31 = TOps.Zero, c40 = TOps.Zero, c41 = TOps.Zero;
                 ref T a0 = ref Unsafe.Add(ref a, i * rsA);
                 ref T bk = ref Unsafe.Add(ref b, j);
                 for (int p = 0; p < k; p++)
                 {
+                    // B's rows are far apart, so the hardware prefetcher sees little of this walk:
+                    // fetch the same row two tiles ahead (the next columns this loop will need).
+                    Prefetch(ref Unsafe.Add(ref bk, 4 * w));
                     TVec b0 = TOps.Load(in bk);
                     TVec b1 = TOps.Load(in Unsafe.Add(ref bk, w));
                     ref T ap = ref Unsafe.Add(ref a0, p * csA);
@@ -163,6 +169,9 @@ internal static class MatrixKernels
                     x = TOps.Broadcast(Unsafe.Add(ref ap, 3 * rsA));
                     c30 = TOps.FusedMultiplyAdd(x, b0, c30);
                     c31 = TOps.FusedMultiplyAdd(x, b1, c31);
+                    x = TOps.Broadcast(Unsafe.Add(ref ap, 4 * rsA));
+                    c40 = TOps.FusedMultiplyAdd(x, b0, c40);
+                    c41 = TOps.FusedMultiplyAdd(x, b1, c41);
                     bk = ref Unsafe.Add(ref bk, ldb);
                 }
 
@@ -178,6 +187,9 @@ internal static class MatrixKernels
                 ci = ref Unsafe.Add(ref ci, ldc);
                 TOps.Store(c30, ref ci);
                 TOps.Store(c31, ref Unsafe.Add(ref ci, w));
+                ci = ref Unsafe.Add(ref ci, ldc);
+                TOps.Store(c40, ref ci);
+                TOps.Store(c41, ref Unsafe.Add(ref ci, w));
             }
 
             for (; i < m; i++)
@@ -221,7 +233,7 @@ internal static class MatrixKernels
 
     /// <summary>
     /// C[i, j] (+)= Σ_{p in [p0, p1)} A[i, p]·B[j, p] for all i and j in [j0, j1): dot products of contiguous rows,
-    /// 4 rows of A × 2 rows of B at a time (8 vector accumulators), lanes summed in a fixed order.
+    /// 5 rows of A × 2 rows of B at a time (10 vector accumulators), lanes summed in a fixed order.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DotBlock<T, TVec, TOps>(
@@ -238,16 +250,20 @@ internal static class MatrixKernels
             ref T b0 = ref Unsafe.Add(ref b, j * ldb);
             ref T b1 = ref Unsafe.Add(ref b0, ldb);
             int i = 0;
-            for (; i + 4 <= m; i += 4)
+            for (; i + 5 <= m; i += 5)
             {
                 ref T a0 = ref Unsafe.Add(ref a, i * lda);
                 ref T a1 = ref Unsafe.Add(ref a0, lda);
                 ref T a2 = ref Unsafe.Add(ref a1, lda);
                 ref T a3 = ref Unsafe.Add(ref a2, lda);
-                TVec s00 = TOps.Zero, s01 = TOps.Zero, s10 = TOps.Zero, s11 = TOps.Zero;
-                TVec s20 = TOps.Zero, s21 = TOps.Zero, s30 = TOps.Zero, s31 = TOps.Zero;
+                ref T a4 = ref Unsafe.Add(ref a3, lda);
+                TVec s00 = TOps.Zero, s01 = TOps.Zero, s10 = TOps.Zero, s11 = TOps.Zero, s20 = TOps.Zero;
+                TVec s21 = TOps.Zero, s30 = TOps.Zero, s31 = TOps.Zero, s40 = TOps.Zero, s41 = TOps.Zero;
                 for (int p = p0; p < vectorEnd; p += w)
                 {
+                    // Only the first row tile streams B from memory; fetch 1 KB ahead in both rows.
+                    Prefetch(ref Unsafe.Add(ref b0, p + PrefetchDistance));
+                    Prefetch(ref Unsafe.Add(ref b1, p + PrefetchDistance));
                     TVec x0 = TOps.Load(in Unsafe.Add(ref b0, p));
                     TVec x1 = TOps.Load(in Unsafe.Add(ref b1, p));
                     TVec y = TOps.Load(in Unsafe.Add(ref a0, p));
@@ -262,6 +278,9 @@ internal static class MatrixKernels
                     y = TOps.Load(in Unsafe.Add(ref a3, p));
                     s30 = TOps.FusedMultiplyAdd(y, x0, s30);
                     s31 = TOps.FusedMultiplyAdd(y, x1, s31);
+                    y = TOps.Load(in Unsafe.Add(ref a4, p));
+                    s40 = TOps.FusedMultiplyAdd(y, x0, s40);
+                    s41 = TOps.FusedMultiplyAdd(y, x1, s41);
                 }
 
                 ref T ci = ref Unsafe.Add(ref c, (i * ldc) + j);
@@ -276,6 +295,9 @@ internal static class MatrixKernels
                 ci = ref Unsafe.Add(ref ci, ldc);
                 Finish(ref ci, TOps.Sum(s30), ref a3, ref b0, vectorEnd, p1, accumulate);
                 Finish(ref Unsafe.Add(ref ci, 1), TOps.Sum(s31), ref a3, ref b1, vectorEnd, p1, accumulate);
+                ci = ref Unsafe.Add(ref ci, ldc);
+                Finish(ref ci, TOps.Sum(s40), ref a4, ref b0, vectorEnd, p1, accumulate);
+                Finish(ref Unsafe.Add(ref ci, 1), TOps.Sum(s41), ref a4, ref b1, vectorEnd, p1, accumulate);
             }
 
             for (; i < m; i++)
@@ -295,6 +317,20 @@ internal static class MatrixKernels
                 ref T ai = ref Unsafe.Add(ref a, i * lda);
                 Finish(ref Unsafe.Add(ref c, (i * ldc) + j), Dot<T, TVec, TOps>(ref ai, ref bj, p0, vectorEnd), ref ai, ref bj, vectorEnd, p1, accumulate);
             }
+        }
+    }
+
+    /// <summary>Elements ahead of the current position that <see cref="DotBlock{T, TVec, TOps}"/> prefetches (1 KB of floats).</summary>
+    private const int PrefetchDistance = 256;
+
+    /// <summary>Hints the processor to start loading the cache line holding <paramref name="location"/>; never faults.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Prefetch<T>(ref T location)
+    {
+        // Matrix buffers are pinned, so the address stays valid; prefetching past the end is harmless.
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref location));
         }
     }
 
@@ -326,6 +362,58 @@ internal static class MatrixKernels
         destination = accumulate ? destination + sum : sum;
     }
 
+    /// <summary>
+    /// C[:, j0..j1) = A · B[:, j0..j1), with A's element (i, p) at <c>A[i * rowStrideA + p * colStrideA]</c> and p over
+    /// [0, <paramref name="k"/>): the column-range body of A·B and Aᵀ·B, on the resolved <paramref name="path"/>.
+    /// </summary>
+    internal static void MultiplyColumns<T>(Matrix<T> a, int rowStrideA, int colStrideA, int k, Matrix<T> b, Matrix<T> c, int j0, int j1, SimdPath path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T ra = ref a.UnsafeStart;
+        ref T rb = ref b.UnsafeStart;
+        ref T rc = ref c.UnsafeStart;
+        int m = c.Rows;
+        int j = j0;
+
+        // Every path gives the same bits here (one FMA chain per element), so the tail may use
+        // narrower vectors than the body.
+        if (path == SimdPath.Vector512)
+        {
+            j = StridedColumns<T, Vector512<T>, Simd512<T>>(ref ra, rowStrideA, colStrideA, m, k, ref rb, b.Stride, ref rc, c.Stride, j, j1);
+        }
+
+        if (path is SimdPath.Vector512 or SimdPath.Vector256)
+        {
+            j = StridedColumns<T, Vector256<T>, Simd256<T>>(ref ra, rowStrideA, colStrideA, m, k, ref rb, b.Stride, ref rc, c.Stride, j, j1);
+        }
+
+        StridedColumns<T, T, SimdScalar<T>>(ref ra, rowStrideA, colStrideA, m, k, ref rb, b.Stride, ref rc, c.Stride, j, j1);
+    }
+
+    /// <summary>
+    /// C[i, j] = (C[i, j] if <paramref name="accumulate"/>) + Σ_{p in [p0, p1)} A[i, p]·B[j, p] for every row i of C and
+    /// j in [j0, j1): a slice of A·Bᵀ over a range of the inner dimension, on the resolved <paramref name="path"/>.
+    /// </summary>
+    internal static void DotRange<T>(Matrix<T> a, Matrix<T> b, Matrix<T> c, int j0, int j1, int p0, int p1, bool accumulate, SimdPath path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T ra = ref a.UnsafeStart;
+        ref T rb = ref b.UnsafeStart;
+        ref T rc = ref c.UnsafeStart;
+        switch (path)
+        {
+            case SimdPath.Vector512:
+                DotBlock<T, Vector512<T>, Simd512<T>>(ref ra, a.Stride, c.Rows, ref rb, b.Stride, ref rc, c.Stride, j0, j1, p0, p1, accumulate);
+                break;
+            case SimdPath.Vector256:
+                DotBlock<T, Vector256<T>, Simd256<T>>(ref ra, a.Stride, c.Rows, ref rb, b.Stride, ref rc, c.Stride, j0, j1, p0, p1, accumulate);
+                break;
+            default:
+                DotBlock<T, T, SimdScalar<T>>(ref ra, a.Stride, c.Rows, ref rb, b.Stride, ref rc, c.Stride, j0, j1, p0, p1, accumulate);
+                break;
+        }
+    }
+
     private sealed class StridedJob<T> : IChunkJob
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -346,25 +434,7 @@ internal static class MatrixKernels
         {
             int j0 = chunk * ColumnChunk;
             int j1 = Math.Min(j0 + ColumnChunk, C.Columns);
-            ref T a = ref A.UnsafeStart;
-            ref T b = ref B.UnsafeStart;
-            ref T c = ref C.UnsafeStart;
-            int m = C.Rows;
-            int j = j0;
-
-            // Every path gives the same bits here (one FMA chain per element), so the tail may use
-            // narrower vectors than the body.
-            if (Path == SimdPath.Vector512)
-            {
-                j = StridedColumns<T, Vector512<T>, Simd512<T>>(ref a, RowStrideA, ColStrideA, m, K, ref b, B.Stride, ref c, C.Stride, j, j1);
-            }
-
-            if (Path is SimdPath.Vector512 or SimdPath.Vector256)
-            {
-                j = StridedColumns<T, Vector256<T>, Simd256<T>>(ref a, RowStrideA, ColStrideA, m, K, ref b, B.Stride, ref c, C.Stride, j, j1);
-            }
-
-            StridedColumns<T, T, SimdScalar<T>>(ref a, RowStrideA, ColStrideA, m, K, ref b, B.Stride, ref c, C.Stride, j, j1);
+            MultiplyColumns(A, RowStrideA, ColStrideA, K, B, C, j0, j1, Path);
         }
     }
 
@@ -386,9 +456,6 @@ internal static class MatrixKernels
             int j0 = chunk * TransposedChunk;
             int j1 = Math.Min(j0 + TransposedChunk, C.Columns);
             int k = A.Columns;
-            ref T a = ref A.UnsafeStart;
-            ref T b = ref B.UnsafeStart;
-            ref T c = ref C.UnsafeStart;
             if (k == 0)
             {
                 for (int i = 0; i < C.Rows; i++)
@@ -401,20 +468,7 @@ internal static class MatrixKernels
 
             for (int p0 = 0; p0 < k; p0 += DotBlockLength)
             {
-                int p1 = Math.Min(p0 + DotBlockLength, k);
-                bool accumulate = p0 > 0;
-                switch (Path)
-                {
-                    case SimdPath.Vector512:
-                        DotBlock<T, Vector512<T>, Simd512<T>>(ref a, A.Stride, C.Rows, ref b, B.Stride, ref c, C.Stride, j0, j1, p0, p1, accumulate);
-                        break;
-                    case SimdPath.Vector256:
-                        DotBlock<T, Vector256<T>, Simd256<T>>(ref a, A.Stride, C.Rows, ref b, B.Stride, ref c, C.Stride, j0, j1, p0, p1, accumulate);
-                        break;
-                    default:
-                        DotBlock<T, T, SimdScalar<T>>(ref a, A.Stride, C.Rows, ref b, B.Stride, ref c, C.Stride, j0, j1, p0, p1, accumulate);
-                        break;
-                }
+                DotRange(A, B, C, j0, j1, p0, Math.Min(p0 + DotBlockLength, k), accumulate: p0 > 0, Path);
             }
         }
     }
