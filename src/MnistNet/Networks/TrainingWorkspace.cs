@@ -18,6 +18,7 @@ public sealed class TrainingWorkspace<T>
     {
         Forward = new ForwardPass<T>(network, columns);
         Gradients = new Gradients<T>(network, columns);
+        Fused = new FusedTrainingStep<T>(network, this);
     }
 
     /// <summary>Gets the batch size this workspace serves.</summary>
@@ -28,4 +29,7 @@ public sealed class TrainingWorkspace<T>
 
     /// <summary>Gets the gradient buffers; after a step they hold the gradients that were applied.</summary>
     public Gradients<T> Gradients { get; }
+
+    /// <summary>Gets the fused step's job and partial-gradient buffers.</summary>
+    internal FusedTrainingStep<T> Fused { get; }
 }

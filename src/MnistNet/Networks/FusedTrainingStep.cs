@@ -1,0 +1,204 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using MnistNet.Activations;
+using MnistNet.LinearAlgebra;
+using MnistNet.Threading;
+
+namespace MnistNet.Networks;
+
+/// <summary>
+/// One full-batch training step that streams X through memory once: each block of <see cref="BlockColumns"/>
+/// columns goes through forward, softmax, backward and the weight-gradient accumulation while it is still in
+/// cache, instead of one pass of X for <c>W1·X</c> and a second for <c>dZ1·Xᵀ</c>.
+/// </summary>
+/// <remarks>
+/// <para>Determinism: the columns are split into chunks of <see cref="ChunkColumns"/> (fixed, whatever the thread
+/// count); each chunk accumulates its own partial gradients block by block, and the partials are summed in chunk
+/// order. The result is therefore bit-identical on any number of threads. It differs from the unfused
+/// <see cref="TwoLayerNetwork{T}.BackwardProp(Matrix{T}, ReadOnlySpan{byte}, ForwardPass{T}, Gradients{T})"/> only in
+/// the order of the additions inside dW1, dW2, db1 and db2.</para>
+/// <para>Allocation: everything lives in the owning <see cref="TrainingWorkspace{T}"/>; a step allocates nothing.</para>
+/// </remarks>
+internal sealed class FusedTrainingStep<T> : IChunkJob
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Columns per cache block: X's block (784 × 256 floats, 800 KB) is re-read from cache by the backward pass.</summary>
+    public const int BlockColumns = 256;
+
+    /// <summary>Columns per chunk of work (and per set of partial gradients).</summary>
+    public const int ChunkColumns = 8 * BlockColumns;
+
+    private readonly TrainingWorkspace<T> _workspace;
+    private readonly byte[] _labels;
+    private readonly Matrix<T>[] _dW1;
+    private readonly Matrix<T>[] _dW2;
+    private readonly T[][] _dB1;
+    private readonly T[][] _dB2;
+    private readonly double[] _loss;
+    private TwoLayerNetwork<T> _network = null!;
+    private Matrix<T> _x = null!;
+    private SimdPath _path;
+
+    public FusedTrainingStep(TwoLayerNetwork<T> network, TrainingWorkspace<T> workspace)
+    {
+        _workspace = workspace;
+        int columns = workspace.Columns;
+        int chunks = ChunkCount(columns);
+        _labels = new byte[columns];
+        _dW1 = new Matrix<T>[chunks];
+        _dW2 = new Matrix<T>[chunks];
+        _dB1 = new T[chunks][];
+        _dB2 = new T[chunks][];
+        _loss = new double[chunks];
+        for (int c = 0; c < chunks; c++)
+        {
+            _dW1[c] = new Matrix<T>(network.Hidden, network.Inputs);
+            _dW2[c] = new Matrix<T>(network.Outputs, network.Hidden);
+            _dB1[c] = new T[network.Hidden];
+            _dB2[c] = new T[network.Outputs];
+        }
+    }
+
+    public static int ChunkCount(int columns) => (columns + ChunkColumns - 1) / ChunkColumns;
+
+    /// <summary>Computes the forward pass and the gradients of the batch into the workspace; returns the summed loss.</summary>
+    public double Run(TwoLayerNetwork<T> network, Matrix<T> x, ReadOnlySpan<byte> labels)
+    {
+        labels.CopyTo(_labels);
+        _network = network;
+        _x = x;
+        _path = MnistNetRuntime.EffectiveSimdPath;
+        int chunks = _loss.Length;
+        try
+        {
+            WorkerPool.Shared.Run(this, chunks, MnistNetRuntime.MaxDegreeOfParallelism);
+        }
+        finally
+        {
+            _network = null!;
+            _x = null!;
+        }
+
+        // Reduce the partials in chunk order, then divide by m.
+        Gradients<T> g = _workspace.Gradients;
+        T inverseM = T.One / T.CreateTruncating(x.Columns);
+        _dW1[0].CopyTo(g.DW1);
+        _dW2[0].CopyTo(g.DW2);
+        Span<T> db1 = g.DB1.AsSpan();
+        Span<T> db2 = g.DB2.AsSpan();
+        double loss = _loss[0];
+        for (int r = 0; r < db1.Length; r += g.DB1.Stride)
+        {
+            db1[r] = _dB1[0][r / g.DB1.Stride];
+        }
+
+        for (int r = 0; r < db2.Length; r += g.DB2.Stride)
+        {
+            db2[r] = _dB2[0][r / g.DB2.Stride];
+        }
+
+        for (int c = 1; c < chunks; c++)
+        {
+            TensorPrimitives.Add(g.DW1.AsSpan(), _dW1[c].AsSpan(), g.DW1.AsSpan());
+            TensorPrimitives.Add(g.DW2.AsSpan(), _dW2[c].AsSpan(), g.DW2.AsSpan());
+            for (int r = 0; r < _dB1[c].Length; r++)
+            {
+                db1[r * g.DB1.Stride] += _dB1[c][r];
+            }
+
+            for (int r = 0; r < _dB2[c].Length; r++)
+            {
+                db2[r * g.DB2.Stride] += _dB2[c][r];
+            }
+
+            loss += _loss[c];
+        }
+
+        TensorPrimitives.Multiply(g.DW1.AsSpan(), inverseM, g.DW1.AsSpan());
+        TensorPrimitives.Multiply(g.DW2.AsSpan(), inverseM, g.DW2.AsSpan());
+        TensorPrimitives.Multiply(db1, inverseM, db1);
+        TensorPrimitives.Multiply(db2, inverseM, db2);
+        return loss;
+    }
+
+    public void Execute(int chunk)
+    {
+        TwoLayerNetwork<T> net = _network;
+        Matrix<T> x = _x;
+        ForwardPass<T> f = _workspace.Forward;
+        Gradients<T> g = _workspace.Gradients;
+        Matrix<T> dW1 = _dW1[chunk];
+        Matrix<T> dW2 = _dW2[chunk];
+        Span<T> dB1 = _dB1[chunk];
+        Span<T> dB2 = _dB2[chunk];
+        dB1.Clear();
+        dB2.Clear();
+        double loss = 0;
+        int start = chunk * ChunkColumns;
+        int end = Math.Min(start + ChunkColumns, x.Columns);
+        for (int c0 = start; c0 < end; c0 += BlockColumns)
+        {
+            int c1 = Math.Min(c0 + BlockColumns, end);
+            bool accumulate = c0 != start;
+
+            // Z1 = W1·X + b1, A1 = ReLU(Z1)                        (hidden × block)
+            MatrixKernels.MultiplyColumns(net.W1, net.W1.Stride, 1, net.Inputs, x, f.Z1, c0, c1, _path);
+            AddBiasAndReLU(f.Z1, net.B1, f.A1, c0, c1);
+
+            // Z2 = W2·A1 + b2, A2 = softmax(Z2), loss              (outputs × block)
+            MatrixKernels.MultiplyColumns(net.W2, net.W2.Stride, 1, net.Hidden, f.A1, f.Z2, c0, c1, _path);
+            AddBias(f.Z2, net.B2, c0, c1);
+            Activation.SoftmaxColumns(f.Z2, f.A2, c0, c1, _labels, out double blockLoss);
+            loss += blockLoss;
+
+            // dZ2 = A2 − onehot(Y);  dW2 += dZ2·A1ᵀ;  db2 += Σ dZ2
+            for (int r = 0; r < f.A2.Rows; r++)
+            {
+                f.A2.Row(r)[c0..c1].CopyTo(g.DZ2.Row(r)[c0..c1]);
+            }
+
+            for (int j = c0; j < c1; j++)
+            {
+                g.DZ2.Row(_labels[j])[j] -= T.One;
+            }
+
+            MatrixKernels.DotRange(g.DZ2, f.A1, dW2, 0, net.Hidden, c0, c1, accumulate, _path);
+            AddRowSums(g.DZ2, dB2, c0, c1);
+
+            // dZ1 = (W2ᵀ·dZ2) ⊙ [Z1 > 0];  dW1 += dZ1·Xᵀ (X's block is still in cache);  db1 += Σ dZ1
+            MatrixKernels.MultiplyColumns(net.W2, 1, net.W2.Stride, net.Outputs, g.DZ2, g.DZ1, c0, c1, _path);
+            MatrixKernels.ReLUBackward(g.DZ1, f.Z1, g.DZ1, c0, c1, _path);
+            MatrixKernels.DotRange(g.DZ1, x, dW1, 0, net.Inputs, c0, c1, accumulate, _path);
+            AddRowSums(g.DZ1, dB1, c0, c1);
+        }
+
+        _loss[chunk] = loss;
+    }
+
+    private static void AddBiasAndReLU(Matrix<T> z, Matrix<T> bias, Matrix<T> a, int c0, int c1)
+    {
+        for (int r = 0; r < z.Rows; r++)
+        {
+            Span<T> zr = z.Row(r)[c0..c1];
+            TensorPrimitives.Add(zr, bias[r, 0], zr);
+            TensorPrimitives.Max(zr, T.Zero, a.Row(r)[c0..c1]);
+        }
+    }
+
+    private static void AddBias(Matrix<T> z, Matrix<T> bias, int c0, int c1)
+    {
+        for (int r = 0; r < z.Rows; r++)
+        {
+            Span<T> zr = z.Row(r)[c0..c1];
+            TensorPrimitives.Add(zr, bias[r, 0], zr);
+        }
+    }
+
+    private static void AddRowSums(Matrix<T> m, Span<T> sums, int c0, int c1)
+    {
+        for (int r = 0; r < m.Rows; r++)
+        {
+            sums[r] += TensorPrimitives.Sum<T>(m.Row(r)[c0..c1]);
+        }
+    }
+}
