@@ -18,6 +18,7 @@ internal static class AsciiArt
             text.Append(caption.PadRight(width + 2));
         }
 
+        TrimLineEnd(text);
         text.AppendLine();
         for (int r = 0; r < images.ImageRows; r++)
         {
@@ -32,9 +33,18 @@ internal static class AsciiArt
                 text.Append("  ");
             }
 
+            TrimLineEnd(text);
             text.AppendLine();
         }
 
         return text.ToString();
+    }
+
+    private static void TrimLineEnd(StringBuilder text)
+    {
+        while (text.Length > 0 && text[^1] == ' ')
+        {
+            text.Length--;
+        }
     }
 }
