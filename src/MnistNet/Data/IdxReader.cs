@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace MnistNet.Data;
@@ -142,76 +143,22 @@ public static class IdxReader
         return IdxFile.FromParts(type, dimensions, Convert(type, bytes, (int)count));
     }
 
-    private static Array Convert(IdxElementType type, byte[] bytes, int count)
+    private static Array Convert(IdxElementType type, byte[] bytes, int count) => type switch
     {
-        switch (type)
-        {
-            case IdxElementType.UnsignedByte:
-                return bytes;
-            case IdxElementType.SignedByte:
-                return MemoryMarshal.Cast<byte, sbyte>(bytes).ToArray();
-            case IdxElementType.Int16:
-            {
-                short[] result = new short[count];
-                if (BitConverter.IsLittleEndian)
-                {
-                    BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<byte, short>(bytes), result);
-                }
-                else
-                {
-                    MemoryMarshal.Cast<byte, short>(bytes).CopyTo(result);
-                }
+        IdxElementType.UnsignedByte => bytes,
+        IdxElementType.SignedByte => MemoryMarshal.Cast<byte, sbyte>(bytes).ToArray(),
+        IdxElementType.Int16 => FromBigEndian<short>(bytes, count),
+        IdxElementType.Int32 => FromBigEndian<int>(bytes, count),
+        IdxElementType.Single => FromBigEndian<float>(bytes, count),
+        _ => FromBigEndian<double>(bytes, count),
+    };
 
-                return result;
-            }
-
-            case IdxElementType.Int32:
-            {
-                int[] result = new int[count];
-                if (BitConverter.IsLittleEndian)
-                {
-                    BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<byte, int>(bytes), result);
-                }
-                else
-                {
-                    MemoryMarshal.Cast<byte, int>(bytes).CopyTo(result);
-                }
-
-                return result;
-            }
-
-            case IdxElementType.Single:
-            {
-                float[] result = new float[count];
-                Span<int> bits = MemoryMarshal.Cast<float, int>(result.AsSpan());
-                if (BitConverter.IsLittleEndian)
-                {
-                    BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<byte, int>(bytes), bits);
-                }
-                else
-                {
-                    MemoryMarshal.Cast<byte, int>(bytes).CopyTo(bits);
-                }
-
-                return result;
-            }
-
-            default:
-            {
-                double[] result = new double[count];
-                Span<long> bits = MemoryMarshal.Cast<double, long>(result.AsSpan());
-                if (BitConverter.IsLittleEndian)
-                {
-                    BinaryPrimitives.ReverseEndianness(MemoryMarshal.Cast<byte, long>(bytes), bits);
-                }
-                else
-                {
-                    MemoryMarshal.Cast<byte, long>(bytes).CopyTo(bits);
-                }
-
-                return result;
-            }
-        }
+    private static TElement[] FromBigEndian<TElement>(byte[] bytes, int count)
+        where TElement : unmanaged
+    {
+        var result = new TElement[count];
+        BigEndian.Copy(bytes, MemoryMarshal.AsBytes(result.AsSpan()), Unsafe.SizeOf<TElement>());
+        return result;
     }
 
     /// <summary>Reads exactly <paramref name="length"/> bytes, growing the buffer only as data arrives.</summary>

@@ -66,44 +66,32 @@ public static class IdxWriter
             stream.Write(word);
         }
 
-        switch (file.RawData)
+        Array data = file.RawData;
+        int size = IdxFile.SizeOf(file.ElementType);
+        ReadOnlySpan<byte> native = data switch
         {
-            case byte[] bytes:
-                stream.Write(bytes);
-                break;
-            case sbyte[] signed:
-                stream.Write(MemoryMarshal.AsBytes(signed.AsSpan()));
-                break;
-            case short[] shorts:
-                WriteBigEndian<short>(stream, shorts, static (s, d) => BinaryPrimitives.ReverseEndianness(s, d));
-                break;
-            case int[] ints:
-                WriteBigEndian<int>(stream, ints, static (s, d) => BinaryPrimitives.ReverseEndianness(s, d));
-                break;
-            case float[] floats:
-                WriteBigEndian<int>(stream, MemoryMarshal.Cast<float, int>(floats.AsSpan()).ToArray(), static (s, d) => BinaryPrimitives.ReverseEndianness(s, d));
-                break;
-            case double[] doubles:
-                WriteBigEndian<long>(stream, MemoryMarshal.Cast<double, long>(doubles.AsSpan()).ToArray(), static (s, d) => BinaryPrimitives.ReverseEndianness(s, d));
-                break;
-        }
-    }
+            byte[] bytes => bytes,
+            sbyte[] values => MemoryMarshal.AsBytes(values.AsSpan()),
+            short[] values => MemoryMarshal.AsBytes(values.AsSpan()),
+            int[] values => MemoryMarshal.AsBytes(values.AsSpan()),
+            float[] values => MemoryMarshal.AsBytes(values.AsSpan()),
+            double[] values => MemoryMarshal.AsBytes(values.AsSpan()),
+            _ => throw new InvalidOperationException($"Unexpected IDX element storage {data.GetType().Name}."),
+        };
 
-    private delegate void Reverser<TWord>(ReadOnlySpan<TWord> source, Span<TWord> destination);
-
-    private static void WriteBigEndian<TWord>(Stream stream, TWord[] values, Reverser<TWord> reverse)
-        where TWord : unmanaged
-    {
-        TWord[] copy = new TWord[values.Length];
-        if (BitConverter.IsLittleEndian)
+        if (size == 1)
         {
-            reverse(values, copy);
-        }
-        else
-        {
-            values.CopyTo(copy, 0);
+            stream.Write(native);
+            return;
         }
 
-        stream.Write(MemoryMarshal.AsBytes(copy.AsSpan()));
+        // Convert to big-endian a piece at a time, so writing never doubles the memory used.
+        byte[] buffer = new byte[Math.Min(native.Length, 1 << 16)];
+        for (int offset = 0; offset < native.Length; offset += buffer.Length)
+        {
+            int n = Math.Min(buffer.Length, native.Length - offset);
+            BigEndian.Copy(native.Slice(offset, n), buffer.AsSpan(0, n), size);
+            stream.Write(buffer, 0, n);
+        }
     }
 }
