@@ -36,8 +36,17 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     private readonly T[][] _dB2;
     private readonly double[] _loss;
     private TwoLayerNetwork<T> _network = null!;
-    private Matrix<T> _x = null!;
+    private Matrix<T>? _x;
+    private SparseColumns<T>? _sparse;
     private SimdPath _path;
+
+    // Sparse mode only, allocated on first use: W1ᵀ padded to _hp lanes, and per-chunk dW1ᵀ partials.
+    private T[]? _w1t;
+    private T[][]? _dW1T;
+    private int _hp;
+
+    [ThreadStatic]
+    private static T[]? t_blockScratch;
 
     public FusedTrainingStep(TwoLayerNetwork<T> network, TrainingWorkspace<T> workspace)
     {
@@ -61,12 +70,40 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
 
     public static int ChunkCount(int columns) => (columns + ChunkColumns - 1) / ChunkColumns;
 
-    /// <summary>Computes the forward pass and the gradients of the batch into the workspace; returns the summed loss.</summary>
+    /// <summary>Computes the forward pass and the gradients of a dense batch into the workspace; returns the summed loss.</summary>
     public double Run(TwoLayerNetwork<T> network, Matrix<T> x, ReadOnlySpan<byte> labels)
+    {
+        _x = x;
+        _sparse = null;
+        return RunCore(network, labels);
+    }
+
+    /// <summary>Computes the forward pass and the gradients of a sparse batch into the workspace; returns the summed loss.</summary>
+    public double Run(TwoLayerNetwork<T> network, SparseColumns<T> x, ReadOnlySpan<byte> labels)
+    {
+        _x = null;
+        _sparse = x;
+        int maxHp = Math.Max(network.Hidden, SparseKernels.PaddedWidth<T>(network.Hidden, SimdPath.Vector512));
+        if (_w1t is null || _dW1T is null)
+        {
+            _w1t = new T[network.Inputs * maxHp];
+            _dW1T = new T[_loss.Length][];
+            for (int c = 0; c < _dW1T.Length; c++)
+            {
+                _dW1T[c] = new T[network.Inputs * maxHp];
+            }
+        }
+
+        _hp = SparseKernels.PaddedWidth<T>(network.Hidden, MnistNetRuntime.EffectiveSimdPath);
+        Array.Clear(_w1t);
+        SparseKernels.TransposeInto(network.W1, _w1t, _hp);
+        return RunCore(network, labels);
+    }
+
+    private double RunCore(TwoLayerNetwork<T> network, ReadOnlySpan<byte> labels)
     {
         labels.CopyTo(_labels);
         _network = network;
-        _x = x;
         _path = MnistNetRuntime.EffectiveSimdPath;
         int chunks = _loss.Length;
         try
@@ -76,13 +113,22 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         finally
         {
             _network = null!;
-            _x = null!;
+            _x = null;
         }
 
         // Reduce the partials in chunk order, then divide by m.
         Gradients<T> g = _workspace.Gradients;
-        T inverseM = T.One / T.CreateTruncating(x.Columns);
-        _dW1[0].CopyTo(g.DW1);
+        int columns = _workspace.Columns;
+        T inverseM = T.One / T.CreateTruncating(columns);
+        if (_sparse is null)
+        {
+            _dW1[0].CopyTo(g.DW1);
+        }
+        else
+        {
+            ReduceTransposed(g.DW1);
+        }
+
         _dW2[0].CopyTo(g.DW2);
         Span<T> db1 = g.DB1.AsSpan();
         Span<T> db2 = g.DB2.AsSpan();
@@ -99,7 +145,11 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
 
         for (int c = 1; c < chunks; c++)
         {
-            TensorPrimitives.Add(g.DW1.AsSpan(), _dW1[c].AsSpan(), g.DW1.AsSpan());
+            if (_sparse is null)
+            {
+                TensorPrimitives.Add(g.DW1.AsSpan(), _dW1[c].AsSpan(), g.DW1.AsSpan());
+            }
+
             TensorPrimitives.Add(g.DW2.AsSpan(), _dW2[c].AsSpan(), g.DW2.AsSpan());
             for (int r = 0; r < _dB1[c].Length; r++)
             {
@@ -118,13 +168,48 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         TensorPrimitives.Multiply(g.DW2.AsSpan(), inverseM, g.DW2.AsSpan());
         TensorPrimitives.Multiply(db1, inverseM, db1);
         TensorPrimitives.Multiply(db2, inverseM, db2);
+        _sparse = null;
         return loss;
+    }
+
+    /// <summary>dW1[h, k] = Σ over chunks, in chunk order, of dW1ᵀ_chunk[k·hp + h].</summary>
+    private void ReduceTransposed(Matrix<T> dW1)
+    {
+        int hp = _hp;
+        for (int h = 0; h < dW1.Rows; h++)
+        {
+            Span<T> row = dW1.Row(h);
+            for (int k = 0; k < row.Length; k++)
+            {
+                T sum = _dW1T![0][(k * hp) + h];
+                for (int c = 1; c < _dW1T.Length; c++)
+                {
+                    sum += _dW1T[c][(k * hp) + h];
+                }
+
+                row[k] = sum;
+            }
+        }
     }
 
     public void Execute(int chunk)
     {
         TwoLayerNetwork<T> net = _network;
-        Matrix<T> x = _x;
+        Matrix<T>? x = _x;
+        SparseColumns<T>? sparse = _sparse;
+        int hp = _hp;
+        Span<T> zt = default;
+        Span<T> dzt = default;
+        Span<T> dW1T = default;
+        if (sparse is not null)
+        {
+            int size = FusedBlockScratch(hp);
+            zt = t_blockScratch.AsSpan(0, size);
+            dzt = t_blockScratch.AsSpan(size, size);
+            dW1T = _dW1T![chunk];
+            dW1T.Clear();
+        }
+
         ForwardPass<T> f = _workspace.Forward;
         Gradients<T> g = _workspace.Gradients;
         Matrix<T> dW1 = _dW1[chunk];
@@ -135,14 +220,31 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         dB2.Clear();
         double loss = 0;
         int start = chunk * ChunkColumns;
-        int end = Math.Min(start + ChunkColumns, x.Columns);
+        int end = Math.Min(start + ChunkColumns, _workspace.Columns);
         for (int c0 = start; c0 < end; c0 += BlockColumns)
         {
             int c1 = Math.Min(c0 + BlockColumns, end);
             bool accumulate = c0 != start;
 
             // Z1 = W1·X + b1, A1 = ReLU(Z1)                        (hidden × block)
-            MatrixKernels.MultiplyColumns(net.W1, net.W1.Stride, 1, net.Inputs, x, f.Z1, c0, c1, _path);
+            if (sparse is null)
+            {
+                MatrixKernels.MultiplyColumns(net.W1, net.W1.Stride, 1, net.Inputs, x!, f.Z1, c0, c1, _path);
+            }
+            else
+            {
+                // Z1ᵀ[j] = Σ over X's non-zeros in column j of x_kj · W1ᵀ[k], then back to hidden × block rows.
+                SparseKernels.Forward(sparse, _w1t, hp, zt, c0, c1, _path);
+                for (int h = 0; h < net.Hidden; h++)
+                {
+                    Span<T> row = f.Z1.Row(h);
+                    for (int j = c0; j < c1; j++)
+                    {
+                        row[j] = zt[((j - c0) * hp) + h];
+                    }
+                }
+            }
+
             AddBiasAndReLU(f.Z1, net.B1, f.A1, c0, c1);
 
             // Z2 = W2·A1 + b2, A2 = softmax(Z2), loss              (outputs × block)
@@ -168,11 +270,42 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             // dZ1 = (W2ᵀ·dZ2) ⊙ [Z1 > 0];  dW1 += dZ1·Xᵀ (X's block is still in cache);  db1 += Σ dZ1
             MatrixKernels.MultiplyColumns(net.W2, 1, net.W2.Stride, net.Outputs, g.DZ2, g.DZ1, c0, c1, _path);
             MatrixKernels.ReLUBackward(g.DZ1, f.Z1, g.DZ1, c0, c1, _path);
-            MatrixKernels.DotRange(g.DZ1, x, dW1, 0, net.Inputs, c0, c1, accumulate, _path);
+            if (sparse is null)
+            {
+                MatrixKernels.DotRange(g.DZ1, x!, dW1, 0, net.Inputs, c0, c1, accumulate, _path);
+            }
+            else
+            {
+                // dW1ᵀ[k] += Σ over the block's non-zeros in row k of x_kj · dZ1ᵀ[j].
+                for (int h = 0; h < net.Hidden; h++)
+                {
+                    Span<T> row = g.DZ1.Row(h);
+                    for (int j = c0; j < c1; j++)
+                    {
+                        dzt[((j - c0) * hp) + h] = row[j];
+                    }
+                }
+
+                SparseKernels.AccumulateWeightGradient(sparse, c0 / BlockColumns, dzt, hp, dW1T, _path);
+            }
+
             AddRowSums(g.DZ1, dB1, c0, c1);
         }
 
         _loss[chunk] = loss;
+    }
+
+    /// <summary>Ensures this thread's block scratch holds two blocks of padded rows; returns the size of one.</summary>
+    private static int FusedBlockScratch(int hp)
+    {
+        int size = Math.Max(1, BlockColumns * hp);
+        if (t_blockScratch is null || t_blockScratch.Length < 2 * size)
+        {
+            // Once per thread and width; the padding lanes start (and stay) zero.
+            t_blockScratch = new T[2 * size];
+        }
+
+        return size;
     }
 
     private static void AddBiasAndReLU(Matrix<T> z, Matrix<T> bias, Matrix<T> a, int c0, int c1)

@@ -4,7 +4,7 @@ namespace MnistNet.Networks;
 
 /// <summary>
 /// Every buffer one training step of a <see cref="TwoLayerNetwork{T}"/> needs for a given batch size, allocated
-/// once so that <see cref="TwoLayerNetwork{T}.TrainStep"/> allocates nothing.
+/// once so that <c>TwoLayerNetwork.TrainStep</c> allocates nothing.
 /// </summary>
 /// <typeparam name="T">float or double.</typeparam>
 /// <remarks>A workspace is not thread-safe: use one per thread.</remarks>

@@ -189,9 +189,53 @@ public sealed class TwoLayerNetwork<T>
     }
 
     /// <summary>
+    /// One full training step on a sparse batch — forward, backward, update — doing work only for the non-zero inputs,
+    /// with no allocation. Use it when most inputs are zero (MNIST: 81 %); see <see cref="SparseColumns{T}.Density"/>.
+    /// </summary>
+    /// <param name="x">The batch, built once with <see cref="SparseColumns{T}.FromDense"/> (<see cref="Inputs"/> rows, m ≥ 1 columns).</param>
+    /// <param name="labels">The m labels.</param>
+    /// <param name="alpha">The learning rate α.</param>
+    /// <param name="workspace">Buffers for m columns; afterwards they hold this step's forward pass and gradients.</param>
+    /// <returns>The mean cross-entropy of the batch before the update.</returns>
+    /// <remarks>
+    /// Agrees with the dense <see cref="TrainStep(Matrix{T}, ReadOnlySpan{byte}, T, TrainingWorkspace{T})"/> to float rounding (the sums run over
+    /// the non-zero entries only, in another order); bit-identical on any number of threads.
+    /// </remarks>
+    /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A label or <paramref name="alpha"/> is out of range.</exception>
+    public double TrainStep(SparseColumns<T> x, ReadOnlySpan<byte> labels, T alpha, TrainingWorkspace<T> workspace)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(workspace);
+        if (x.Rows != Inputs)
+        {
+            throw new ArgumentException($"Expected inputs with {Inputs} rows (one example per column), got {x.Rows} × {x.Columns}.", nameof(x));
+        }
+
+        if (workspace.Columns != x.Columns)
+        {
+            throw new ArgumentException($"The workspace is sized for {workspace.Columns} columns, but the batch has {x.Columns}.", nameof(workspace));
+        }
+
+        CheckBatch(x.Columns, labels);
+        CheckAlpha(alpha);
+        CheckSameNetworkShape(workspace.Gradients.DW1, W1, nameof(workspace));
+        CheckSameNetworkShape(workspace.Gradients.DW2, W2, nameof(workspace));
+
+        double lossSum = workspace.Fused.Run(this, x, labels);
+        UpdateCore(workspace.Gradients, alpha);
+        return lossSum / x.Columns;
+    }
+
+    /// <summary>
     /// The seed's <c>gradient_descent</c>: <paramref name="iterations"/> full-batch steps on (<paramref name="x"/>, <paramref name="labels"/>),
     /// reporting progress on iteration 0, every <paramref name="progressInterval"/> iterations, and on the last one.
     /// </summary>
+    /// <remarks>
+    /// When fewer than <see cref="SparseColumns{T}.RecommendedMaxDensity"/> of the inputs are non-zero (MNIST: 19 %),
+    /// the steps run on the sparse kernels (<see cref="TrainStep(SparseColumns{T}, ReadOnlySpan{byte}, T, TrainingWorkspace{T})"/>),
+    /// otherwise on the dense fused step. Either way the result depends only on the data and the seed.
+    /// </remarks>
     /// <param name="x">Training inputs, <see cref="Inputs"/> × m.</param>
     /// <param name="labels">The m training labels.</param>
     /// <param name="alpha">The learning rate α (the seed uses 0.10).</param>
@@ -219,10 +263,15 @@ public sealed class TwoLayerNetwork<T>
         var workspace = new TrainingWorkspace<T>(this, x.Columns);
         int[] predictions = new int[x.Columns];
         TrainingProgress last = default;
+
+        // Mostly-zero inputs (MNIST) train faster on the sparse kernels; the compressed copy is built once.
+        SparseColumns<T>? sparse = iterations > 0 && x.Rows == Inputs && x.Columns > 0 && MeasureDensity(x) < SparseColumns<T>.RecommendedMaxDensity
+            ? SparseColumns<T>.FromDense(x)
+            : null;
         for (int i = 0; i < iterations; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            double loss = TrainStep(x, labels, alpha, workspace);
+            double loss = sparse is null ? TrainStep(x, labels, alpha, workspace) : TrainStep(sparse, labels, alpha, workspace);
             if (!double.IsFinite(loss))
             {
                 throw new TrainingDivergedException(i, loss);
@@ -394,6 +443,25 @@ public sealed class TwoLayerNetwork<T>
         TensorPrimitives.FusedMultiplyAdd(g.DB2.AsSpan(), minusAlpha, B2.AsSpan(), B2.AsSpan());
     }
 
+    /// <summary>Fraction of non-zero entries, counted over a sample of at most 256 columns spread evenly over the batch.</summary>
+    private static double MeasureDensity(Matrix<T> x)
+    {
+        int step = Math.Max(1, x.Columns / 256);
+        long nonZero = 0;
+        long total = 0;
+        for (int r = 0; r < x.Rows; r++)
+        {
+            Span<T> row = x.Row(r);
+            for (int j = 0; j < row.Length; j += step)
+            {
+                nonZero += row[j] != T.Zero ? 1 : 0;
+                total++;
+            }
+        }
+
+        return total == 0 ? 0 : (double)nonZero / total;
+    }
+
     private static void Scale(Matrix<T> m, T factor) => TensorPrimitives.Multiply(m.AsSpan(), factor, m.AsSpan());
 
     private static void CheckAlpha(T alpha)
@@ -427,14 +495,16 @@ public sealed class TwoLayerNetwork<T>
         }
     }
 
-    private void CheckLabels(Matrix<T> x, ReadOnlySpan<byte> labels)
+    private void CheckLabels(Matrix<T> x, ReadOnlySpan<byte> labels) => CheckBatch(x.Columns, labels);
+
+    private void CheckBatch(int columns, ReadOnlySpan<byte> labels)
     {
-        if (x.Columns == 0)
+        if (columns == 0)
         {
-            throw new ArgumentException("The batch is empty: training needs at least one column.", nameof(x));
+            throw new ArgumentException("The batch is empty: training needs at least one column.", nameof(columns));
         }
 
-        CrossEntropy.RequireOneLabelPerColumn(x.Columns, labels, nameof(labels));
+        CrossEntropy.RequireOneLabelPerColumn(columns, labels, nameof(labels));
         CrossEntropy.ValidateLabels(labels, Outputs, nameof(labels));
     }
 }

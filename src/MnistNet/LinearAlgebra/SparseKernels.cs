@@ -1,0 +1,256 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace MnistNet.LinearAlgebra;
+
+/// <summary>
+/// The two big products of a training step with a sparse input X (<see cref="SparseColumns{T}"/>), doing work only
+/// for X's non-zero entries:
+/// <list type="bullet">
+/// <item><c>Z = W·X</c> as, for each example j, <c>Zᵀ[j] = Σ_{k: x_kj ≠ 0} x_kj · Wᵀ[k]</c> (Wᵀ is inputs × hp, one
+/// padded row per input, small enough for L1/L2);</item>
+/// <item><c>dW += dZ·Xᵀ</c> as, for each input row k present in a block of columns,
+/// <c>dWᵀ[k] += Σ_{j in block: x_kj ≠ 0} x_kj · dZᵀ[j]</c>, each sum kept in registers and stored once per block.</item>
+/// </list>
+/// Rows of the transposed operands are <c>hp</c> elements: the hidden size rounded up to the vector width, with
+/// zero padding. Their reference twins are <see cref="ReferenceKernels.Multiply{T}"/> and
+/// <see cref="ReferenceKernels.MultiplyByTranspose{T}"/> on the dense matrix.
+/// </summary>
+[SkipLocalsInit]
+internal static class SparseKernels
+{
+    /// <summary>The padded row width the sparse kernels use for <paramref name="hidden"/> units on <paramref name="path"/>.</summary>
+    public static int PaddedWidth<T>(int hidden, SimdPath path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = path switch
+        {
+            SimdPath.Vector512 => Vector512<T>.Count,
+            SimdPath.Vector256 => Vector256<T>.Count,
+            _ => 1,
+        };
+        return (hidden + w - 1) / w * w;
+    }
+
+    /// <summary>zt[(j − j0)·hp + h] = Σ_k x[k, j]·wt[k·hp + h] for j in [j0, j1) and every lane h of the padded row.</summary>
+    public static void Forward<T>(SparseColumns<T> x, ReadOnlySpan<T> wt, int hp, Span<T> zt, int j0, int j1, SimdPath path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T w = ref Unsafe.AsRef(in wt[0]);
+        ref T z = ref zt[0];
+        switch (path)
+        {
+            case SimdPath.Vector512:
+                ForwardColumns<T, Vector512<T>, Simd512<T>>(x, ref w, hp, ref z, j0, j1);
+                break;
+            case SimdPath.Vector256:
+                ForwardColumns<T, Vector256<T>, Simd256<T>>(x, ref w, hp, ref z, j0, j1);
+                break;
+            default:
+                ForwardColumns<T, T, SimdScalar<T>>(x, ref w, hp, ref z, j0, j1);
+                break;
+        }
+    }
+
+    /// <summary>dwt[k·hp + h] += Σ_{j in block} x[k, j]·dzt[(j − block start)·hp + h] for every row k present in <paramref name="block"/>.</summary>
+    public static void AccumulateWeightGradient<T>(SparseColumns<T> x, int block, ReadOnlySpan<T> dzt, int hp, Span<T> dwt, SimdPath path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T dz = ref Unsafe.AsRef(in dzt[0]);
+        ref T dw = ref dwt[0];
+        switch (path)
+        {
+            case SimdPath.Vector512:
+                GradientBlock<T, Vector512<T>, Simd512<T>>(x, block, ref dz, hp, ref dw);
+                break;
+            case SimdPath.Vector256:
+                GradientBlock<T, Vector256<T>, Simd256<T>>(x, block, ref dz, hp, ref dw);
+                break;
+            default:
+                GradientBlock<T, T, SimdScalar<T>>(x, block, ref dz, hp, ref dw);
+                break;
+        }
+    }
+
+    /// <summary>z = w · x for a dense w (H × rows) and the whole sparse x; allocating test and benchmark convenience.</summary>
+    public static void Multiply<T>(Matrix<T> w, SparseColumns<T> x, Matrix<T> z, SimdPath path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int hp = PaddedWidth<T>(w.Rows, path);
+        T[] wt = Transpose(w, hp);
+        T[] zt = new T[Math.Max(1, SparseColumns<T>.BlockColumns * hp)];
+        for (int c0 = 0; c0 < x.Columns; c0 += SparseColumns<T>.BlockColumns)
+        {
+            int c1 = Math.Min(c0 + SparseColumns<T>.BlockColumns, x.Columns);
+            Forward(x, wt, hp, zt, c0, c1, path);
+            for (int j = c0; j < c1; j++)
+            {
+                for (int h = 0; h < z.Rows; h++)
+                {
+                    z[h, j] = zt[((j - c0) * hp) + h];
+                }
+            }
+        }
+    }
+
+    /// <summary>dw = dz · xᵀ for a dense dz (H × columns) and the whole sparse x; allocating test and benchmark convenience.</summary>
+    public static void MultiplyByTranspose<T>(Matrix<T> dz, SparseColumns<T> x, Matrix<T> dw, SimdPath path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int hp = PaddedWidth<T>(dz.Rows, path);
+        T[] dwt = new T[Math.Max(1, x.Rows * hp)];
+        T[] dzt = new T[Math.Max(1, SparseColumns<T>.BlockColumns * hp)];
+        for (int c0 = 0, block = 0; c0 < x.Columns; c0 += SparseColumns<T>.BlockColumns, block++)
+        {
+            int c1 = Math.Min(c0 + SparseColumns<T>.BlockColumns, x.Columns);
+            for (int j = c0; j < c1; j++)
+            {
+                for (int h = 0; h < dz.Rows; h++)
+                {
+                    dzt[((j - c0) * hp) + h] = dz[h, j];
+                }
+            }
+
+            AccumulateWeightGradient(x, block, dzt, hp, dwt, path);
+        }
+
+        for (int h = 0; h < dw.Rows; h++)
+        {
+            for (int k = 0; k < dw.Columns; k++)
+            {
+                dw[h, k] = dwt[(k * hp) + h];
+            }
+        }
+    }
+
+    /// <summary>Returns mᵀ with each row padded to <paramref name="hp"/> elements (zeros beyond m.Rows).</summary>
+    public static T[] Transpose<T>(Matrix<T> m, int hp)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        T[] result = new T[Math.Max(1, m.Columns * hp)];
+        TransposeInto(m, result, hp);
+        return result;
+    }
+
+    /// <summary>destination[k·hp + h] = m[h, k]; the padding lanes are left as they are.</summary>
+    public static void TransposeInto<T>(Matrix<T> m, Span<T> destination, int hp)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int h = 0; h < m.Rows; h++)
+        {
+            Span<T> row = m.Row(h);
+            for (int k = 0; k < row.Length; k++)
+            {
+                destination[(k * hp) + h] = row[k];
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ForwardColumns<T, TVec, TOps>(SparseColumns<T> x, ref T wt, int hp, ref T zt, int j0, int j1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        int[] start = x.ColumnStart;
+        ref ushort rows = ref x.RowIndex.Length == 0 ? ref Unsafe.NullRef<ushort>() : ref x.RowIndex[0];
+        ref T values = ref x.Values.Length == 0 ? ref Unsafe.NullRef<T>() : ref x.Values[0];
+        int w = TOps.Count;
+        if (hp == w)
+        {
+            // One vector per row: four independent accumulators hide the FMA latency.
+            for (int j = j0; j < j1; j++)
+            {
+                int e = start[j];
+                int end = start[j + 1];
+                TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+                for (; e + 4 <= end; e += 4)
+                {
+                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e) * hp)), a0);
+                    a1 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 1)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e + 1) * hp)), a1);
+                    a2 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 2)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e + 2) * hp)), a2);
+                    a3 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 3)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e + 3) * hp)), a3);
+                }
+
+                for (; e < end; e++)
+                {
+                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e) * hp)), a0);
+                }
+
+                TOps.Store(TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3)), ref Unsafe.Add(ref zt, (j - j0) * hp));
+            }
+
+            return;
+        }
+
+        // Wider rows: accumulate into the output row, which stays in L1.
+        for (int j = j0; j < j1; j++)
+        {
+            ref T z = ref Unsafe.Add(ref zt, (j - j0) * hp);
+            for (int v = 0; v < hp; v += w)
+            {
+                TOps.Store(TOps.Zero, ref Unsafe.Add(ref z, v));
+            }
+
+            for (int e = start[j]; e < start[j + 1]; e++)
+            {
+                TVec s = TOps.Broadcast(Unsafe.Add(ref values, e));
+                ref T wr = ref Unsafe.Add(ref wt, Unsafe.Add(ref rows, e) * hp);
+                for (int v = 0; v < hp; v += w)
+                {
+                    TOps.Store(TOps.FusedMultiplyAdd(s, TOps.Load(in Unsafe.Add(ref wr, v)), TOps.Load(in Unsafe.Add(ref z, v))), ref Unsafe.Add(ref z, v));
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void GradientBlock<T, TVec, TOps>(SparseColumns<T> x, int block, ref T dzt, int hp, ref T dwt)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        int g0 = x.BlockGroupStart[block];
+        int g1 = x.BlockGroupStart[block + 1];
+        if (g0 == g1)
+        {
+            return;
+        }
+
+        ushort[] groupRow = x.GroupRow;
+        int[] groupStart = x.GroupStart;
+        ref byte columns = ref x.EntryColumn[0];
+        ref T values = ref x.EntryValue[0];
+        int w = TOps.Count;
+        for (int g = g0; g < g1; g++)
+        {
+            int e0 = groupStart[g];
+            int e1 = groupStart[g + 1];
+            ref T dw = ref Unsafe.Add(ref dwt, groupRow[g] * hp);
+            for (int v = 0; v < hp; v += w)
+            {
+                ref T dzv = ref Unsafe.Add(ref dzt, v);
+                // Four independent accumulators hide the FMA latency (a group holds ~60 entries for MNIST).
+                TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+                int e = e0;
+                for (; e + 4 <= e1; e += 4)
+                {
+                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref dzv, Unsafe.Add(ref columns, e) * hp)), a0);
+                    a1 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 1)), TOps.Load(in Unsafe.Add(ref dzv, Unsafe.Add(ref columns, e + 1) * hp)), a1);
+                    a2 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 2)), TOps.Load(in Unsafe.Add(ref dzv, Unsafe.Add(ref columns, e + 2) * hp)), a2);
+                    a3 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 3)), TOps.Load(in Unsafe.Add(ref dzv, Unsafe.Add(ref columns, e + 3) * hp)), a3);
+                }
+
+                for (; e < e1; e++)
+                {
+                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref dzv, Unsafe.Add(ref columns, e) * hp)), a0);
+                }
+
+                a0 = TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3));
+                ref T target = ref Unsafe.Add(ref dw, v);
+                TOps.Store(TOps.Add(TOps.Load(in target), a0), ref target);
+            }
+        }
+    }
+}
