@@ -14,7 +14,7 @@ internal static class SeedData
         return (train.Pixels<float>(), train.Labels.ToArray());
     }
 
-    private static string FindDataFolder()
+    public static string FindDataFolder()
     {
         foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {

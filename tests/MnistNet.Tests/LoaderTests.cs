@@ -242,6 +242,28 @@ public class DatasetTests
     }
 
     [Fact]
+    public void CopyBatchTo_EqualsPixelsColumns_AndValidates()
+    {
+        byte[] pixels = Enumerable.Range(0, 5 * 4).Select(i => (byte)(i * 12)).ToArray();
+        var data = new Dataset(pixels, [0, 1, 2, 3, 4], 2, 2);
+        var all = data.Pixels<float>();
+        var batch = new MnistNet.LinearAlgebra.Matrix<float>(4, 3);
+        byte[] labels = new byte[3];
+        data.CopyBatchTo<float>([4, 0, 2], batch, labels);
+        Assert.Equal(new byte[] { 4, 0, 2 }, labels);
+        for (int k = 0; k < 4; k++)
+        {
+            Assert.Equal(all[k, 4], batch[k, 0]);
+            Assert.Equal(all[k, 0], batch[k, 1]);
+            Assert.Equal(all[k, 2], batch[k, 2]);
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => data.CopyBatchTo<float>([5, 0, 1], batch, labels));
+        Assert.Throws<ArgumentException>(() => data.CopyBatchTo<float>([1, 2], batch, labels));
+        Assert.Throws<InvalidOperationException>(() => Dataset.Unlabeled(pixels, 2, 2).CopyBatchTo<float>([0, 1, 2], batch, labels));
+    }
+
+    [Fact]
     public void Constructor_Validates()
     {
         Assert.Throws<ArgumentException>(() => new Dataset(new byte[5], [0], 2, 2));

@@ -145,6 +145,63 @@ public class AllocationTests
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.Equal(0, WorkerPool.Shared.WorkerAllocatedBytes - beforeWorkers);
     }
+
+    [Fact]
+    public void MiniBatchStep_AssemblyAndSparseOrDenseStep_AllocateNothing()
+    {
+        byte[] pixels = new byte[2000 * 784];
+        var random = new Prng(1);
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            pixels[i] = random.NextDouble() < 0.2 ? (byte)random.NextInt32(256) : (byte)0;
+        }
+
+        var data = new MnistNet.Data.Dataset(pixels, TestData.Labels(2000, 10, 1));
+        var net = new TwoLayerNetwork<float>(seed: 1);
+        var batch = new Matrix<float>(784, 128);
+        byte[] labels = new byte[128];
+        int[] order = Enumerable.Range(0, 2000).ToArray();
+        var workspace = new TrainingWorkspace<float>(net, 128);
+        void Steps(int count)
+        {
+            for (int s = 0; s < count; s++)
+            {
+                data.CopyBatchTo<float>(order.AsSpan((s * 128) % 1792, 128), batch, labels);
+                net.TrainStep(batch, labels, 0.05f, workspace);
+            }
+        }
+
+        Steps(5);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long beforeWorkers = WorkerPool.Shared.WorkerAllocatedBytes;
+        Steps(20);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, WorkerPool.Shared.WorkerAllocatedBytes - beforeWorkers);
+    }
+
+    [Fact]
+    public void SparseTrainStep_AllocatesNothingOnAnyThread()
+    {
+        Matrix<float> x = SparseTests.SparseMatrix<float>(784, 3000, 0.2, 3);
+        var sparse = SparseColumns<float>.FromDense(x);
+        byte[] y = TestData.Labels(3000, 10, 1);
+        var net = new TwoLayerNetwork<float>();
+        var workspace = new TrainingWorkspace<float>(net, 3000);
+        for (int i = 0; i < 5; i++)
+        {
+            net.TrainStep(sparse, y, 0.1f, workspace);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long beforeWorkers = WorkerPool.Shared.WorkerAllocatedBytes;
+        for (int i = 0; i < 10; i++)
+        {
+            net.TrainStep(sparse, y, 0.1f, workspace);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, WorkerPool.Shared.WorkerAllocatedBytes - beforeWorkers);
+    }
 }
 
 public class GradientDescentTests

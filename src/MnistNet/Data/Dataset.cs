@@ -138,6 +138,63 @@ public sealed class Dataset
         return result;
     }
 
+    /// <summary>
+    /// Writes the images at <paramref name="indices"/> into the columns of <paramref name="destination"/>, scaled to [0, 1]
+    /// as in <see cref="Pixels{T}"/>, and their labels into <paramref name="labels"/>: the allocation-free way to
+    /// assemble a mini-batch.
+    /// </summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="indices">Image indices, one per destination column.</param>
+    /// <param name="destination">A <see cref="PixelsPerImage"/> × <c>indices.Length</c> matrix.</param>
+    /// <param name="labels">Receives <c>indices.Length</c> labels; may be empty for an unlabelled dataset.</param>
+    /// <exception cref="ArgumentException">A shape or length does not match.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An index is out of range.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="labels"/> is not empty but the dataset has no labels.</exception>
+    public void CopyBatchTo<T>(ReadOnlySpan<int> indices, Matrix<T> destination, Span<byte> labels)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (destination.Rows != PixelsPerImage || destination.Columns != indices.Length)
+        {
+            throw new ArgumentException($"Expected a {PixelsPerImage} × {indices.Length} destination, got {destination.Rows} × {destination.Columns}.", nameof(destination));
+        }
+
+        if (!labels.IsEmpty && labels.Length != indices.Length)
+        {
+            throw new ArgumentException($"Expected {indices.Length} label slots (or none), got {labels.Length}.", nameof(labels));
+        }
+
+        if (!labels.IsEmpty && _labels is null)
+        {
+            throw new InvalidOperationException("This dataset has no labels.");
+        }
+
+        for (int b = 0; b < indices.Length; b++)
+        {
+            int index = indices[b];
+            if ((uint)index >= (uint)Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(indices), index, $"Image index at position {b} must be in [0, {Count}).");
+            }
+
+            if (!labels.IsEmpty)
+            {
+                labels[b] = _labels![index];
+            }
+        }
+
+        // Pixel-major destination rows: walk pixels outside, examples inside, as in Pixels<T>().
+        int perImage = PixelsPerImage;
+        for (int k = 0; k < perImage; k++)
+        {
+            Span<T> row = destination.Row(k);
+            for (int b = 0; b < indices.Length; b++)
+            {
+                row[b] = T.CreateTruncating(_pixels[(indices[b] * perImage) + k]) / T.CreateTruncating(255);
+            }
+        }
+    }
+
     /// <summary>Returns a copy of images [<paramref name="start"/>, <paramref name="start"/> + <paramref name="count"/>) with their labels.</summary>
     /// <param name="start">First image.</param>
     /// <param name="count">Number of images.</param>
