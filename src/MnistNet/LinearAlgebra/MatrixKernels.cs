@@ -14,8 +14,9 @@ namespace MnistNet.LinearAlgebra;
 /// <remarks>
 /// Determinism: in <c>A·B</c> and <c>Aᵀ·B</c> each output element is one sequential fused multiply-add chain
 /// over k, identical on every path and in every lane, so the result does not even depend on the SIMD width.
-/// In <c>A·Bᵀ</c> each element is a dot product split into vector lanes; its bits depend on the SIMD path
-/// and the fixed k-block size, never on the thread count.
+/// In <c>A·Bᵀ</c> with few rows (the seed's gradients) each element is a dot product split into vector lanes; its
+/// bits depend on the SIMD path and the fixed k-block size, never on the thread count. Large products of every
+/// kind go to <see cref="PackedGemm"/>, which keeps the sequential chain.
 /// </remarks>
 [SkipLocalsInit]
 internal static class MatrixKernels
@@ -44,6 +45,13 @@ internal static class MatrixKernels
     public static void MultiplyByTranspose<T>(Matrix<T> a, Matrix<T> b, Matrix<T> c, SimdPath path, int maxThreads)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (PackedGemm.IsWorthwhile(c.Rows, a.Columns, c.Columns))
+        {
+            // B's element (p, j) is b[j, p].
+            PackedGemm.Multiply(a, a.Stride, 1, b, 1, b.Stride, a.Columns, c, path, maxThreads);
+            return;
+        }
+
         TransposedJob<T> job = TransposedJob<T>.ForCurrentThread;
         job.A = a;
         job.B = b;
@@ -105,6 +113,12 @@ internal static class MatrixKernels
     private static void RunStrided<T>(Matrix<T> a, int rowStrideA, int colStrideA, int k, Matrix<T> b, Matrix<T> c, SimdPath path, int maxThreads)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (PackedGemm.IsWorthwhile(c.Rows, k, c.Columns))
+        {
+            PackedGemm.Multiply(a, rowStrideA, colStrideA, b, b.Stride, 1, k, c, path, maxThreads);
+            return;
+        }
+
         StridedJob<T> job = StridedJob<T>.ForCurrentThread;
         job.A = a;
         job.RowStrideA = rowStrideA;
