@@ -33,8 +33,13 @@ internal static class SparseKernels
         return (hidden + w - 1) / w * w;
     }
 
-    /// <summary>zt[(j − j0)·hp + h] = Σ_k x[k, j]·wt[k·hp + h] for j in [j0, j1) and every lane h of the padded row.</summary>
-    public static void Forward<T>(SparseColumns<T> x, ReadOnlySpan<T> wt, int hp, Span<T> zt, int j0, int j1, SimdPath path)
+    /// <summary>
+    /// zt[(j − block start)·hp + h] = Σ_k x[k, j]·wt[k·hp + h] for every column j of <paramref name="block"/> and every lane h
+    /// of the padded row. Walks the block's row groups: each row of Wᵀ is loaded once and scattered into the
+    /// (L1-resident) output rows of that row's columns. The sum for each element runs over k in increasing order,
+    /// the same order as the dense kernel.
+    /// </summary>
+    public static void Forward<T>(SparseColumns<T> x, int block, ReadOnlySpan<T> wt, int hp, Span<T> zt, SimdPath path)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ref T w = ref Unsafe.AsRef(in wt[0]);
@@ -42,13 +47,13 @@ internal static class SparseKernels
         switch (path)
         {
             case SimdPath.Vector512:
-                ForwardColumns<T, Vector512<T>, Simd512<T>>(x, ref w, hp, ref z, j0, j1);
+                ForwardBlock<T, Vector512<T>, Simd512<T>>(x, block, ref w, hp, ref z);
                 break;
             case SimdPath.Vector256:
-                ForwardColumns<T, Vector256<T>, Simd256<T>>(x, ref w, hp, ref z, j0, j1);
+                ForwardBlock<T, Vector256<T>, Simd256<T>>(x, block, ref w, hp, ref z);
                 break;
             default:
-                ForwardColumns<T, T, SimdScalar<T>>(x, ref w, hp, ref z, j0, j1);
+                ForwardBlock<T, T, SimdScalar<T>>(x, block, ref w, hp, ref z);
                 break;
         }
     }
@@ -80,10 +85,10 @@ internal static class SparseKernels
         int hp = PaddedWidth<T>(w.Rows, path);
         T[] wt = Transpose(w, hp);
         T[] zt = new T[Math.Max(1, SparseColumns<T>.BlockColumns * hp)];
-        for (int c0 = 0; c0 < x.Columns; c0 += SparseColumns<T>.BlockColumns)
+        for (int c0 = 0, block = 0; c0 < x.Columns; c0 += SparseColumns<T>.BlockColumns, block++)
         {
             int c1 = Math.Min(c0 + SparseColumns<T>.BlockColumns, x.Columns);
-            Forward(x, wt, hp, zt, c0, c1, path);
+            Forward(x, block, wt, hp, zt, path);
             for (int j = c0; j < c1; j++)
             {
                 for (int h = 0; h < z.Rows; h++)
@@ -148,58 +153,47 @@ internal static class SparseKernels
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardColumns<T, TVec, TOps>(SparseColumns<T> x, ref T wt, int hp, ref T zt, int j0, int j1)
+    private static void ForwardBlock<T, TVec, TOps>(SparseColumns<T> x, int block, ref T wt, int hp, ref T zt)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
     {
-        int[] start = x.ColumnStart;
-        ref ushort rows = ref x.RowIndex.Length == 0 ? ref Unsafe.NullRef<ushort>() : ref x.RowIndex[0];
-        ref T values = ref x.Values.Length == 0 ? ref Unsafe.NullRef<T>() : ref x.Values[0];
+        int columns = Math.Min(SparseColumns<T>.BlockColumns, x.Columns - (block * SparseColumns<T>.BlockColumns));
         int w = TOps.Count;
-        if (hp == w)
+        for (int j = 0; j < columns; j++)
         {
-            // One vector per row: four independent accumulators hide the FMA latency.
-            for (int j = j0; j < j1; j++)
-            {
-                int e = start[j];
-                int end = start[j + 1];
-                TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-                for (; e + 4 <= end; e += 4)
-                {
-                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e) * hp)), a0);
-                    a1 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 1)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e + 1) * hp)), a1);
-                    a2 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 2)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e + 2) * hp)), a2);
-                    a3 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 3)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e + 3) * hp)), a3);
-                }
-
-                for (; e < end; e++)
-                {
-                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e) * hp)), a0);
-                }
-
-                TOps.Store(TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3)), ref Unsafe.Add(ref zt, (j - j0) * hp));
-            }
-
-            return;
-        }
-
-        // Wider rows: accumulate into the output row, which stays in L1.
-        for (int j = j0; j < j1; j++)
-        {
-            ref T z = ref Unsafe.Add(ref zt, (j - j0) * hp);
+            ref T z = ref Unsafe.Add(ref zt, j * hp);
             for (int v = 0; v < hp; v += w)
             {
                 TOps.Store(TOps.Zero, ref Unsafe.Add(ref z, v));
             }
+        }
 
-            for (int e = start[j]; e < start[j + 1]; e++)
+        int g0 = x.BlockGroupStart[block];
+        int g1 = x.BlockGroupStart[block + 1];
+        if (g0 == g1)
+        {
+            return;
+        }
+
+        ushort[] groupRow = x.GroupRow;
+        int[] groupStart = x.GroupStart;
+        ref byte entryColumns = ref x.EntryColumn[0];
+        ref T values = ref x.EntryValue[0];
+        for (int g = g0; g < g1; g++)
+        {
+            int e0 = groupStart[g];
+            int e1 = groupStart[g + 1];
+            ref T wr = ref Unsafe.Add(ref wt, groupRow[g] * hp);
+            for (int v = 0; v < hp; v += w)
             {
-                TVec s = TOps.Broadcast(Unsafe.Add(ref values, e));
-                ref T wr = ref Unsafe.Add(ref wt, Unsafe.Add(ref rows, e) * hp);
-                for (int v = 0; v < hp; v += w)
+                // The columns of one group are distinct, so these read-modify-writes are independent.
+                TVec row = TOps.Load(in Unsafe.Add(ref wr, v));
+                ref T zv = ref Unsafe.Add(ref zt, v);
+                for (int e = e0; e < e1; e++)
                 {
-                    TOps.Store(TOps.FusedMultiplyAdd(s, TOps.Load(in Unsafe.Add(ref wr, v)), TOps.Load(in Unsafe.Add(ref z, v))), ref Unsafe.Add(ref z, v));
+                    ref T target = ref Unsafe.Add(ref zv, Unsafe.Add(ref entryColumns, e) * hp);
+                    TOps.Store(TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), row, TOps.Load(in target)), ref target);
                 }
             }
         }

@@ -234,7 +234,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             else
             {
                 // Z1ᵀ[j] = Σ over X's non-zeros in column j of x_kj · W1ᵀ[k], then back to hidden × block rows.
-                SparseKernels.Forward(sparse, _w1t, hp, zt, c0, c1, _path);
+                SparseKernels.Forward(sparse, c0 / BlockColumns, _w1t, hp, zt, _path);
                 for (int h = 0; h < net.Hidden; h++)
                 {
                     Span<T> row = f.Z1.Row(h);
