@@ -1,31 +1,63 @@
 #!/usr/bin/env bash
-# Times one seed iteration (784-10-10, full batch, m = 41 000) in the seed's numpy code and in MnistNet,
-# on the same bundled MNIST data, one after the other on this machine, and prints both and the ratio.
+# Times one seed iteration (784-10-10, full batch, m = 41 000) in the seed's numpy code, in PyTorch when it is
+# installed, and in MnistNet, on the same bundled MNIST data, one after the other on this machine, and prints
+# each and the ratios. With --gemm, also times numpy's float32 matmul at 256/512/1024.
 #
-#   bash benchmarks/compare/run.sh [iterations]
+#   bash benchmarks/compare/run.sh [iterations] [--torch] [--gemm]
 #
-# Installs Debian's python3-numpy and libopenblas0-pthread when missing (without OpenBLAS, Debian's numpy
-# silently falls back to the slow reference BLAS). Needs root for apt-get.
+# Installs Debian's python3-numpy and libopenblas0-pthread when missing (without OpenBLAS, Debian's numpy silently
+# falls back to the slow reference BLAS); --torch also installs python3-torch. Needs root for apt-get.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-iterations=${1:-50}
+iterations=50
+want_torch=0
+want_gemm=0
+for arg in "$@"; do
+  case "$arg" in
+    --torch) want_torch=1 ;;
+    --gemm) want_gemm=1 ;;
+    ''|*[!0-9]*) echo "usage: run.sh [iterations] [--torch] [--gemm]" >&2; exit 2 ;;
+    *) iterations=$arg ;;
+  esac
+done
 
-if ! /usr/bin/python3 -c "import numpy" 2>/dev/null || ! dpkg -s libopenblas0-pthread >/dev/null 2>&1; then
-  echo "installing python3-numpy and libopenblas0-pthread..." >&2
+packages=()
+/usr/bin/python3 -c "import numpy" 2>/dev/null || packages+=(python3-numpy)
+dpkg -s libopenblas0-pthread >/dev/null 2>&1 || packages+=(libopenblas0-pthread)
+if [ "$want_torch" = 1 ] && ! /usr/bin/python3 -c "import torch" 2>/dev/null; then packages+=(python3-torch); fi
+if [ ${#packages[@]} -gt 0 ]; then
+  echo "installing ${packages[*]}..." >&2
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-numpy libopenblas0-pthread >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
-# Some hosts here pin OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for old OpenBLAS builds; they slow a current one.
-numpy_line=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=2 \
-  /usr/bin/python3 benchmarks/compare/seed_numpy.py --data data/mnist --columns 41000 --iterations "$iterations")
+# Some hosts here pin OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for old OpenBLAS builds; they slow a current one
+# (on an AVX-512 host they force AVX2 kernels). Unset them for the comparison and say so.
+echo "OpenBLAS: native kernels (OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset), 2 threads"
+py() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=2 /usr/bin/python3 "$@"; }
+
+numpy_line=$(py benchmarks/compare/seed_numpy.py --data data/mnist --columns 41000 --iterations "$iterations")
 echo "$numpy_line"
+torch_line=""
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  torch_line=$(cd benchmarks/compare && py seed_torch.py --data ../../data/mnist --columns 41000 --iterations "$iterations" --threads 2)
+  echo "$torch_line"
+fi
 
 # 60 000 training images minus 19 000 held out leaves the seed's 41 000 training columns.
 dotnet build -c Release samples/MnistNet.Train -v quiet -nologo >/dev/null
 ours_line=$(dotnet run -c Release --no-build --project samples/MnistNet.Train -- --dev 19000 --iterations "$iterations" | grep '^result:')
 echo "mnistnet: $ours_line"
 
-numpy_ms=$(echo "$numpy_line" | sed -E 's/^numpy: ([0-9.]+) ms.*/\1/')
+ms_of() { echo "$1" | sed -E 's/^[a-z]+: ([0-9.]+) ms.*/\1/'; }
 ours_ms=$(echo "$ours_line" | sed -E 's/.*, ([0-9.]+) ms\/iteration/\1/')
-awk -v a="$numpy_ms" -v b="$ours_ms" 'BEGIN { printf "ratio: MnistNet is %.1fx faster than numpy per iteration (%s ms vs %s ms)\n", a / b, b, a }'
+awk -v a="$(ms_of "$numpy_line")" -v b="$ours_ms" 'BEGIN { printf "ratio: MnistNet is %.1fx faster than numpy per iteration (%s ms vs %s ms)\n", a / b, b, a }'
+if [ -n "$torch_line" ]; then
+  awk -v a="$(ms_of "$torch_line")" -v b="$ours_ms" 'BEGIN { printf "ratio: MnistNet is %.1fx faster than PyTorch per iteration (%s ms vs %s ms)\n", a / b, b, a }'
+fi
+
+if [ "$want_gemm" = 1 ]; then
+  py benchmarks/compare/gemm_numpy.py
+  echo "numpy with this machine's OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}:"
+  OPENBLAS_NUM_THREADS=2 /usr/bin/python3 benchmarks/compare/gemm_numpy.py
+fi
