@@ -123,7 +123,8 @@ public static class Activation
     }
 
     /// <summary>
-    /// Softmax of columns [<paramref name="start"/>, <paramref name="end"/>) in fixed blocks of <see cref="SoftmaxBlock"/>,
+    /// Softmax of columns [<paramref name="start"/>, <paramref name="end"/>) in fixed blocks of <see cref="SoftmaxBlock"/>
+    /// (every label must be a row of <paramref name="z"/>: callers validate them),
     /// and, when <paramref name="labels"/> is not empty, the summed cross-entropy −Σ log softmax(z)[label] computed
     /// from the logits as <c>log Σ exp(z − max) − (z[label] − max)</c>, which stays finite where log(probability) would not.
     /// </summary>
@@ -153,9 +154,12 @@ public static class Activation
             // Labels are read before destination overwrites z (they may be the same matrix).
             if (!labels.IsEmpty)
             {
+                // z[label, column] straight from the buffer: labels were validated by the caller.
+                ref T first = ref z.UnsafeStart;
                 for (int c = 0; c < n; c++)
                 {
-                    lossSum -= double.CreateTruncating(z[labels[c0 + c], c0 + c] - mx[c]);
+                    T logit = Unsafe.Add(ref first, (labels[c0 + c] * z.Stride) + c0 + c);
+                    lossSum -= double.CreateTruncating(logit - mx[c]);
                 }
             }
 
