@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace MnistNet.LinearAlgebra;
 
@@ -81,10 +82,7 @@ public sealed class SparseColumns<T>
         long total = 0;
         for (int r = 0; r < rows; r++)
         {
-            foreach (T v in dense.Row(r))
-            {
-                total += v != T.Zero ? 1 : 0;
-            }
+            total += CountNonZero(dense.Row(r));
         }
 
         if (total > Array.MaxLength)
@@ -109,7 +107,23 @@ public sealed class SparseColumns<T>
             {
                 Span<T> row = dense.Row(r)[c0..c1];
                 int before = e;
-                for (int j = 0; j < row.Length; j++)
+                int j = 0;
+                int w = Vector256<T>.Count;
+                for (; j + w <= row.Length; j += w)
+                {
+                    // Skip runs of zeros a vector at a time (81 % of MNIST's pixels are zero).
+                    uint nonZero = ~Vector256.Equals(Vector256.Create<T>(row.Slice(j, w)), Vector256<T>.Zero).ExtractMostSignificantBits() & ((1u << w) - 1);
+                    while (nonZero != 0)
+                    {
+                        int q = j + BitOperations.TrailingZeroCount(nonZero);
+                        entryColumn[e] = (byte)q;
+                        entryValue[e] = row[q];
+                        e++;
+                        nonZero &= nonZero - 1;
+                    }
+                }
+
+                for (; j < row.Length; j++)
                 {
                     if (row[j] != T.Zero)
                     {
@@ -130,5 +144,23 @@ public sealed class SparseColumns<T>
         blockGroupStart[blocks] = groupRow.Count;
         groupStart.Add(e);
         return new SparseColumns<T>(rows, columns, blockGroupStart, [.. groupRow], [.. groupStart], entryColumn, entryValue);
+    }
+
+    private static int CountNonZero(ReadOnlySpan<T> values)
+    {
+        int count = 0;
+        int j = 0;
+        int w = Vector256<T>.Count;
+        for (; j + w <= values.Length; j += w)
+        {
+            count += w - BitOperations.PopCount(Vector256.Equals(Vector256.Create(values.Slice(j, w)), Vector256<T>.Zero).ExtractMostSignificantBits());
+        }
+
+        for (; j < values.Length; j++)
+        {
+            count += values[j] != T.Zero ? 1 : 0;
+        }
+
+        return count;
     }
 }

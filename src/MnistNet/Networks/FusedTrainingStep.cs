@@ -75,6 +75,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     {
         _x = x;
         _sparse = null;
+        _path = MnistNetRuntime.EffectiveSimdPath;
         return RunCore(network, labels);
     }
 
@@ -94,7 +95,8 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             }
         }
 
-        _hp = SparseKernels.PaddedWidth<T>(network.Hidden, MnistNetRuntime.EffectiveSimdPath);
+        _path = MnistNetRuntime.EffectiveSimdPath;
+        _hp = SparseKernels.PaddedWidth<T>(network.Hidden, _path);
         Array.Clear(_w1t);
         SparseKernels.TransposeInto(network.W1, _w1t, _hp);
         return RunCore(network, labels);
@@ -104,7 +106,6 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     {
         labels.CopyTo(_labels);
         _network = network;
-        _path = MnistNetRuntime.EffectiveSimdPath;
         int chunks = _loss.Length;
         try
         {
@@ -130,19 +131,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         }
 
         _dW2[0].CopyTo(g.DW2);
-        Span<T> db1 = g.DB1.AsSpan();
-        Span<T> db2 = g.DB2.AsSpan();
         double loss = _loss[0];
-        for (int r = 0; r < db1.Length; r += g.DB1.Stride)
-        {
-            db1[r] = _dB1[0][r / g.DB1.Stride];
-        }
-
-        for (int r = 0; r < db2.Length; r += g.DB2.Stride)
-        {
-            db2[r] = _dB2[0][r / g.DB2.Stride];
-        }
-
         for (int c = 1; c < chunks; c++)
         {
             if (_sparse is null)
@@ -151,25 +140,32 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             }
 
             TensorPrimitives.Add(g.DW2.AsSpan(), _dW2[c].AsSpan(), g.DW2.AsSpan());
-            for (int r = 0; r < _dB1[c].Length; r++)
-            {
-                db1[r * g.DB1.Stride] += _dB1[c][r];
-            }
-
-            for (int r = 0; r < _dB2[c].Length; r++)
-            {
-                db2[r * g.DB2.Stride] += _dB2[c][r];
-            }
-
             loss += _loss[c];
         }
 
+        ReduceBias(_dB1, g.DB1);
+        ReduceBias(_dB2, g.DB2);
         TensorPrimitives.Multiply(g.DW1.AsSpan(), inverseM, g.DW1.AsSpan());
         TensorPrimitives.Multiply(g.DW2.AsSpan(), inverseM, g.DW2.AsSpan());
-        TensorPrimitives.Multiply(db1, inverseM, db1);
-        TensorPrimitives.Multiply(db2, inverseM, db2);
+        TensorPrimitives.Multiply(g.DB1.AsSpan(), inverseM, g.DB1.AsSpan());
+        TensorPrimitives.Multiply(g.DB2.AsSpan(), inverseM, g.DB2.AsSpan());
         _sparse = null;
         return loss;
+    }
+
+    /// <summary>destination[r, 0] = Σ over chunks, in chunk order, of partials[chunk][r].</summary>
+    private static void ReduceBias(T[][] partials, Matrix<T> destination)
+    {
+        for (int r = 0; r < destination.Rows; r++)
+        {
+            T sum = partials[0][r];
+            for (int c = 1; c < partials.Length; c++)
+            {
+                sum += partials[c][r];
+            }
+
+            destination[r, 0] = sum;
+        }
     }
 
     /// <summary>dW1[h, k] = Σ over chunks, in chunk order, of dW1ᵀ_chunk[k·hp + h].</summary>
