@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using MnistNet.Activations;
 using MnistNet.LinearAlgebra;
 using MnistNet.Threading;
@@ -168,22 +169,23 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         }
     }
 
-    /// <summary>dW1[h, k] = Σ over chunks, in chunk order, of dW1ᵀ_chunk[k·hp + h].</summary>
+    /// <summary>dW1[h, k] = Σ over chunks, in chunk order, of dW1ᵀ_chunk[k·hp + h] (summed contiguously, then transposed once).</summary>
     private void ReduceTransposed(Matrix<T> dW1)
     {
+        int length = dW1.Columns * _hp;
+        Span<T> sum = _dW1T![0].AsSpan(0, length);
+        for (int c = 1; c < _dW1T.Length; c++)
+        {
+            TensorPrimitives.Add(sum, _dW1T[c].AsSpan(0, length), sum);
+        }
+
         int hp = _hp;
         for (int h = 0; h < dW1.Rows; h++)
         {
             Span<T> row = dW1.Row(h);
             for (int k = 0; k < row.Length; k++)
             {
-                T sum = _dW1T![0][(k * hp) + h];
-                for (int c = 1; c < _dW1T.Length; c++)
-                {
-                    sum += _dW1T[c][(k * hp) + h];
-                }
-
-                row[k] = sum;
+                row[k] = sum[(k * hp) + h];
             }
         }
     }
@@ -255,9 +257,10 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
                 f.A2.Row(r)[c0..c1].CopyTo(g.DZ2.Row(r)[c0..c1]);
             }
 
+            ref T dz2 = ref g.DZ2.UnsafeStart;
             for (int j = c0; j < c1; j++)
             {
-                g.DZ2.Row(_labels[j])[j] -= T.One;
+                Unsafe.Add(ref dz2, (_labels[j] * g.DZ2.Stride) + j) -= T.One;
             }
 
             MatrixKernels.DotRange(g.DZ2, f.A1, dW2, 0, net.Hidden, c0, c1, accumulate, _path);
