@@ -185,42 +185,22 @@ public class MatrixKernelTests
         {
             case Product.AB:
                 ReferenceKernels.Multiply(a, b, expected);
-                ReferenceKernels.Multiply(Abs(a), Abs(b), bound);
+                ReferenceKernels.Multiply(TestData.Abs(a), TestData.Abs(b), bound);
                 MatrixKernels.Multiply(a, b, actual, path, 2);
                 break;
             case Product.ABt:
                 ReferenceKernels.MultiplyByTranspose(a, b, expected);
-                ReferenceKernels.MultiplyByTranspose(Abs(a), Abs(b), bound);
+                ReferenceKernels.MultiplyByTranspose(TestData.Abs(a), TestData.Abs(b), bound);
                 MatrixKernels.MultiplyByTranspose(a, b, actual, path, 2);
                 break;
             default:
                 ReferenceKernels.TransposeAndMultiply(a, b, expected);
-                ReferenceKernels.TransposeAndMultiply(Abs(a), Abs(b), bound);
+                ReferenceKernels.TransposeAndMultiply(TestData.Abs(a), TestData.Abs(b), bound);
                 MatrixKernels.TransposeAndMultiply(a, b, actual, path, 2);
                 break;
         }
 
-        double eps = TestData.Epsilon<T>();
-        for (int i = 0; i < m; i++)
-        {
-            for (int j = 0; j < n; j++)
-            {
-                double e = double.CreateTruncating(expected[i, j]);
-                double x = double.CreateTruncating(actual[i, j]);
-                double tolerance = (k + 2) * eps * double.CreateTruncating(bound[i, j]);
-                Assert.True(
-                    Math.Abs(e - x) <= tolerance,
-                    $"{product} {typeof(T).Name} {path} m={m} k={k} n={n}: C[{i},{j}] = {x}, reference {e}, tolerance {tolerance}");
-            }
-        }
-    }
-
-    private static Matrix<T> Abs<T>(Matrix<T> m)
-        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
-    {
-        Matrix<T> result = m.Clone();
-        System.Numerics.Tensors.TensorPrimitives.Abs<T>(result.AsSpan(), result.AsSpan());
-        return result;
+        TestData.AssertWithinBound(expected, actual, bound, (k + 2) * TestData.Epsilon<T>(), $"{product} {typeof(T).Name} {path} m={m} k={k} n={n}");
     }
 
     public sealed record Shape(int M, int K, int N, long Seed);

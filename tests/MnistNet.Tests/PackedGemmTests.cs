@@ -111,21 +111,8 @@ public class PackedGemmTests
         var expected = new Matrix<T>(actual.Rows, actual.Columns);
         var bound = new Matrix<T>(actual.Rows, actual.Columns);
         reference(a, b, expected);
-        Matrix<T> absA = a.Clone();
-        Matrix<T> absB = b.Clone();
-        System.Numerics.Tensors.TensorPrimitives.Abs<T>(absA.AsSpan(), absA.AsSpan());
-        System.Numerics.Tensors.TensorPrimitives.Abs<T>(absB.AsSpan(), absB.AsSpan());
-        reference(absA, absB, bound);
-        for (int i = 0; i < actual.Rows; i++)
-        {
-            for (int j = 0; j < actual.Columns; j++)
-            {
-                double e = double.CreateTruncating(expected[i, j]);
-                double x = double.CreateTruncating(actual[i, j]);
-                double tolerance = (k + 2) * eps * double.CreateTruncating(bound[i, j]);
-                Assert.True(Math.Abs(e - x) <= tolerance, $"{what}: [{i},{j}] = {x}, reference {e}, tolerance {tolerance}");
-            }
-        }
+        reference(TestData.Abs(a), TestData.Abs(b), bound);
+        TestData.AssertWithinBound(expected, actual, bound, (k + 2) * eps, what);
     }
 
     public sealed record GemmShape(int M, int K, int N, long Seed);

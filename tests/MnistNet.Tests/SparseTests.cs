@@ -202,41 +202,18 @@ public class SparseTests
         var bound = new Matrix<T>(hidden, columns);
         var actual = new Matrix<T>(hidden, columns);
         ReferenceKernels.Multiply(w, x, expected);
-        ReferenceKernels.Multiply(Abs(w), x, bound);
+        ReferenceKernels.Multiply(TestData.Abs(w), x, bound);
         SparseKernels.Multiply(w, s, actual, path);
-        AssertWithin(expected, actual, bound, (rows + 2) * eps, $"W·X {typeof(T).Name} {path} h={hidden} {rows}×{columns}");
+        TestData.AssertWithinBound(expected, actual, bound, (rows + 2) * eps, $"W·X {typeof(T).Name} {path} h={hidden} {rows}×{columns}");
 
         // Weight gradient: dZ·Xᵀ, inner length = columns.
         var expectedGrad = new Matrix<T>(hidden, rows);
         var boundGrad = new Matrix<T>(hidden, rows);
         var actualGrad = new Matrix<T>(hidden, rows);
         ReferenceKernels.MultiplyByTranspose(dz, x, expectedGrad);
-        ReferenceKernels.MultiplyByTranspose(Abs(dz), x, boundGrad);
+        ReferenceKernels.MultiplyByTranspose(TestData.Abs(dz), x, boundGrad);
         SparseKernels.MultiplyByTranspose(dz, s, actualGrad, path);
-        AssertWithin(expectedGrad, actualGrad, boundGrad, (columns + 2) * eps, $"dZ·Xᵀ {typeof(T).Name} {path} h={hidden} {rows}×{columns}");
-    }
-
-    private static void AssertWithin<T>(Matrix<T> expected, Matrix<T> actual, Matrix<T> bound, double factor, string what)
-        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
-    {
-        for (int i = 0; i < expected.Rows; i++)
-        {
-            for (int j = 0; j < expected.Columns; j++)
-            {
-                double e = double.CreateTruncating(expected[i, j]);
-                double a = double.CreateTruncating(actual[i, j]);
-                double tolerance = factor * double.CreateTruncating(bound[i, j]);
-                Assert.True(Math.Abs(e - a) <= tolerance, $"{what}: [{i},{j}] = {a}, reference {e}, tolerance {tolerance}");
-            }
-        }
-    }
-
-    private static Matrix<T> Abs<T>(Matrix<T> m)
-        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
-    {
-        Matrix<T> result = m.Clone();
-        System.Numerics.Tensors.TensorPrimitives.Abs<T>(result.AsSpan(), result.AsSpan());
-        return result;
+        TestData.AssertWithinBound(expectedGrad, actualGrad, boundGrad, (columns + 2) * eps, $"dZ·Xᵀ {typeof(T).Name} {path} h={hidden} {rows}×{columns}");
     }
 
     public sealed record Case(int Hidden, int Rows, int Columns, double Density, long Seed);

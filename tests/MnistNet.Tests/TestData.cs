@@ -42,6 +42,34 @@ internal static class TestData
         return true;
     }
 
+    /// <summary>Elementwise |m|, as a new matrix.</summary>
+    public static Matrix<T> Abs<T>(Matrix<T> m)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        Matrix<T> result = m.Clone();
+        System.Numerics.Tensors.TensorPrimitives.Abs<T>(result.AsSpan(), result.AsSpan());
+        return result;
+    }
+
+    /// <summary>
+    /// Asserts |expected − actual| ≤ factor · bound elementwise, where bound is the product of the operands'
+    /// absolute values (Σ|a·b|): the textbook error bound of a length-k sum is (k + 2)·ε·Σ|a·b|.
+    /// </summary>
+    public static void AssertWithinBound<T>(Matrix<T> expected, Matrix<T> actual, Matrix<T> bound, double factor, string what)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < expected.Rows; i++)
+        {
+            for (int j = 0; j < expected.Columns; j++)
+            {
+                double e = double.CreateTruncating(expected[i, j]);
+                double a = double.CreateTruncating(actual[i, j]);
+                double tolerance = factor * double.CreateTruncating(bound[i, j]);
+                Xunit.Assert.True(Math.Abs(e - a) <= tolerance, $"{what}: [{i},{j}] = {a}, reference {e}, tolerance {tolerance}");
+            }
+        }
+    }
+
     public static double Epsilon<T>() => typeof(T) == typeof(float) ? MathF.BitIncrement(1f) - 1f : Math.BitIncrement(1.0) - 1.0;
 
     public static string DataFolder

@@ -179,9 +179,7 @@ public sealed class TwoLayerNetwork<T>
         ArgumentNullException.ThrowIfNull(workspace);
         CheckInputs(x, workspace.Forward);
         CheckLabels(x, labels);
-        CheckAlpha(alpha);
-        CheckSameNetworkShape(workspace.Gradients.DW1, W1, nameof(workspace));
-        CheckSameNetworkShape(workspace.Gradients.DW2, W2, nameof(workspace));
+        CheckStep(workspace, alpha);
 
         double lossSum = workspace.Fused.Run(this, x, labels);
         UpdateCore(workspace.Gradients, alpha);
@@ -218,9 +216,7 @@ public sealed class TwoLayerNetwork<T>
         }
 
         CheckBatch(x.Columns, labels);
-        CheckAlpha(alpha);
-        CheckSameNetworkShape(workspace.Gradients.DW1, W1, nameof(workspace));
-        CheckSameNetworkShape(workspace.Gradients.DW2, W2, nameof(workspace));
+        CheckStep(workspace, alpha);
 
         double lossSum = workspace.Fused.Run(this, x, labels);
         UpdateCore(workspace.Gradients, alpha);
@@ -470,6 +466,13 @@ public sealed class TwoLayerNetwork<T>
         {
             throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "The learning rate must be finite and greater than 0.");
         }
+    }
+
+    private void CheckStep(TrainingWorkspace<T> workspace, T alpha)
+    {
+        CheckAlpha(alpha);
+        CheckSameNetworkShape(workspace.Gradients.DW1, W1, nameof(workspace));
+        CheckSameNetworkShape(workspace.Gradients.DW2, W2, nameof(workspace));
     }
 
     private static void CheckSameNetworkShape(Matrix<T> gradient, Matrix<T> parameter, string paramName)
