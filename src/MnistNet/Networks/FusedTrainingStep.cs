@@ -42,12 +42,13 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     private SimdPath _path;
 
     // Sparse mode only, allocated on first use: W1ᵀ padded to _hp lanes, and per-chunk dW1ᵀ partials.
-    private T[]? _w1t;
-    private T[][]? _dW1T;
+    // Flat buffers are one-row matrices: 64-byte aligned, so every padded row of 16 floats is one cache line.
+    private Matrix<T>? _w1t;
+    private Matrix<T>[]? _dW1T;
     private int _hp;
 
     [ThreadStatic]
-    private static T[]? t_blockScratch;
+    private static Matrix<T>? t_blockScratch;
 
     public FusedTrainingStep(TwoLayerNetwork<T> network, TrainingWorkspace<T> workspace)
     {
@@ -88,18 +89,18 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         int maxHp = Math.Max(network.Hidden, SparseKernels.PaddedWidth<T>(network.Hidden, SimdPath.Vector512));
         if (_w1t is null || _dW1T is null)
         {
-            _w1t = new T[network.Inputs * maxHp];
-            _dW1T = new T[_loss.Length][];
+            _w1t = new Matrix<T>(1, network.Inputs * maxHp);
+            _dW1T = new Matrix<T>[_loss.Length];
             for (int c = 0; c < _dW1T.Length; c++)
             {
-                _dW1T[c] = new T[network.Inputs * maxHp];
+                _dW1T[c] = new Matrix<T>(1, network.Inputs * maxHp);
             }
         }
 
         _path = MnistNetRuntime.EffectiveSimdPath;
         _hp = SparseKernels.PaddedWidth<T>(network.Hidden, _path);
-        Array.Clear(_w1t);
-        SparseKernels.TransposeInto(network.W1, _w1t, _hp);
+        _w1t.Clear();
+        SparseKernels.TransposeInto(network.W1, _w1t.Row(0), _hp);
         return RunCore(network, labels);
     }
 
@@ -173,10 +174,10 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     private void ReduceTransposed(Matrix<T> dW1)
     {
         int length = dW1.Columns * _hp;
-        Span<T> sum = _dW1T![0].AsSpan(0, length);
+        Span<T> sum = _dW1T![0].Row(0)[..length];
         for (int c = 1; c < _dW1T.Length; c++)
         {
-            TensorPrimitives.Add(sum, _dW1T[c].AsSpan(0, length), sum);
+            TensorPrimitives.Add(sum, _dW1T[c].Row(0)[..length], sum);
         }
 
         int hp = _hp;
@@ -202,9 +203,9 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         if (sparse is not null)
         {
             int size = FusedBlockScratch(hp);
-            zt = t_blockScratch.AsSpan(0, size);
-            dzt = t_blockScratch.AsSpan(size, size);
-            dW1T = _dW1T![chunk];
+            zt = t_blockScratch!.Row(0).Slice(0, size);
+            dzt = t_blockScratch.Row(0).Slice(size, size);
+            dW1T = _dW1T![chunk].Row(0);
             dW1T.Clear();
         }
 
@@ -232,7 +233,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             else
             {
                 // Z1ᵀ[j] = Σ over X's non-zeros in column j of x_kj · W1ᵀ[k], then back to hidden × block rows.
-                SparseKernels.Forward(sparse, c0 / BlockColumns, _w1t, hp, zt, _path);
+                SparseKernels.Forward(sparse, c0 / BlockColumns, _w1t!.Row(0), hp, zt, _path);
                 for (int h = 0; h < net.Hidden; h++)
                 {
                     Span<T> row = f.Z1.Row(h);
@@ -298,10 +299,11 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     private static int FusedBlockScratch(int hp)
     {
         int size = Math.Max(1, BlockColumns * hp);
-        if (t_blockScratch is null || t_blockScratch.Length < 2 * size)
+        if (t_blockScratch is null || t_blockScratch.Columns < 2 * size)
         {
-            // Once per thread and width; the padding lanes start (and stay) zero.
-            t_blockScratch = new T[2 * size];
+            // Once per thread (and again only for a wider hidden layer). Padding lanes may hold stale values
+            // from another width; they only ever feed padding lanes, which the reductions never read.
+            t_blockScratch = new Matrix<T>(1, 2 * size);
         }
 
         return size;
