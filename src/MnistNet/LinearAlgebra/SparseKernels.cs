@@ -89,13 +89,7 @@ internal static class SparseKernels
         {
             int c1 = Math.Min(c0 + SparseColumns<T>.BlockColumns, x.Columns);
             Forward(x, block, wt, hp, zt, path);
-            for (int j = c0; j < c1; j++)
-            {
-                for (int h = 0; h < z.Rows; h++)
-                {
-                    z[h, j] = zt[((j - c0) * hp) + h];
-                }
-            }
+            FromTransposedBlock<T>(zt, hp, z, c0, c1);
         }
     }
 
@@ -109,14 +103,7 @@ internal static class SparseKernels
         for (int c0 = 0, block = 0; c0 < x.Columns; c0 += SparseColumns<T>.BlockColumns, block++)
         {
             int c1 = Math.Min(c0 + SparseColumns<T>.BlockColumns, x.Columns);
-            for (int j = c0; j < c1; j++)
-            {
-                for (int h = 0; h < dz.Rows; h++)
-                {
-                    dzt[((j - c0) * hp) + h] = dz[h, j];
-                }
-            }
-
+            ToTransposedBlock(dz, c0, c1, dzt, hp);
             AccumulateWeightGradient(x, block, dzt, hp, dwt, path);
         }
 
@@ -125,6 +112,65 @@ internal static class SparseKernels
             for (int k = 0; k < dw.Columns; k++)
             {
                 dw[h, k] = dwt[(k * hp) + h];
+            }
+        }
+    }
+
+    /// <summary>m[h, c0 + j] = t[j·hp + h] for h &lt; m.Rows and j in [0, c1 − c0): a block from the padded transposed layout back to rows.</summary>
+    public static void FromTransposedBlock<T>(ReadOnlySpan<T> t, int hp, Matrix<T> m, int c0, int c1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (c1 <= c0 || m.Rows == 0)
+        {
+            return;
+        }
+
+        if (t.Length < (c1 - c0) * hp)
+        {
+            throw new ArgumentException("The transposed block is too short.", nameof(t));
+        }
+
+        ref T source = ref Unsafe.AsRef(in t[0]);
+        ref T target = ref Unsafe.Add(ref m.UnsafeStart, c0);
+        nint stride = m.Stride;
+        int columns = c1 - c0;
+        for (int h = 0; h < m.Rows; h++)
+        {
+            // Contiguous writes along the row; the strided reads stay in L1.
+            ref T s = ref Unsafe.Add(ref source, h);
+            ref T d = ref Unsafe.Add(ref target, h * stride);
+            for (int j = 0; j < columns; j++)
+            {
+                Unsafe.Add(ref d, j) = Unsafe.Add(ref s, j * hp);
+            }
+        }
+    }
+
+    /// <summary>t[j·hp + h] = m[h, c0 + j] for h &lt; m.Rows and j in [0, c1 − c0): a block of rows into the padded transposed layout.</summary>
+    public static void ToTransposedBlock<T>(Matrix<T> m, int c0, int c1, Span<T> t, int hp)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (c1 <= c0 || m.Rows == 0)
+        {
+            return;
+        }
+
+        if (t.Length < (c1 - c0) * hp)
+        {
+            throw new ArgumentException("The transposed block is too short.", nameof(t));
+        }
+
+        ref T target = ref t[0];
+        ref T source = ref Unsafe.Add(ref m.UnsafeStart, c0);
+        nint stride = m.Stride;
+        int rows = m.Rows;
+        for (int j = 0; j < c1 - c0; j++)
+        {
+            ref T d = ref Unsafe.Add(ref target, j * hp);
+            ref T s = ref Unsafe.Add(ref source, j);
+            for (int h = 0; h < rows; h++)
+            {
+                Unsafe.Add(ref d, h) = Unsafe.Add(ref s, h * stride);
             }
         }
     }

@@ -234,14 +234,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             {
                 // Z1ᵀ[j] = Σ over X's non-zeros in column j of x_kj · W1ᵀ[k], then back to hidden × block rows.
                 SparseKernels.Forward(sparse, c0 / BlockColumns, _w1t!.Row(0), hp, zt, _path);
-                for (int h = 0; h < net.Hidden; h++)
-                {
-                    Span<T> row = f.Z1.Row(h);
-                    for (int j = c0; j < c1; j++)
-                    {
-                        row[j] = zt[((j - c0) * hp) + h];
-                    }
-                }
+                SparseKernels.FromTransposedBlock<T>(zt, hp, f.Z1, c0, c1);
             }
 
             AddBiasAndReLU(f.Z1, net.B1, f.A1, c0, c1);
@@ -277,15 +270,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             else
             {
                 // dW1ᵀ[k] += Σ over the block's non-zeros in row k of x_kj · dZ1ᵀ[j].
-                for (int h = 0; h < net.Hidden; h++)
-                {
-                    Span<T> row = g.DZ1.Row(h);
-                    for (int j = c0; j < c1; j++)
-                    {
-                        dzt[((j - c0) * hp) + h] = row[j];
-                    }
-                }
-
+                SparseKernels.ToTransposedBlock(g.DZ1, c0, c1, dzt, hp);
                 SparseKernels.AccumulateWeightGradient(sparse, c0 / BlockColumns, dzt, hp, dW1T, _path);
             }
 
