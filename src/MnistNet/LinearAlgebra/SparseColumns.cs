@@ -9,10 +9,11 @@ namespace MnistNet.LinearAlgebra;
 /// entries (about 5× less for MNIST).
 /// </summary>
 /// <remarks>
-/// <para>For each block of <see cref="BlockColumns"/> consecutive columns, the non-zeros are grouped by row (for each
-/// row present in the block: its columns, as one byte each, and values). <c>W1·X</c> scatters each row of W1ᵀ into the
-/// block's outputs, and <c>dZ1·Xᵀ</c> sums each row's contributions in registers and stores it once. For MNIST's
-/// 41 000-column seed batch this takes about 31 MB, against 128 MB for the dense float matrix.</para>
+/// <para>Two layouts are kept, each built once: by column (for each example, its non-zero rows and values; used to
+/// compute <c>W1·X</c> with each sum in registers) and, for each block of <see cref="BlockColumns"/> consecutive
+/// columns, by row (for each row present in the block, its columns and values; used to accumulate <c>dZ1·Xᵀ</c> with
+/// each row's sum in registers, stored once per block). For MNIST's 41 000-column seed batch this takes about 68 MB,
+/// against 128 MB for the dense float matrix.</para>
 /// <para>Build it once per data set with <see cref="FromDense"/> and reuse it for every training step; it does not
 /// follow later changes to the dense matrix. <see cref="Density"/> tells whether the sparse kernels pay off:
 /// <see cref="Networks.TwoLayerNetwork{T}.GradientDescent"/> uses them below <see cref="RecommendedMaxDensity"/>.</para>
@@ -36,6 +37,7 @@ public sealed class SparseColumns<T>
         GroupStart = groupStart;
         EntryColumn = entryColumn;
         EntryValue = entryValue;
+        (ColumnStart, RowIndex, Values) = BuildColumns();
     }
 
     /// <summary>Gets the number of rows (features, 784 for MNIST).</summary>
@@ -63,6 +65,13 @@ public sealed class SparseColumns<T>
     internal byte[] EntryColumn { get; }
 
     internal T[] EntryValue { get; }
+
+    /// <summary>For column j, its entries are [ColumnStart[j], ColumnStart[j + 1]) of <see cref="RowIndex"/> and <see cref="Values"/>, rows increasing.</summary>
+    internal int[] ColumnStart { get; }
+
+    internal ushort[] RowIndex { get; }
+
+    internal T[] Values { get; }
 
     /// <summary>Builds the compressed copy of <paramref name="dense"/>; exact zeros are dropped, every other value (NaN included) is kept.</summary>
     /// <param name="dense">The matrix, one example per column; at most 65 536 rows.</param>
@@ -144,6 +153,52 @@ public sealed class SparseColumns<T>
         blockGroupStart[blocks] = groupRow.Count;
         groupStart.Add(e);
         return new SparseColumns<T>(rows, columns, blockGroupStart, [.. groupRow], [.. groupStart], entryColumn, entryValue);
+    }
+
+    /// <summary>The by-column layout, from the row groups: a counting sort by column within each block.</summary>
+    private (int[] Start, ushort[] Rows, T[] Values) BuildColumns()
+    {
+        var start = new int[Columns + 1];
+        var rows = new ushort[EntryValue.Length];
+        var values = new T[EntryValue.Length];
+        Span<int> next = stackalloc int[BlockColumns];
+        int blocks = BlockGroupStart.Length - 1;
+        for (int b = 0; b < blocks; b++)
+        {
+            int c0 = b * BlockColumns;
+            int g0 = BlockGroupStart[b];
+            int g1 = BlockGroupStart[b + 1];
+            int e0 = GroupStart[g0];
+            int e1 = GroupStart[g1];
+            for (int e = e0; e < e1; e++)
+            {
+                start[c0 + EntryColumn[e] + 1]++;
+            }
+
+            int columns = Math.Min(BlockColumns, Columns - c0);
+            int offset = e0;
+            for (int j = 0; j < columns; j++)
+            {
+                int count = start[c0 + j + 1];
+                start[c0 + j] = offset;
+                next[j] = offset;
+                offset += count;
+            }
+
+            // Groups are in increasing row order, so each column receives its rows in increasing order.
+            for (int g = g0; g < g1; g++)
+            {
+                for (int e = GroupStart[g]; e < GroupStart[g + 1]; e++)
+                {
+                    int p = next[EntryColumn[e]]++;
+                    rows[p] = GroupRow[g];
+                    values[p] = EntryValue[e];
+                }
+            }
+        }
+
+        start[Columns] = EntryValue.Length;
+        return (start, rows, values);
     }
 
     private static int CountNonZero(ReadOnlySpan<T> values)

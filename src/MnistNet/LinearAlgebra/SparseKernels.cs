@@ -35,9 +35,7 @@ internal static class SparseKernels
 
     /// <summary>
     /// zt[(j − block start)·hp + h] = Σ_k x[k, j]·wt[k·hp + h] for every column j of <paramref name="block"/> and every lane h
-    /// of the padded row. Walks the block's row groups: each row of Wᵀ is loaded once and scattered into the
-    /// (L1-resident) output rows of that row's columns. The sum for each element runs over k in increasing order,
-    /// the same order as the dense kernel.
+    /// of the padded row, walking each column's non-zeros (by-column layout) with the sums in registers.
     /// </summary>
     public static void Forward<T>(SparseColumns<T> x, int block, ReadOnlySpan<T> wt, int hp, Span<T> zt, SimdPath path)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -204,42 +202,55 @@ internal static class SparseKernels
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
     {
-        int columns = Math.Min(SparseColumns<T>.BlockColumns, x.Columns - (block * SparseColumns<T>.BlockColumns));
+        int j0 = block * SparseColumns<T>.BlockColumns;
+        int j1 = Math.Min(j0 + SparseColumns<T>.BlockColumns, x.Columns);
+        int[] start = x.ColumnStart;
+        ref ushort rows = ref x.RowIndex.Length == 0 ? ref Unsafe.NullRef<ushort>() : ref x.RowIndex[0];
+        ref T values = ref x.Values.Length == 0 ? ref Unsafe.NullRef<T>() : ref x.Values[0];
         int w = TOps.Count;
-        for (int j = 0; j < columns; j++)
+        if (hp == w)
         {
-            ref T z = ref Unsafe.Add(ref zt, j * hp);
+            // One vector per row of Wᵀ: each column's sum stays in registers, four accumulators hide the FMA latency.
+            for (int j = j0; j < j1; j++)
+            {
+                int e = start[j];
+                int end = start[j + 1];
+                TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+                for (; e + 4 <= end; e += 4)
+                {
+                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e) * hp)), a0);
+                    a1 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 1)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e + 1) * hp)), a1);
+                    a2 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 2)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e + 2) * hp)), a2);
+                    a3 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 3)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e + 3) * hp)), a3);
+                }
+
+                for (; e < end; e++)
+                {
+                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e) * hp)), a0);
+                }
+
+                TOps.Store(TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3)), ref Unsafe.Add(ref zt, (j - j0) * hp));
+            }
+
+            return;
+        }
+
+        // Wider rows: accumulate into the output row, which stays in L1.
+        for (int j = j0; j < j1; j++)
+        {
+            ref T z = ref Unsafe.Add(ref zt, (j - j0) * hp);
             for (int v = 0; v < hp; v += w)
             {
                 TOps.Store(TOps.Zero, ref Unsafe.Add(ref z, v));
             }
-        }
 
-        int g0 = x.BlockGroupStart[block];
-        int g1 = x.BlockGroupStart[block + 1];
-        if (g0 == g1)
-        {
-            return;
-        }
-
-        ushort[] groupRow = x.GroupRow;
-        int[] groupStart = x.GroupStart;
-        ref byte entryColumns = ref x.EntryColumn[0];
-        ref T values = ref x.EntryValue[0];
-        for (int g = g0; g < g1; g++)
-        {
-            int e0 = groupStart[g];
-            int e1 = groupStart[g + 1];
-            ref T wr = ref Unsafe.Add(ref wt, groupRow[g] * hp);
-            for (int v = 0; v < hp; v += w)
+            for (int e = start[j]; e < start[j + 1]; e++)
             {
-                // The columns of one group are distinct, so these read-modify-writes are independent.
-                TVec row = TOps.Load(in Unsafe.Add(ref wr, v));
-                ref T zv = ref Unsafe.Add(ref zt, v);
-                for (int e = e0; e < e1; e++)
+                TVec s = TOps.Broadcast(Unsafe.Add(ref values, e));
+                ref T wr = ref Unsafe.Add(ref wt, Unsafe.Add(ref rows, e) * hp);
+                for (int v = 0; v < hp; v += w)
                 {
-                    ref T target = ref Unsafe.Add(ref zv, Unsafe.Add(ref entryColumns, e) * hp);
-                    TOps.Store(TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), row, TOps.Load(in target)), ref target);
+                    TOps.Store(TOps.FusedMultiplyAdd(s, TOps.Load(in Unsafe.Add(ref wr, v)), TOps.Load(in Unsafe.Add(ref z, v))), ref Unsafe.Add(ref z, v));
                 }
             }
         }
