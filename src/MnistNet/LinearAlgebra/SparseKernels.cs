@@ -211,6 +211,7 @@ internal static class SparseKernels
         if (hp == w)
         {
             // One vector per row of Wᵀ: each column's sum stays in registers, four accumulators hide the FMA latency.
+            // Offsets use w (a JIT-time constant) rather than hp (equal here), so they compile to shifts.
             for (int j = j0; j < j1; j++)
             {
                 int e = start[j];
@@ -218,18 +219,18 @@ internal static class SparseKernels
                 TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
                 for (; e + 4 <= end; e += 4)
                 {
-                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e) * hp)), a0);
-                    a1 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 1)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e + 1) * hp)), a1);
-                    a2 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 2)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e + 2) * hp)), a2);
-                    a3 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 3)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e + 3) * hp)), a3);
+                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e) * w)), a0);
+                    a1 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 1)), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 1) * w)), a1);
+                    a2 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 2)), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 2) * w)), a2);
+                    a3 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 3)), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 3) * w)), a3);
                 }
 
                 for (; e < end; e++)
                 {
-                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref wt, Unsafe.Add(ref rows, e) * hp)), a0);
+                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e) * w)), a0);
                 }
 
-                TOps.Store(TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3)), ref Unsafe.Add(ref zt, (j - j0) * hp));
+                TOps.Store(TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3)), ref Unsafe.Add(ref zt, (j - j0) * w));
             }
 
             return;
@@ -274,6 +275,34 @@ internal static class SparseKernels
         ref byte columns = ref x.EntryColumn[0];
         ref T values = ref x.EntryValue[0];
         int w = TOps.Count;
+        if (hp == w)
+        {
+            // One vector per row; offsets use w (a JIT-time constant) so they compile to shifts.
+            for (int g = g0; g < g1; g++)
+            {
+                int e = groupStart[g];
+                int e1 = groupStart[g + 1];
+                TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+                for (; e + 4 <= e1; e += 4)
+                {
+                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e) * w)), a0);
+                    a1 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 1)), TOps.Load(in Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e + 1) * w)), a1);
+                    a2 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 2)), TOps.Load(in Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e + 2) * w)), a2);
+                    a3 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 3)), TOps.Load(in Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e + 3) * w)), a3);
+                }
+
+                for (; e < e1; e++)
+                {
+                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e) * w)), a0);
+                }
+
+                ref T target = ref Unsafe.Add(ref dwt, groupRow[g] * w);
+                TOps.Store(TOps.Add(TOps.Load(in target), TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3))), ref target);
+            }
+
+            return;
+        }
+
         for (int g = g0; g < g1; g++)
         {
             int e0 = groupStart[g];
