@@ -217,12 +217,17 @@ internal static class SparseKernels
                 int e = start[j];
                 int end = start[j + 1];
                 TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-                for (; e + 4 <= end; e += 4)
+                TVec a4 = TOps.Zero, a5 = TOps.Zero, a6 = TOps.Zero, a7 = TOps.Zero;
+                for (; e + 8 <= end; e += 8)
                 {
                     a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e) * w)), a0);
                     a1 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 1)), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 1) * w)), a1);
                     a2 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 2)), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 2) * w)), a2);
                     a3 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 3)), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 3) * w)), a3);
+                    a4 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 4)), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 4) * w)), a4);
+                    a5 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 5)), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 5) * w)), a5);
+                    a6 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 6)), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 6) * w)), a6);
+                    a7 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 7)), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 7) * w)), a7);
                 }
 
                 for (; e < end; e++)
@@ -230,7 +235,9 @@ internal static class SparseKernels
                     a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e) * w)), a0);
                 }
 
-                TOps.Store(TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3)), ref Unsafe.Add(ref zt, (j - j0) * w));
+                a0 = TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3));
+                a4 = TOps.Add(TOps.Add(a4, a5), TOps.Add(a6, a7));
+                TOps.Store(TOps.Add(a0, a4), ref Unsafe.Add(ref zt, (j - j0) * w));
             }
 
             return;
