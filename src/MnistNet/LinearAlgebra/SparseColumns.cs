@@ -25,6 +25,9 @@ public sealed class SparseColumns<T>
     /// <summary>Columns per row-grouped block; equals the fused training step's cache block.</summary>
     public const int BlockColumns = 256;
 
+    /// <summary>The largest number of rows a sparse copy supports (row indices are 16-bit).</summary>
+    public const int MaxRows = ushort.MaxValue + 1;
+
     /// <summary>The density (fraction of non-zero entries) below which the sparse kernels are faster than the dense ones on the machines measured.</summary>
     public const double RecommendedMaxDensity = 0.30;
 
@@ -80,7 +83,7 @@ public sealed class SparseColumns<T>
     public static SparseColumns<T> FromDense(Matrix<T> dense)
     {
         ArgumentNullException.ThrowIfNull(dense);
-        if (dense.Rows > ushort.MaxValue + 1)
+        if (dense.Rows > MaxRows)
         {
             throw new ArgumentException($"Sparse columns support at most 65 536 rows; the matrix is {Matrix<T>.Shape(dense)}.", nameof(dense));
         }

@@ -261,7 +261,7 @@ public sealed class TwoLayerNetwork<T>
         TrainingProgress last = default;
 
         // Mostly-zero inputs (MNIST) train faster on the sparse kernels; the compressed copy is built once.
-        SparseColumns<T>? sparse = iterations > 0 && x.Rows == Inputs && x.Columns > 0 && MeasureDensity(x) < SparseColumns<T>.RecommendedMaxDensity
+        SparseColumns<T>? sparse = iterations > 0 && x.Rows == Inputs && x.Rows <= SparseColumns<T>.MaxRows && x.Columns > 0 && MeasureDensity(x) < SparseColumns<T>.RecommendedMaxDensity
             ? SparseColumns<T>.FromDense(x)
             : null;
         for (int i = 0; i < iterations; i++)
