@@ -70,7 +70,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         }
     }
 
-    public static int ChunkCount(int columns) => (columns + ChunkColumns - 1) / ChunkColumns;
+    private static int ChunkCount(int columns) => (columns + ChunkColumns - 1) / ChunkColumns;
 
     /// <summary>Computes the forward pass and the gradients of a dense batch into the workspace; returns the summed loss.</summary>
     public double Run(TwoLayerNetwork<T> network, Matrix<T> x, ReadOnlySpan<byte> labels)
