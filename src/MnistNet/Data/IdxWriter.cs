@@ -19,32 +19,18 @@ public static class IdxWriter
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(file);
-        string fullPath = Path.GetFullPath(path);
-        string temporary = Path.Combine(Path.GetDirectoryName(fullPath)!, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            if (compress)
             {
-                if (compress)
-                {
-                    using var gzip = new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true);
-                    Write(gzip, file);
-                }
-                else
-                {
-                    Write(stream, file);
-                }
-
-                stream.Flush(flushToDisk: true);
+                using var gzip = new GZipStream(stream, CompressionLevel.Optimal, leaveOpen: true);
+                Write(gzip, file);
             }
-
-            File.Move(temporary, fullPath, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+            else
+            {
+                Write(stream, file);
+            }
+        });
     }
 
     /// <summary>Writes <paramref name="file"/> to <paramref name="stream"/> in raw IDX form (big-endian).</summary>

@@ -1,0 +1,253 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using MnistNet.Data;
+using MnistNet.LinearAlgebra;
+using MnistNet.Networks;
+
+namespace MnistNet.Serialization;
+
+/// <summary>
+/// Saves and loads <see cref="DenseNetwork{T}"/> models in the safetensors layout, so that Python's
+/// <c>safetensors</c> package reads them (and MnistNet reads files it writes).
+/// </summary>
+/// <remarks>
+/// <para>Tensors: <c>layers.{l}.weight</c> with shape [sizes[l+1], sizes[l]] (row-major, as PyTorch's
+/// <c>nn.Linear.weight</c>) and <c>layers.{l}.bias</c> with shape [sizes[l+1]], dtype F32 for float and F64 for double.
+/// Metadata: <c>format</c> = "mnistnet", <c>format_version</c>, <c>architecture</c> (e.g. "784-256-10"),
+/// <c>activation</c> = "relu", <c>output</c> = "softmax", <c>dtype</c>, and <c>checksum</c> = "sha256:" + the SHA-256
+/// of the tensor bytes. Files are written atomically: a failed save leaves the previous file intact.</para>
+/// <para>Loading checks every rule of the format (header size, JSON, offsets, shapes), the layer chain and the checksum
+/// when present, and reports a problem as an <see cref="InvalidDataException"/> naming the file and the byte offset.
+/// A file without MnistNet's metadata (for instance written from Python) loads when its tensors follow the names above.
+/// Other tensors (a checkpoint's optimiser state) are ignored.</para>
+/// </remarks>
+public static class ModelFile
+{
+    /// <summary>The value of the <c>format</c> metadata entry.</summary>
+    public const string FormatName = "mnistnet";
+
+    /// <summary>The version of the layout this library writes; files with a higher version are refused.</summary>
+    public const int FormatVersion = 1;
+
+    /// <summary>Saves <paramref name="network"/> to <paramref name="path"/>.</summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="network">The network.</param>
+    /// <param name="path">The file to write (conventionally <c>.safetensors</c>).</param>
+    /// <param name="metadata">Extra string metadata to store (keys must not be MnistNet's own).</param>
+    /// <exception cref="ArgumentException">A metadata key is reserved.</exception>
+    /// <exception cref="IOException">The file cannot be written; any previous file is left as it was.</exception>
+    public static void Save<T>(DenseNetwork<T> network, string path, IReadOnlyDictionary<string, string>? metadata = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var extra = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (metadata is not null)
+        {
+            foreach ((string key, string value) in metadata)
+            {
+                if (IsReserved(key))
+                {
+                    throw new ArgumentException($"The metadata key \"{key}\" is reserved by MnistNet.", nameof(metadata));
+                }
+
+                extra[key] = value;
+            }
+        }
+
+        Write(network, path, extra, []);
+    }
+
+    /// <summary>Loads a network from <paramref name="path"/>, converting F32/F64 tensors to <typeparamref name="T"/>.</summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="path">The model file.</param>
+    /// <returns>The network.</returns>
+    /// <exception cref="InvalidDataException">The file is not a valid model.</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static DenseNetwork<T> Load<T>(string path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        SafeTensors file = SafeTensors.Read(path);
+        return ReadNetwork<T>(file);
+    }
+
+    /// <summary>Reads the metadata of a model or checkpoint file (checking the file's layout, not its checksum).</summary>
+    /// <param name="path">The file.</param>
+    /// <returns>The metadata entries.</returns>
+    /// <exception cref="InvalidDataException">The file is not valid safetensors.</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path) => SafeTensors.Read(path).Metadata;
+
+    internal static bool IsReserved(string key) =>
+        key is "format" or "format_version" or "architecture" or "activation" or "output" or "dtype" or "checksum" || key.StartsWith("mnistnet.", StringComparison.Ordinal);
+
+    /// <summary>Writes the network's tensors, then <paramref name="extraTensors"/>, with MnistNet's metadata and <paramref name="metadata"/>.</summary>
+    internal static void Write<T>(DenseNetwork<T> network, string path, Dictionary<string, string> metadata, IReadOnlyList<(string Name, Matrix<T> Value, bool Vector)> extraTensors)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var tensors = new List<(string Name, string DType, long[] Shape, byte[] Data)>();
+        for (int l = 0; l < network.LayerCount; l++)
+        {
+            tensors.Add(Tensor($"layers.{l}.weight", network.Weights[l], vector: false));
+            tensors.Add(Tensor($"layers.{l}.bias", network.Biases[l], vector: true));
+        }
+
+        foreach ((string name, Matrix<T> value, bool vector) in extraTensors)
+        {
+            tensors.Add(Tensor(name, value, vector));
+        }
+
+        var all = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["format"] = FormatName,
+            ["format_version"] = FormatVersion.ToString(CultureInfo.InvariantCulture),
+            ["architecture"] = network.Architecture,
+            ["activation"] = "relu",
+            ["output"] = "softmax",
+            ["dtype"] = DType<T>(),
+        };
+        foreach ((string key, string value) in metadata)
+        {
+            all[key] = value;
+        }
+
+        all["checksum"] = SafeTensors.Checksum(tensors.Select(t => t.Data));
+        SafeTensors.Write(path, all, tensors);
+    }
+
+    /// <summary>Builds the network from a parsed file, checking version, checksum and the layer chain.</summary>
+    internal static DenseNetwork<T> ReadNetwork<T>(SafeTensors file)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        string source = file.Source;
+        if (file.Metadata.TryGetValue("format_version", out string? version)
+            && (!int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v > FormatVersion || v < 1))
+        {
+            throw DataErrors.InFile(source, $"format_version \"{version}\" is not supported; this MnistNet reads versions 1 to {FormatVersion}.");
+        }
+
+        if (file.Metadata.TryGetValue("checksum", out string? checksum))
+        {
+            string actual = SafeTensors.Checksum(file.Data);
+            if (!string.Equals(checksum, actual, StringComparison.Ordinal))
+            {
+                throw DataErrors.InFile(source, $"the checksum does not match: the metadata says {checksum}, the tensor bytes hash to {actual}. The file is corrupt.");
+            }
+        }
+
+        // The layer chain: layers.0.weight, layers.0.bias, layers.1.weight, … each weight's columns equal to the rows before.
+        var sizes = new List<int>();
+        var parameters = new List<Matrix<T>>();
+        for (int l = 0; ; l++)
+        {
+            TensorEntry? weight = file.Find($"layers.{l}.weight");
+            if (weight is null)
+            {
+                break;
+            }
+
+            TensorEntry bias = file.Find($"layers.{l}.bias") ?? throw DataErrors.InFile(source, $"layers.{l}.weight has no layers.{l}.bias.");
+            if (weight.Shape.Length != 2 || weight.Shape[0] < 1 || weight.Shape[1] < 1 || weight.Shape[0] > int.MaxValue || weight.Shape[1] > int.MaxValue)
+            {
+                throw DataErrors.AtOffset(source, 8, $"layers.{l}.weight must be a non-empty matrix, found shape [{string.Join(", ", weight.Shape)}].");
+            }
+
+            int rows = (int)weight.Shape[0];
+            int columns = (int)weight.Shape[1];
+            if (l == 0)
+            {
+                sizes.Add(columns);
+            }
+            else if (columns != sizes[^1])
+            {
+                throw DataErrors.AtOffset(source, 8, $"layers.{l}.weight has {columns} columns, but layer {l - 1} has {sizes[^1]} outputs.");
+            }
+
+            if (bias.Shape.Length != 1 || bias.Shape[0] != rows)
+            {
+                throw DataErrors.AtOffset(source, 8, $"layers.{l}.bias must have shape [{rows}], found [{string.Join(", ", bias.Shape)}].");
+            }
+
+            sizes.Add(rows);
+            parameters.Add(ReadMatrix<T>(file, weight, rows, columns));
+            parameters.Add(ReadMatrix<T>(file, bias, rows, 1));
+        }
+
+        if (parameters.Count == 0)
+        {
+            throw DataErrors.InFile(source, "no tensor layers.0.weight: not a MnistNet model (expected layers.{l}.weight and layers.{l}.bias).");
+        }
+
+        if (sizes[^1] > 256)
+        {
+            throw DataErrors.InFile(source, $"the last layer has {sizes[^1]} outputs; at most 256 are supported.");
+        }
+
+        string architecture = string.Join('-', sizes);
+        if (file.Metadata.TryGetValue("architecture", out string? declared) && declared != architecture)
+        {
+            throw DataErrors.InFile(source, $"the metadata says architecture {declared}, but the tensors make {architecture}.");
+        }
+
+        return DenseNetwork<T>.FromParameters([.. sizes], parameters);
+    }
+
+    internal static Matrix<T> ReadMatrix<T>(SafeTensors file, TensorEntry tensor, int rows, int columns)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (tensor.DType is not ("F32" or "F64"))
+        {
+            throw DataErrors.AtOffset(file.Source, file.FileOffset(tensor), $"tensor \"{tensor.Name}\" has dtype {tensor.DType}; expected F32 or F64.");
+        }
+
+        if (tensor.ElementCount != (long)rows * columns)
+        {
+            throw DataErrors.AtOffset(file.Source, file.FileOffset(tensor), $"tensor \"{tensor.Name}\" has {tensor.ElementCount} elements, expected {rows} × {columns}.");
+        }
+
+        var matrix = new Matrix<T>(rows, columns);
+        ReadOnlySpan<byte> bytes = file.Bytes(tensor);
+        bool single = tensor.DType == "F32";
+        int size = single ? 4 : 8;
+        for (int r = 0; r < rows; r++)
+        {
+            Span<T> row = matrix.Row(r);
+            for (int c = 0; c < columns; c++)
+            {
+                ReadOnlySpan<byte> at = bytes.Slice(((r * columns) + c) * size, size);
+                row[c] = single
+                    ? T.CreateTruncating(BinaryPrimitives.ReadSingleLittleEndian(at))
+                    : T.CreateTruncating(BinaryPrimitives.ReadDoubleLittleEndian(at));
+            }
+        }
+
+        return matrix;
+    }
+
+    internal static string DType<T>() => typeof(T) == typeof(float) ? "F32" : "F64";
+
+    private static (string Name, string DType, long[] Shape, byte[] Data) Tensor<T>(string name, Matrix<T> value, bool vector)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int size = typeof(T) == typeof(float) ? 4 : 8;
+        byte[] data = new byte[(long)value.Rows * value.Columns * size];
+        for (int r = 0; r < value.Rows; r++)
+        {
+            ReadOnlySpan<byte> row = MemoryMarshal.AsBytes<T>(value.Row(r));
+            Span<byte> target = data.AsSpan(r * value.Columns * size, value.Columns * size);
+            row.CopyTo(target);
+            if (!BitConverter.IsLittleEndian)
+            {
+                for (int i = 0; i < target.Length; i += size)
+                {
+                    target.Slice(i, size).Reverse();
+                }
+            }
+        }
+
+        long[] shape = vector ? [value.Rows] : [value.Rows, value.Columns];
+        return (name, DType<T>(), shape, data);
+    }
+}
