@@ -183,6 +183,13 @@ public sealed class Dataset
             }
         }
 
+        // The same scaled values as Pixels<T>(), from a table rather than a division per pixel.
+        Span<T> scale = stackalloc T[256];
+        for (int v = 0; v < scale.Length; v++)
+        {
+            scale[v] = T.CreateTruncating(v) / T.CreateTruncating(255);
+        }
+
         // Pixel-major destination rows: walk pixels outside, examples inside, as in Pixels<T>().
         int perImage = PixelsPerImage;
         for (int k = 0; k < perImage; k++)
@@ -190,7 +197,7 @@ public sealed class Dataset
             Span<T> row = destination.Row(k);
             for (int b = 0; b < indices.Length; b++)
             {
-                row[b] = T.CreateTruncating(_pixels[(indices[b] * perImage) + k]) / T.CreateTruncating(255);
+                row[b] = scale[_pixels[(indices[b] * perImage) + k]];
             }
         }
     }

@@ -6,7 +6,7 @@ namespace MnistNet.Diagnostics;
 
 /// <summary>
 /// Checks a network's back-propagated gradients against centered finite differences of its loss,
-/// coordinate by coordinate, over every parameter tensor (W1, b1, W2, b2).
+/// coordinate by coordinate, over every parameter tensor (W1, b1, W2, b2, or every layer of a <see cref="DenseNetwork{T}"/>).
 /// </summary>
 /// <remarks>
 /// <para>For each parameter θ the numerical derivative is <c>(L(θ + h) − L(θ − h)) / 2h</c>, and the error is
@@ -37,6 +37,86 @@ public static class GradientCheck
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(x);
+        CheckArguments(step, floor);
+        ForwardPass<T> baseline = network.ForwardProp(x);
+        Gradients<T> analytic = network.BackwardProp(x, labels, baseline);
+        var scratch = new ForwardPass<T>(network, x.Columns);
+        byte[] y = labels.ToArray();
+        double Loss()
+        {
+            network.ForwardCore(x, scratch, y, out double lossSum);
+            return lossSum / x.Columns;
+        }
+
+        bool Kink() => CrossesKink(baseline.Z1, scratch.Z1);
+        static bool None() => false;
+
+        var state = new CheckState();
+        CheckTensor("W1", network.W1, analytic.DW1, Loss, Kink, step, floor, state);
+        CheckTensor("b1", network.B1, analytic.DB1, Loss, Kink, step, floor, state);
+        CheckTensor("W2", network.W2, analytic.DW2, Loss, None, step, floor, state);
+        CheckTensor("b2", network.B2, analytic.DB2, Loss, None, step, floor, state);
+        return new GradientCheckResult(state.MaxError, state.Worst, state.ByTensor, state.Checked, state.Skipped);
+    }
+
+    /// <summary>
+    /// Compares analytic and numerical gradients of the mean cross-entropy of a <see cref="DenseNetwork{T}"/> on a batch,
+    /// for every layer's weights and biases (tensors named "W0", "b0", "W1", …).
+    /// </summary>
+    /// <typeparam name="T">float or double (prefer double).</typeparam>
+    /// <param name="network">The network; its parameters are perturbed during the check and restored exactly afterwards.</param>
+    /// <param name="x">Inputs, <c>network.Inputs</c> × m, m ≥ 1.</param>
+    /// <param name="labels">The m labels.</param>
+    /// <param name="step">The perturbation h (finite, &gt; 0).</param>
+    /// <param name="floor">The smallest denominator of the relative error (≥ 0).</param>
+    /// <returns>The largest relative error, where it occurred, and per-tensor maxima.</returns>
+    /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> or <paramref name="floor"/> is out of range, or a label is.</exception>
+    public static GradientCheckResult Run<T>(DenseNetwork<T> network, Matrix<T> x, ReadOnlySpan<byte> labels, double step = 1e-5, double floor = 1e-8)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(x);
+        CheckArguments(step, floor);
+        if (x.Columns == 0)
+        {
+            throw new ArgumentException("The batch is empty.", nameof(x));
+        }
+
+        var analytic = new NetworkWorkspace<T>(network, x.Columns);
+        network.ComputeGradients(x, labels, analytic);
+        var scratch = new NetworkWorkspace<T>(network, x.Columns);
+        byte[] y = labels.ToArray();
+        double Loss() => network.ForwardCore(x, scratch, y) / x.Columns;
+
+        var state = new CheckState();
+        int last = network.LayerCount - 1;
+        for (int l = 0; l <= last; l++)
+        {
+            // Parameters of layer l move the pre-activations of layers l and above; the hidden ones have kinks.
+            int layer = l;
+            bool Kink()
+            {
+                for (int k = layer; k < last; k++)
+                {
+                    if (CrossesKink(analytic.Z[k], scratch.Z[k]))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+
+            CheckTensor($"W{l}", network.Weights[l], analytic.WeightGradients[l], Loss, Kink, step, floor, state);
+            CheckTensor($"b{l}", network.Biases[l], analytic.BiasGradients[l], Loss, Kink, step, floor, state);
+        }
+
+        return new GradientCheckResult(state.MaxError, state.Worst, state.ByTensor, state.Checked, state.Skipped);
+    }
+
+    private static void CheckArguments(double step, double floor)
+    {
         if (!double.IsFinite(step) || step <= 0)
         {
             throw new ArgumentOutOfRangeException(nameof(step), step, "The step h must be finite and greater than 0.");
@@ -46,29 +126,14 @@ public static class GradientCheck
         {
             throw new ArgumentOutOfRangeException(nameof(floor), floor, "The floor must be finite and at least 0.");
         }
-
-        ForwardPass<T> baseline = network.ForwardProp(x);
-        Gradients<T> analytic = network.BackwardProp(x, labels, baseline);
-        var scratch = new ForwardPass<T>(network, x.Columns);
-
-        var state = new CheckState();
-        CheckTensor(network, x, labels, "W1", network.W1, analytic.DW1, affectsHidden: true, baseline.Z1, scratch, step, floor, state);
-        CheckTensor(network, x, labels, "b1", network.B1, analytic.DB1, affectsHidden: true, baseline.Z1, scratch, step, floor, state);
-        CheckTensor(network, x, labels, "W2", network.W2, analytic.DW2, affectsHidden: false, baseline.Z1, scratch, step, floor, state);
-        CheckTensor(network, x, labels, "b2", network.B2, analytic.DB2, affectsHidden: false, baseline.Z1, scratch, step, floor, state);
-        return new GradientCheckResult(state.MaxError, state.Worst, state.ByTensor, state.Checked, state.Skipped);
     }
 
     private static void CheckTensor<T>(
-        TwoLayerNetwork<T> network,
-        Matrix<T> x,
-        ReadOnlySpan<byte> labels,
         string name,
         Matrix<T> parameter,
         Matrix<T> gradient,
-        bool affectsHidden,
-        Matrix<T> baselineZ1,
-        ForwardPass<T> scratch,
+        Func<double> loss,
+        Func<bool> crossesKink,
         double step,
         double floor,
         CheckState state)
@@ -84,11 +149,11 @@ public static class GradientCheck
                 T minus = original - T.CreateTruncating(step);
 
                 parameter[r, c] = plus;
-                double lossPlus = Loss(network, x, labels, scratch);
-                bool kink = affectsHidden && CrossesKink(baselineZ1, scratch.Z1);
+                double lossPlus = loss();
+                bool kink = crossesKink();
                 parameter[r, c] = minus;
-                double lossMinus = Loss(network, x, labels, scratch);
-                kink |= affectsHidden && CrossesKink(baselineZ1, scratch.Z1);
+                double lossMinus = loss();
+                kink |= crossesKink();
                 parameter[r, c] = original;
 
                 if (kink)
@@ -117,13 +182,6 @@ public static class GradientCheck
         }
 
         state.ByTensor[name] = tensorMax;
-    }
-
-    private static double Loss<T>(TwoLayerNetwork<T> network, Matrix<T> x, ReadOnlySpan<byte> labels, ForwardPass<T> scratch)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        network.ForwardCore(x, scratch, labels, out double lossSum);
-        return lossSum / x.Columns;
     }
 
     private static bool CrossesKink<T>(Matrix<T> before, Matrix<T> after)

@@ -36,6 +36,14 @@ internal interface ISimdOps<T, TVec>
 
     /// <summary>Lane-wise <c>mask &gt; 0 ? value : 0</c>.</summary>
     static abstract TVec SelectWherePositive(TVec mask, TVec value);
+
+    static abstract TVec Subtract(TVec a, TVec b);
+
+    static abstract TVec Multiply(TVec a, TVec b);
+
+    static abstract TVec Divide(TVec a, TVec b);
+
+    static abstract TVec Sqrt(TVec value);
 }
 
 internal readonly struct Simd512<T> : ISimdOps<T, Vector512<T>>
@@ -74,6 +82,18 @@ internal readonly struct Simd512<T> : ISimdOps<T, Vector512<T>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> SelectWherePositive(Vector512<T> mask, Vector512<T> value) =>
         Vector512.ConditionalSelect(Vector512.GreaterThan(mask, Vector512<T>.Zero), value, Vector512<T>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Subtract(Vector512<T> a, Vector512<T> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Multiply(Vector512<T> a, Vector512<T> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Divide(Vector512<T> a, Vector512<T> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Sqrt(Vector512<T> value) => Vector512.Sqrt(value);
 }
 
 internal readonly struct Simd256<T> : ISimdOps<T, Vector256<T>>
@@ -123,6 +143,18 @@ internal readonly struct Simd256<T> : ISimdOps<T, Vector256<T>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> SelectWherePositive(Vector256<T> mask, Vector256<T> value) =>
         Vector256.ConditionalSelect(Vector256.GreaterThan(mask, Vector256<T>.Zero), value, Vector256<T>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Subtract(Vector256<T> a, Vector256<T> b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Multiply(Vector256<T> a, Vector256<T> b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Divide(Vector256<T> a, Vector256<T> b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Sqrt(Vector256<T> value) => Vector256.Sqrt(value);
 }
 
 /// <summary>The scalar path: a "vector" of one lane.</summary>
@@ -153,4 +185,16 @@ internal readonly struct SimdScalar<T> : ISimdOps<T, T>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T SelectWherePositive(T mask, T value) => mask > T.Zero ? value : T.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Subtract(T a, T b) => a - b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Multiply(T a, T b) => a * b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Divide(T a, T b) => a / b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Sqrt(T value) => T.Sqrt(value);
 }

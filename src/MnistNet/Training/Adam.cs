@@ -1,4 +1,8 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using MnistNet.LinearAlgebra;
 
 namespace MnistNet.Training;
 
@@ -51,28 +55,71 @@ public sealed class Adam<T> : Optimizer<T>
     internal override IEnumerable<KeyValuePair<string, string>> Settings() =>
         [new("beta1", Text(Beta1)), new("beta2", Text(Beta2)), new("epsilon", Text(Epsilon)), new("weight_decay", Text(WeightDecay))];
 
-    private protected override void Update(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, T learningRate, bool isWeight)
+    internal override void Update(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, T learningRate, bool isWeight)
     {
         // Bias corrections in double from the step count, then one rounding to T.
         double t = Steps;
-        T step = learningRate / T.CreateTruncating(1 - Math.Pow(Beta1, t));
-        T correction2 = T.CreateTruncating(Math.Sqrt(1 - Math.Pow(Beta2, t)));
-        T b1 = T.CreateTruncating(Beta1);
-        T b2 = T.CreateTruncating(Beta2);
-        T oneMinusB1 = T.One - b1;
-        T oneMinusB2 = T.One - b2;
-        T epsilon = T.CreateTruncating(Epsilon);
-        T decay = T.One - (learningRate * T.CreateTruncating(WeightDecay));
-        bool decayed = isWeight && WeightDecay > 0;
-        for (int i = 0; i < parameter.Length; i++)
+        var c = new Constants(
+            learningRate / T.CreateTruncating(1 - Math.Pow(Beta1, t)),
+            T.CreateTruncating(Math.Sqrt(1 - Math.Pow(Beta2, t))),
+            T.CreateTruncating(Beta1),
+            T.CreateTruncating(Beta2),
+            T.CreateTruncating(Epsilon),
+            isWeight && WeightDecay > 0 ? T.One - (learningRate * T.CreateTruncating(WeightDecay)) : T.One);
+        ref T p = ref MemoryMarshal.GetReference(parameter);
+        ref T g = ref MemoryMarshal.GetReference(gradient);
+        ref T m = ref MemoryMarshal.GetReference(s0);
+        ref T v = ref MemoryMarshal.GetReference(s1);
+        int n = parameter.Length;
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
         {
-            T g = gradient[i];
-            T m = (b1 * s0[i]) + (oneMinusB1 * g);
-            T v = (b2 * s1[i]) + (oneMinusB2 * g * g);
-            s0[i] = m;
-            s1[i] = v;
-            T theta = decayed ? parameter[i] * decay : parameter[i];
-            parameter[i] = theta - (step * m / ((T.Sqrt(v) / correction2) + epsilon));
+            i = Apply<Vector512<T>, Simd512<T>>(ref p, ref g, ref m, ref v, i, n, c);
         }
+
+        if (Vector256.IsHardwareAccelerated)
+        {
+            i = Apply<Vector256<T>, Simd256<T>>(ref p, ref g, ref m, ref v, i, n, c);
+        }
+
+        Apply<T, SimdScalar<T>>(ref p, ref g, ref m, ref v, i, n, c);
     }
+
+    /// <summary>The update on [i, n) in steps of one vector; every width gives the same bits (the same operations per element).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Apply<TVec, TOps>(ref T p, ref T g, ref T m, ref T v, int i, int n, in Constants c)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        TVec step = TOps.Broadcast(c.Step);
+        TVec correction2 = TOps.Broadcast(c.Correction2);
+        TVec b1 = TOps.Broadcast(c.Beta1);
+        TVec b2 = TOps.Broadcast(c.Beta2);
+        TVec oneMinusB1 = TOps.Broadcast(T.One - c.Beta1);
+        TVec oneMinusB2 = TOps.Broadcast(T.One - c.Beta2);
+        TVec epsilon = TOps.Broadcast(c.Epsilon);
+        TVec decay = TOps.Broadcast(c.Decay);
+        bool decayed = c.Decay != T.One;
+        int w = TOps.Count;
+        for (; i + w <= n; i += w)
+        {
+            TVec gi = TOps.Load(in Unsafe.Add(ref g, i));
+            TVec mi = TOps.Add(TOps.Multiply(b1, TOps.Load(in Unsafe.Add(ref m, i))), TOps.Multiply(oneMinusB1, gi));
+            TVec vi = TOps.Add(TOps.Multiply(b2, TOps.Load(in Unsafe.Add(ref v, i))), TOps.Multiply(TOps.Multiply(oneMinusB2, gi), gi));
+            TOps.Store(mi, ref Unsafe.Add(ref m, i));
+            TOps.Store(vi, ref Unsafe.Add(ref v, i));
+            TVec theta = TOps.Load(in Unsafe.Add(ref p, i));
+            if (decayed)
+            {
+                theta = TOps.Multiply(theta, decay);
+            }
+
+            TVec denominator = TOps.Add(TOps.Divide(TOps.Sqrt(vi), correction2), epsilon);
+            TOps.Store(TOps.Subtract(theta, TOps.Divide(TOps.Multiply(step, mi), denominator)), ref Unsafe.Add(ref p, i));
+        }
+
+        return i;
+    }
+
+    private readonly record struct Constants(T Step, T Correction2, T Beta1, T Beta2, T Epsilon, T Decay);
 }

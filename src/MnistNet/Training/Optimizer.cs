@@ -78,7 +78,7 @@ public abstract class Optimizer<T>
     internal abstract IEnumerable<KeyValuePair<string, string>> Settings();
 
     /// <summary>θ ← update(θ, g, state) for one parameter tensor (spans include the matrices' zero padding).</summary>
-    private protected abstract void Update(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, T learningRate, bool isWeight);
+    internal abstract void Update(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, T learningRate, bool isWeight);
 
     /// <summary>The state buffer <paramref name="kind"/> of parameter <paramref name="index"/>, allocating the state if needed.</summary>
     internal Matrix<T> State(DenseNetwork<T> network, int kind, int index)

@@ -23,6 +23,6 @@ public sealed class Sgd<T> : Optimizer<T>
 
     internal override IEnumerable<KeyValuePair<string, string>> Settings() => [];
 
-    private protected override void Update(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, T learningRate, bool isWeight) =>
+    internal override void Update(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, T learningRate, bool isWeight) =>
         TensorPrimitives.MultiplyAdd(gradient, -learningRate, parameter, parameter);
 }
