@@ -179,6 +179,40 @@ public class AllocationTests
         Assert.Equal(0, WorkerPool.Shared.WorkerAllocatedBytes - beforeWorkers);
     }
 
+    [Theory]
+    [InlineData("adam")]
+    [InlineData("nesterov")]
+    [InlineData("rmsprop")]
+    public void DenseNetworkMiniBatchStep_AssemblyGradientsAndUpdate_AllocateNothing(string optimizer)
+    {
+        MnistNet.Data.Dataset data = DenseNetworkTests.SyntheticDigits(1000, seed: 4);
+        var net = new DenseNetwork<float>([784, 256, 64, 10], seed: 1);
+        var workspace = new NetworkWorkspace<float>(net, 128);
+        MnistNet.Training.Optimizer<float> opt = OptimizerTests.Create<float>(optimizer, 0.001);
+        int[] indices = new int[128];
+        void Steps(int count)
+        {
+            for (int s = 0; s < count; s++)
+            {
+                for (int i = 0; i < indices.Length; i++)
+                {
+                    indices[i] = ((s * 128) + i) % data.Count;
+                }
+
+                data.CopyBatchTo(indices, workspace.Input, workspace.Labels);
+                net.ComputeGradients(workspace.Input, workspace.Labels, workspace);
+                opt.Step(net, workspace, 0.001);
+            }
+        }
+
+        Steps(3);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        long beforeWorkers = WorkerPool.Shared.WorkerAllocatedBytes;
+        Steps(10);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, WorkerPool.Shared.WorkerAllocatedBytes - beforeWorkers);
+    }
+
     [Fact]
     public void SparseTrainStep_AllocatesNothingOnAnyThread()
     {

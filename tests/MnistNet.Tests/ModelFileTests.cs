@@ -1,0 +1,287 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using MnistNet.Data;
+using MnistNet.Networks;
+using MnistNet.Serialization;
+
+namespace MnistNet.Tests;
+
+public sealed class ModelFileTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("mnistnet-models-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public void SaveLoad_FloatAndDouble_SameBitsAndMetadata()
+    {
+        var net = new DenseNetwork<float>([784, 30, 20, 10], seed: 3);
+        string path = Path.Combine(_folder, "model.safetensors");
+        ModelFile.Save(net, path, new Dictionary<string, string> { ["trained_on"] = "MNIST \"train\" ✓" });
+        DenseNetwork<float> loaded = DenseNetwork<float>.Load(path);
+        TrainerTests.AssertSameParameters(net, loaded);
+        IReadOnlyDictionary<string, string> meta = ModelFile.ReadMetadata(path);
+        Assert.Equal("mnistnet", meta["format"]);
+        Assert.Equal("1", meta["format_version"]);
+        Assert.Equal("784-30-20-10", meta["architecture"]);
+        Assert.Equal("F32", meta["dtype"]);
+        Assert.StartsWith("sha256:", meta["checksum"]);
+        Assert.Equal("MNIST \"train\" ✓", meta["trained_on"]);
+
+        var d = new DenseNetwork<double>([5, 3], seed: 1);
+        d.Save(path);
+        TrainerTests.AssertSameParameters(d, DenseNetwork<double>.Load(path));
+
+        // F64 file into float: converted (rounded) values.
+        DenseNetwork<float> narrowed = DenseNetwork<float>.Load(path);
+        Assert.Equal((float)d.Weights[0][2, 4], narrowed.Weights[0][2, 4]);
+        Assert.Throws<ArgumentException>(() => ModelFile.Save(net, path, new Dictionary<string, string> { ["checksum"] = "x" }));
+    }
+
+    [Fact]
+    public void Save_WritesTheSafetensorsBytesOfTheSpec()
+    {
+        // A 2-2 network with known values; the expected bytes are built here from the format's description.
+        var net = new DenseNetwork<float>([2, 2], seed: 0);
+        float[] w = [1f, -2f, 0.5f, 3f];
+        float[] b = [0.25f, -1f];
+        for (int i = 0; i < 4; i++)
+        {
+            net.Weights[0][i / 2, i % 2] = w[i];
+        }
+
+        net.Biases[0][0, 0] = b[0];
+        net.Biases[0][1, 0] = b[1];
+        byte[] data = new byte[24];
+        for (int i = 0; i < 4; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(i * 4), w[i]);
+        }
+
+        BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(16), b[0]);
+        BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(20), b[1]);
+        string checksum = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(data));
+        string json = "{\"__metadata__\":{\"format\":\"mnistnet\",\"format_version\":\"1\",\"architecture\":\"2-2\",\"activation\":\"relu\",\"output\":\"softmax\",\"dtype\":\"F32\",\"checksum\":\"" + checksum + "\"},"
+            + "\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+            + "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]}}";
+        byte[] header = Encoding.UTF8.GetBytes(json.PadRight((json.Length + 7) / 8 * 8));
+        byte[] expected = [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. data];
+
+        string path = Path.Combine(_folder, "tiny.safetensors");
+        net.Save(path);
+        Assert.Equal(expected, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void Load_AFileWrittenByPythonsSafetensors_WithoutMnistNetMetadata()
+    {
+        // What `safetensors.numpy.save_file({"layers.0.weight": w, "layers.0.bias": b, …})` writes: sorted keys, no
+        // __metadata__, header padded with spaces. Built by hand from the spec (Python's package is not installable here).
+        var tensors = new List<(string Name, float[] Values, long[] Shape)>
+        {
+            ("layers.0.bias", [0.5f, -0.5f, 0f], [3]),
+            ("layers.0.weight", [1, 2, 3, 4, 5, 6, 7, 8], [3, 4]), // placeholder, replaced below
+            ("layers.1.bias", [1f, 2f], [2]),
+            ("layers.1.weight", [0.1f, 0.2f, 0.3f, 0.4f, 0.5f, 0.6f], [2, 3]),
+        };
+        tensors[1] = ("layers.0.weight", [.. Enumerable.Range(0, 12).Select(i => i / 10f)], [3, 4]);
+        var json = new StringBuilder("{");
+        var data = new List<byte>();
+        foreach ((string name, float[] values, long[] shape) in tensors)
+        {
+            int begin = data.Count;
+            foreach (float v in values)
+            {
+                data.AddRange(BitConverter.GetBytes(v));
+            }
+
+            json.Append($"\"{name}\":{{\"dtype\":\"F32\",\"shape\":[{string.Join(",", shape)}],\"data_offsets\":[{begin},{data.Count}]}},");
+        }
+
+        json.Length--;
+        json.Append('}');
+        byte[] header = Encoding.UTF8.GetBytes(json.ToString().PadRight((json.Length + 7) / 8 * 8));
+        string path = Path.Combine(_folder, "python.safetensors");
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. data]);
+
+        DenseNetwork<float> net = DenseNetwork<float>.Load(path);
+        Assert.Equal("4-3-2", net.Architecture);
+        Assert.Equal(0.7f, net.Weights[0][1, 3]);
+        Assert.Equal(-0.5f, net.Biases[0][1, 0]);
+        Assert.Equal(0.6f, net.Weights[1][1, 2]);
+    }
+
+    [Fact]
+    public void FailedSave_LeavesThePreviousFileIntact_AndNoTemporaryFiles()
+    {
+        string path = Path.Combine(_folder, "keep.safetensors");
+        var net = new DenseNetwork<float>([4, 3], seed: 1);
+        net.Save(path);
+        byte[] before = File.ReadAllBytes(path);
+        Assert.Throws<IOException>(() => AtomicFile.Write(path, stream =>
+        {
+            stream.Write(new byte[1000]);
+            throw new IOException("disk full (simulated)");
+        }));
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Single(Directory.GetFiles(_folder));
+    }
+
+    public static TheoryData<string, string> BadFiles() => new()
+    {
+        { "short", "8-byte" },
+        { "huge-header", "at most 100000000" },
+        { "header-past-end", "only" },
+        { "not-utf8", "UTF-8" },
+        { "not-json", "not valid JSON" },
+        { "array", "JSON object" },
+        { "duplicate", "twice" },
+        { "gap", "without gaps" },
+        { "size-mismatch", "takes 16 bytes" },
+        { "trailing", "the file holds" },
+        { "unknown-dtype", "unknown dtype" },
+        { "checksum", "checksum does not match" },
+        { "architecture", "architecture" },
+        { "no-bias", "has no layers.0.bias" },
+        { "version", "format_version" },
+        { "not-a-model", "not a MnistNet model" },
+        { "int-dtype", "expected F32 or F64" },
+        { "chain", "outputs" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadFiles))]
+    public void Load_BadFile_ThrowsInvalidDataNamingTheProblem(string kind, string expected)
+    {
+        string path = Path.Combine(_folder, kind + ".safetensors");
+        File.WriteAllBytes(path, MakeBad(kind));
+        InvalidDataException ex = Assert.Throws<InvalidDataException>(() => DenseNetwork<float>.Load(path));
+        Assert.Contains(expected, ex.Message);
+        Assert.Contains(path, ex.Message);
+        Assert.Equal(path, ex.Data["MnistNet.Source"]);
+    }
+
+    [Property(Arbitrary = [typeof(MutationGenerators)], MaxTest = 300)]
+    public void Load_MutatedFile_LoadsOrThrowsInvalidData(Mutation mutation)
+    {
+        byte[] valid = SafeTensorsBytes(new DenseNetwork<float>([6, 4, 3], seed: 2));
+        byte[] bad = mutation.Apply(valid);
+        string path = Path.Combine(_folder, $"mutated-{Guid.NewGuid():N}.safetensors");
+        File.WriteAllBytes(path, bad);
+        try
+        {
+            DenseNetwork<float> net = DenseNetwork<float>.Load(path);
+            Assert.True(net.LayerCount >= 1);
+        }
+        catch (InvalidDataException)
+        {
+        }
+    }
+
+    private byte[] SafeTensorsBytes(DenseNetwork<float> net)
+    {
+        string path = Path.Combine(_folder, $"valid-{Guid.NewGuid():N}.safetensors");
+        net.Save(path);
+        byte[] bytes = File.ReadAllBytes(path);
+        File.Delete(path);
+        return bytes;
+    }
+
+    private static byte[] File8(string json, byte[] data)
+    {
+        byte[] header = Encoding.UTF8.GetBytes(json);
+        return [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. data];
+    }
+
+    private byte[] MakeBad(string kind)
+    {
+        const string W = "\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}";
+        const string B = "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]}";
+        byte[] data = new byte[24];
+        switch (kind)
+        {
+            case "short":
+                return [1, 2, 3];
+            case "huge-header":
+                return BitConverter.GetBytes(200_000_000UL);
+            case "header-past-end":
+                return [.. BitConverter.GetBytes(50UL), .. "{}"u8];
+            case "not-utf8":
+                return [.. BitConverter.GetBytes(4UL), 0x7B, 0xFF, 0xFE, 0x7D];
+            case "not-json":
+                return File8("{\"a\":", []);
+            case "array":
+                return File8("[1,2]", []);
+            case "duplicate":
+                return File8("{" + W + "," + W.Replace("[0,16]", "[16,32]") + "}", new byte[32]);
+            case "gap":
+                return File8("{" + W.Replace("[0,16]", "[4,20]") + "}", new byte[20]);
+            case "size-mismatch":
+                return File8("{" + W.Replace("[0,16]", "[0,12]") + "}", new byte[12]);
+            case "trailing":
+                return File8("{" + W + "," + B + "}", new byte[30]);
+            case "unknown-dtype":
+                return File8("{" + W.Replace("F32", "Q7") + "}", new byte[16]);
+            case "checksum":
+                return File8("{\"__metadata__\":{\"checksum\":\"sha256:00\"}," + W + "," + B + "}", data);
+            case "architecture":
+                return File8("{\"__metadata__\":{\"architecture\":\"2-3\"}," + W + "," + B + "}", data);
+            case "no-bias":
+                return File8("{" + W + "}", new byte[16]);
+            case "version":
+                return File8("{\"__metadata__\":{\"format_version\":\"2\"}," + W + "," + B + "}", data);
+            case "not-a-model":
+                return File8("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", new byte[8]);
+            case "int-dtype":
+                return File8("{" + W.Replace("F32", "I32") + "," + B + "}", data);
+            default:
+                const string W1 = "\"layers.1.weight\":{\"dtype\":\"F32\",\"shape\":[1,3],\"data_offsets\":[24,36]}";
+                const string B1 = "\"layers.1.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[36,40]}";
+                return File8("{" + W + "," + B + "," + W1 + "," + B1 + "}", new byte[40]);
+        }
+    }
+
+    public sealed record Mutation(int Kind, int Position, byte Value, int Count)
+    {
+        public byte[] Apply(byte[] valid)
+        {
+            int at = Position % (valid.Length + 1);
+            return Kind switch
+            {
+                0 => valid[..Math.Min(at, valid.Length)],
+                1 => Replace(valid, Math.Min(at, valid.Length - 1), Value),
+                2 => [.. valid[..at], .. Enumerable.Repeat(Value, Count), .. valid[at..]],
+                3 => [.. valid, .. Enumerable.Repeat(Value, Count)],
+                _ => Flip(valid, Math.Min(at, valid.Length - 1)),
+            };
+        }
+
+        private static byte[] Replace(byte[] bytes, int at, byte value)
+        {
+            byte[] copy = (byte[])bytes.Clone();
+            copy[at] = value;
+            return copy;
+        }
+
+        private static byte[] Flip(byte[] bytes, int at)
+        {
+            byte[] copy = (byte[])bytes.Clone();
+            copy[at] ^= 0x10;
+            return copy;
+        }
+    }
+
+    public static class MutationGenerators
+    {
+        public static Arbitrary<Mutation> Mutations() =>
+            (from kind in Gen.Choose(0, 4)
+             from position in Gen.Choose(0, 100_000)
+             from value in Gen.Choose(0, 255)
+             from count in Gen.Choose(1, 40)
+             select new Mutation(kind, position, (byte)value, count)).ToArbitrary();
+    }
+}

@@ -1,0 +1,209 @@
+using MnistNet.Data;
+using MnistNet.LinearAlgebra;
+using MnistNet.Networks;
+using MnistNet.Training;
+
+namespace MnistNet.Tests;
+
+public class TrainerTests
+{
+    private static readonly Dataset Train = DenseNetworkTests.SyntheticDigits(1200, seed: 1);
+    private static readonly Dataset Dev = DenseNetworkTests.SyntheticDigits(300, seed: 2);
+
+    [Theory]
+    [MemberData(nameof(OptimizerTests.Names), MemberType = typeof(OptimizerTests))]
+    public void Fit_EveryOptimizer_LearnsTheSyntheticDigits(string name)
+    {
+        var net = new DenseNetwork<float>([784, 32, 10], seed: 3);
+        double before = net.Evaluate(Dev).Accuracy;
+        double rate = name is "sgd" or "momentum" or "nesterov" ? 0.05 : 0.003;
+        var trainer = new Trainer<float>(net, OptimizerTests.Create<float>(name, rate), new TrainingOptions { Epochs = 3, BatchSize = 50, Seed = 1 });
+        TrainingResult result = trainer.Fit(Train, cancellationToken: TestContext.Current.CancellationToken);
+        double after = net.Evaluate(Dev).Accuracy;
+        Assert.True(after > 0.9 && after > before + 0.3, $"{name}: accuracy {before:F3} → {after:F3}");
+        Assert.Equal(3, result.Epochs);
+        Assert.Equal(3 * 24, result.Steps);
+        Assert.True(result.History[2].TrainLoss < result.History[0].TrainLoss);
+    }
+
+    [Fact]
+    public void Fit_SameSeed_SameBits_OnOneOrTwoThreads_AndFullBatchWorks()
+    {
+        int saved = MnistNetRuntime.MaxDegreeOfParallelism;
+        try
+        {
+            MnistNetRuntime.MaxDegreeOfParallelism = 1;
+            DenseNetwork<float> one = Run(new TrainingOptions { Epochs = 2, BatchSize = 64, Seed = 5 });
+            MnistNetRuntime.MaxDegreeOfParallelism = 2;
+            DenseNetwork<float> two = Run(new TrainingOptions { Epochs = 2, BatchSize = 64, Seed = 5 });
+            DenseNetwork<float> otherSeed = Run(new TrainingOptions { Epochs = 2, BatchSize = 64, Seed = 6 });
+            AssertSameParameters(one, two);
+            Assert.False(TestData.SameBits(one.Weights[0], otherSeed.Weights[0]));
+
+            // Full batch (BatchSize 0): one step per epoch.
+            var net = new DenseNetwork<float>([784, 16, 10], seed: 1);
+            TrainingResult full = new Trainer<float>(net, new Adam<float>(0.01), new TrainingOptions { Epochs = 3, BatchSize = 0 }).Fit(Train, cancellationToken: TestContext.Current.CancellationToken);
+            Assert.Equal(3, full.Steps);
+        }
+        finally
+        {
+            MnistNetRuntime.MaxDegreeOfParallelism = saved;
+        }
+    }
+
+    [Theory]
+    [InlineData("adam")]
+    [InlineData("nesterov")]
+    [InlineData("rmsprop")]
+    public void Resume_FromEpochCheckpoint_GivesTheSameBitsAsAnUninterruptedRun(string name)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"mnistnet-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var options = new TrainingOptions { Epochs = 4, BatchSize = 70, Seed = 9, Schedule = LearningRateSchedule.Cosine(), EarlyStoppingPatience = 2 };
+            var straight = new DenseNetwork<float>([784, 24, 12, 10], seed: 4);
+            TrainingResult whole = new Trainer<float>(straight, OptimizerTests.Create<float>(name, 0.01), options).Fit(Train, Dev, TestContext.Current.CancellationToken);
+
+            // The same run, stopped after epoch 2 (cancelled from the progress callback; the cosine schedule still
+            // spans the four epochs).
+            var first = new DenseNetwork<float>([784, 24, 12, 10], seed: 4);
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            var stopAfterTwo = new SynchronousProgress(r =>
+            {
+                if (r.Epoch == 2)
+                {
+                    cts.Cancel();
+                }
+            });
+            var interrupted = new Trainer<float>(first, OptimizerTests.Create<float>(name, 0.01), new TrainingOptions
+            {
+                Epochs = 4, BatchSize = 70, Seed = 9, Schedule = LearningRateSchedule.Cosine(), EarlyStoppingPatience = 2, CheckpointPath = path, Progress = stopAfterTwo,
+            });
+            Assert.Throws<OperationCanceledException>(() => interrupted.Fit(Train, Dev, cts.Token));
+
+            Trainer<float> resumed = Trainer<float>.Resume(path, options);
+            Assert.Equal(2, resumed.CompletedEpochs);
+            TrainingResult rest = resumed.Fit(Train, Dev, TestContext.Current.CancellationToken);
+            Assert.Equal(whole.Steps, rest.Steps);
+            AssertSameParameters(straight, resumed.Network);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Cancel_MidEpoch_WritesCheckpoint_ResumeGivesTheSameBits()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"mnistnet-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var options = new TrainingOptions { Epochs = 2, BatchSize = 100, Seed = 3 };
+            var straight = new DenseNetwork<float>([784, 20, 10], seed: 8);
+            new Trainer<float>(straight, new Adam<float>(0.005), options).Fit(Train, cancellationToken: TestContext.Current.CancellationToken);
+
+            // Cancel during epoch 1, after step 5: the trainer sees the token before step 6.
+            var interrupted = new DenseNetwork<float>([784, 20, 10], seed: 8);
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+            var trainer = new Trainer<float>(interrupted, new Adam<float>(0.005), new TrainingOptions { Epochs = 2, BatchSize = 100, Seed = 3, CheckpointPath = path });
+            trainer.AfterStep = steps =>
+            {
+                if (steps == 5)
+                {
+                    cts.Cancel();
+                }
+            };
+            Assert.Throws<OperationCanceledException>(() => trainer.Fit(Train, cancellationToken: cts.Token));
+            Assert.True(File.Exists(path));
+            Trainer<float> resumed = Trainer<float>.Resume(path, options);
+            Assert.Equal(0, resumed.CompletedEpochs);
+            Assert.Equal(5, resumed.Steps);
+            resumed.Fit(Train, cancellationToken: TestContext.Current.CancellationToken);
+            AssertSameParameters(straight, resumed.Network);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void EarlyStopping_StopsAndRestoresTheBestEpoch()
+    {
+        // A learning rate high enough to make the dev loss rise after a few epochs.
+        var net = new DenseNetwork<float>([784, 64, 10], seed: 2);
+        var snapshots = new Dictionary<int, DenseNetwork<float>>();
+        var progress = new SynchronousProgress(r => snapshots[r.Epoch] = net.Clone());
+        var trainer = new Trainer<float>(net, new Sgd<float>(2.0), new TrainingOptions { Epochs = 30, BatchSize = 20, Seed = 1, EarlyStoppingPatience = 2, Progress = progress });
+        TrainingResult result = trainer.Fit(Train, Dev, TestContext.Current.CancellationToken);
+        Assert.True(result.BestEpoch >= 1);
+        double bestLoss = result.History.Min(r => r.Dev!.Loss);
+        Assert.Equal(bestLoss, result.BestDevLoss);
+        Assert.Equal(result.BestEpoch, result.History.First(r => r.Dev!.Loss == bestLoss).Epoch);
+        if (result.StoppedEarly)
+        {
+            Assert.Equal(result.BestEpoch + 2, result.Epochs);
+        }
+
+        AssertSameParameters(snapshots[result.BestEpoch], net);
+        Assert.All(result.History, r => Assert.NotNull(r.Dev));
+    }
+
+    [Fact]
+    public void Divergence_ThrowsWithEpochStepAndAdvice()
+    {
+        var net = new DenseNetwork<float>([784, 16, 10], Initialization.Uniform, seed: 1);
+        var trainer = new Trainer<float>(net, new Sgd<float>(1e30), new TrainingOptions { Epochs = 3, BatchSize = 100 });
+        TrainingDivergedException ex = Assert.Throws<TrainingDivergedException>(() => trainer.Fit(Train, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Equal(1, ex.Epoch);
+        Assert.InRange(ex.Step, 0, 11);
+        Assert.False(double.IsFinite(ex.Loss));
+        Assert.Contains("learning rate", ex.Message);
+    }
+
+    [Fact]
+    public void BadData_AndOptions_Throw()
+    {
+        var net = new DenseNetwork<float>([784, 8, 10]);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer<float>(net, new Sgd<float>(), new TrainingOptions { Epochs = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer<float>(net, new Sgd<float>(), new TrainingOptions { BatchSize = -1 }));
+        var trainer = new Trainer<float>(net, new Sgd<float>());
+        Assert.Throws<ArgumentException>(() => trainer.Fit(Dataset.Unlabeled(new byte[784 * 3]), cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Throws<ArgumentException>(() => trainer.Fit(DenseNetworkTests.SyntheticDigits(10, 1, side: 20), cancellationToken: TestContext.Current.CancellationToken));
+        string path = Path.Combine(Path.GetTempPath(), $"mnistnet-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            net.Save(path);
+            Assert.Throws<InvalidDataException>(() => Trainer<float>.Resume(path, new TrainingOptions()));
+            trainer.SaveCheckpoint(path);
+            Assert.Throws<ArgumentException>(() => Trainer<float>.Resume(path, new TrainingOptions { Seed = 1 }));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static DenseNetwork<float> Run(TrainingOptions options)
+    {
+        var net = new DenseNetwork<float>([784, 40, 10], seed: 7);
+        new Trainer<float>(net, new Momentum<float>(0.05, 0.9, nesterov: true), options).Fit(Train, cancellationToken: TestContext.Current.CancellationToken);
+        return net;
+    }
+
+    internal static void AssertSameParameters<T>(DenseNetwork<T> expected, DenseNetwork<T> actual)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        for (int l = 0; l < expected.LayerCount; l++)
+        {
+            Assert.True(TestData.SameBits(expected.Weights[l], actual.Weights[l]), $"W{l} differs");
+            Assert.True(TestData.SameBits(expected.Biases[l], actual.Biases[l]), $"b{l} differs");
+        }
+    }
+
+    private sealed class SynchronousProgress(Action<EpochReport> report) : IProgress<EpochReport>
+    {
+        public void Report(EpochReport value) => report(value);
+    }
+}
