@@ -285,6 +285,10 @@ public sealed class TwoLayerNetwork<T>
         return last;
     }
 
+    /// <summary>Returns a <see cref="DenseNetwork{T}"/> with this network's sizes and a copy of its parameters (the same function), to save it or train it further with the mini-batch tools.</summary>
+    /// <returns>A new Inputs-Hidden-Outputs network.</returns>
+    public DenseNetwork<T> ToDenseNetwork() => DenseNetwork<T>.FromParameters([Inputs, Hidden, Outputs], [W1, B1, W2, B2]);
+
     /// <summary>The seed's <c>get_predictions</c>: the row index of each column's largest value (the first one on ties, like <c>np.argmax</c>).</summary>
     /// <param name="probabilities">Outputs × m scores, such as <see cref="ForwardPass{T}.A2"/>.</param>
     /// <returns>m predicted classes.</returns>
