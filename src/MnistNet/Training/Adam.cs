@@ -1,7 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using MnistNet.LinearAlgebra;
 
 namespace MnistNet.Training;
@@ -59,67 +57,52 @@ public sealed class Adam<T> : Optimizer<T>
     {
         // Bias corrections in double from the step count, then one rounding to T.
         double t = Steps;
-        var c = new Constants(
+        var kernel = new Kernel(
             learningRate / T.CreateTruncating(1 - Math.Pow(Beta1, t)),
             T.CreateTruncating(Math.Sqrt(1 - Math.Pow(Beta2, t))),
             T.CreateTruncating(Beta1),
             T.CreateTruncating(Beta2),
             T.CreateTruncating(Epsilon),
             isWeight && WeightDecay > 0 ? T.One - (learningRate * T.CreateTruncating(WeightDecay)) : T.One);
-        ref T p = ref MemoryMarshal.GetReference(parameter);
-        ref T g = ref MemoryMarshal.GetReference(gradient);
-        ref T m = ref MemoryMarshal.GetReference(s0);
-        ref T v = ref MemoryMarshal.GetReference(s1);
-        int n = parameter.Length;
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            i = Apply<Vector512<T>, Simd512<T>>(ref p, ref g, ref m, ref v, i, n, c);
-        }
-
-        if (Vector256.IsHardwareAccelerated)
-        {
-            i = Apply<Vector256<T>, Simd256<T>>(ref p, ref g, ref m, ref v, i, n, c);
-        }
-
-        Apply<T, SimdScalar<T>>(ref p, ref g, ref m, ref v, i, n, c);
+        Run(parameter, gradient, s0, s1, kernel);
     }
 
-    /// <summary>The update on [i, n) in steps of one vector; every width gives the same bits (the same operations per element).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Apply<TVec, TOps>(ref T p, ref T g, ref T m, ref T v, int i, int n, in Constants c)
-        where TVec : struct
-        where TOps : ISimdOps<T, TVec>
+    /// <summary>θ ·= decay; m = β₁·m + (1 − β₁)·g; v = β₂·v + (1 − β₂)·g·g; θ −= step·m / (√v / c₂ + ε).</summary>
+    private readonly struct Kernel(T step, T correction2, T beta1, T beta2, T epsilon, T decay) : IUpdateKernel<T>
     {
-        TVec step = TOps.Broadcast(c.Step);
-        TVec correction2 = TOps.Broadcast(c.Correction2);
-        TVec b1 = TOps.Broadcast(c.Beta1);
-        TVec b2 = TOps.Broadcast(c.Beta2);
-        TVec oneMinusB1 = TOps.Broadcast(T.One - c.Beta1);
-        TVec oneMinusB2 = TOps.Broadcast(T.One - c.Beta2);
-        TVec epsilon = TOps.Broadcast(c.Epsilon);
-        TVec decay = TOps.Broadcast(c.Decay);
-        bool decayed = c.Decay != T.One;
-        int w = TOps.Count;
-        for (; i + w <= n; i += w)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Apply<TVec, TOps>(ref T p, ref T g, ref T m, ref T v, int i, int n)
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec>
         {
-            TVec gi = TOps.Load(in Unsafe.Add(ref g, i));
-            TVec mi = TOps.Add(TOps.Multiply(b1, TOps.Load(in Unsafe.Add(ref m, i))), TOps.Multiply(oneMinusB1, gi));
-            TVec vi = TOps.Add(TOps.Multiply(b2, TOps.Load(in Unsafe.Add(ref v, i))), TOps.Multiply(TOps.Multiply(oneMinusB2, gi), gi));
-            TOps.Store(mi, ref Unsafe.Add(ref m, i));
-            TOps.Store(vi, ref Unsafe.Add(ref v, i));
-            TVec theta = TOps.Load(in Unsafe.Add(ref p, i));
-            if (decayed)
+            TVec stepV = TOps.Broadcast(step);
+            TVec c2 = TOps.Broadcast(correction2);
+            TVec b1 = TOps.Broadcast(beta1);
+            TVec b2 = TOps.Broadcast(beta2);
+            TVec oneMinusB1 = TOps.Broadcast(T.One - beta1);
+            TVec oneMinusB2 = TOps.Broadcast(T.One - beta2);
+            TVec eps = TOps.Broadcast(epsilon);
+            TVec decayV = TOps.Broadcast(decay);
+            bool decayed = decay != T.One;
+            int w = TOps.Count;
+            for (; i + w <= n; i += w)
             {
-                theta = TOps.Multiply(theta, decay);
+                TVec gi = TOps.Load(in Unsafe.Add(ref g, i));
+                TVec mi = TOps.Add(TOps.Multiply(b1, TOps.Load(in Unsafe.Add(ref m, i))), TOps.Multiply(oneMinusB1, gi));
+                TVec vi = TOps.Add(TOps.Multiply(b2, TOps.Load(in Unsafe.Add(ref v, i))), TOps.Multiply(TOps.Multiply(oneMinusB2, gi), gi));
+                TOps.Store(mi, ref Unsafe.Add(ref m, i));
+                TOps.Store(vi, ref Unsafe.Add(ref v, i));
+                TVec theta = TOps.Load(in Unsafe.Add(ref p, i));
+                if (decayed)
+                {
+                    theta = TOps.Multiply(theta, decayV);
+                }
+
+                TVec denominator = TOps.Add(TOps.Divide(TOps.Sqrt(vi), c2), eps);
+                TOps.Store(TOps.Subtract(theta, TOps.Divide(TOps.Multiply(stepV, mi), denominator)), ref Unsafe.Add(ref p, i));
             }
 
-            TVec denominator = TOps.Add(TOps.Divide(TOps.Sqrt(vi), correction2), epsilon);
-            TOps.Store(TOps.Subtract(theta, TOps.Divide(TOps.Multiply(step, mi), denominator)), ref Unsafe.Add(ref p, i));
+            return i;
         }
-
-        return i;
     }
-
-    private readonly record struct Constants(T Step, T Correction2, T Beta1, T Beta2, T Epsilon, T Decay);
 }

@@ -1,7 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using MnistNet.LinearAlgebra;
 
 namespace MnistNet.Training;
@@ -41,45 +39,30 @@ public sealed class Momentum<T> : Optimizer<T>
     internal override IEnumerable<KeyValuePair<string, string>> Settings() =>
         [new("momentum", Text(Coefficient)), new("nesterov", Nesterov ? "true" : "false")];
 
-    internal override void Update(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, T learningRate, bool isWeight)
+    internal override void Update(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, T learningRate, bool isWeight) =>
+        Run(parameter, gradient, s0, s1, new Kernel(learningRate, T.CreateTruncating(Coefficient), Nesterov));
+
+    /// <summary>v = μ·v + g; θ −= η·v (or η·(g + μ·v)).</summary>
+    private readonly struct Kernel(T learningRate, T mu, bool nesterov) : IUpdateKernel<T>
     {
-        T mu = T.CreateTruncating(Coefficient);
-        ref T p = ref MemoryMarshal.GetReference(parameter);
-        ref T g = ref MemoryMarshal.GetReference(gradient);
-        ref T v = ref MemoryMarshal.GetReference(s0);
-        int n = parameter.Length;
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Apply<TVec, TOps>(ref T p, ref T g, ref T v, ref T unused, int i, int n)
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec>
         {
-            i = Apply<Vector512<T>, Simd512<T>>(ref p, ref g, ref v, i, n, learningRate, mu, Nesterov);
+            TVec m = TOps.Broadcast(mu);
+            TVec eta = TOps.Broadcast(learningRate);
+            int w = TOps.Count;
+            for (; i + w <= n; i += w)
+            {
+                TVec gi = TOps.Load(in Unsafe.Add(ref g, i));
+                TVec vi = TOps.Add(TOps.Multiply(m, TOps.Load(in Unsafe.Add(ref v, i))), gi);
+                TOps.Store(vi, ref Unsafe.Add(ref v, i));
+                TVec direction = nesterov ? TOps.Add(gi, TOps.Multiply(m, vi)) : vi;
+                TOps.Store(TOps.Subtract(TOps.Load(in Unsafe.Add(ref p, i)), TOps.Multiply(eta, direction)), ref Unsafe.Add(ref p, i));
+            }
+
+            return i;
         }
-
-        if (Vector256.IsHardwareAccelerated)
-        {
-            i = Apply<Vector256<T>, Simd256<T>>(ref p, ref g, ref v, i, n, learningRate, mu, Nesterov);
-        }
-
-        Apply<T, SimdScalar<T>>(ref p, ref g, ref v, i, n, learningRate, mu, Nesterov);
-    }
-
-    /// <summary>v = μ·v + g; θ −= η·v (or η·(g + μ·v)) on [i, n); every width gives the same bits.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Apply<TVec, TOps>(ref T p, ref T g, ref T v, int i, int n, T learningRate, T mu, bool nesterov)
-        where TVec : struct
-        where TOps : ISimdOps<T, TVec>
-    {
-        TVec m = TOps.Broadcast(mu);
-        TVec eta = TOps.Broadcast(learningRate);
-        int w = TOps.Count;
-        for (; i + w <= n; i += w)
-        {
-            TVec gi = TOps.Load(in Unsafe.Add(ref g, i));
-            TVec vi = TOps.Add(TOps.Multiply(m, TOps.Load(in Unsafe.Add(ref v, i))), gi);
-            TOps.Store(vi, ref Unsafe.Add(ref v, i));
-            TVec direction = nesterov ? TOps.Add(gi, TOps.Multiply(m, vi)) : vi;
-            TOps.Store(TOps.Subtract(TOps.Load(in Unsafe.Add(ref p, i)), TOps.Multiply(eta, direction)), ref Unsafe.Add(ref p, i));
-        }
-
-        return i;
     }
 }

@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using MnistNet.LinearAlgebra;
 using MnistNet.Networks;
 
@@ -121,6 +123,29 @@ public abstract class Optimizer<T>
         _stateSizes = [.. parameters.Select(m => m.Rows * m.Columns)];
     }
 
+    /// <summary>Runs <paramref name="kernel"/> over the whole spans: full 512-bit vectors, then 256-bit, then scalars.</summary>
+    private protected static void Run<TKernel>(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, in TKernel kernel)
+        where TKernel : struct, IUpdateKernel<T>
+    {
+        ref T p = ref MemoryMarshal.GetReference(parameter);
+        ref T g = ref MemoryMarshal.GetReference(gradient);
+        ref T a = ref MemoryMarshal.GetReference(s0);
+        ref T b = ref MemoryMarshal.GetReference(s1);
+        int n = parameter.Length;
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            i = kernel.Apply<Vector512<T>, Simd512<T>>(ref p, ref g, ref a, ref b, i, n);
+        }
+
+        if (Vector256.IsHardwareAccelerated)
+        {
+            i = kernel.Apply<Vector256<T>, Simd256<T>>(ref p, ref g, ref a, ref b, i, n);
+        }
+
+        kernel.Apply<T, SimdScalar<T>>(ref p, ref g, ref a, ref b, i, n);
+    }
+
     private protected static void CheckRate(double value, string name)
     {
         if (!double.IsFinite(value) || value <= 0)
@@ -146,4 +171,15 @@ public abstract class Optimizer<T>
     }
 
     private protected static string Text(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+}
+
+/// <summary>An optimiser's element-wise update, written once for every vector width.</summary>
+/// <typeparam name="T">float or double.</typeparam>
+internal interface IUpdateKernel<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Updates elements [i, n) in steps of one <typeparamref name="TVec"/> and returns where it stopped; every width must give the same bits.</summary>
+    int Apply<TVec, TOps>(ref T parameter, ref T gradient, ref T s0, ref T s1, int i, int n)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>;
 }

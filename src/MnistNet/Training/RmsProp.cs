@@ -1,7 +1,5 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using MnistNet.LinearAlgebra;
 
 namespace MnistNet.Training;
@@ -38,48 +36,32 @@ public sealed class RmsProp<T> : Optimizer<T>
 
     internal override IEnumerable<KeyValuePair<string, string>> Settings() => [new("rho", Text(Rho)), new("epsilon", Text(Epsilon))];
 
-    internal override void Update(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, T learningRate, bool isWeight)
+    internal override void Update(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, T learningRate, bool isWeight) =>
+        Run(parameter, gradient, s0, s1, new Kernel(learningRate, T.CreateTruncating(Rho), T.CreateTruncating(Epsilon)));
+
+    /// <summary>s = ρ·s + (1 − ρ)·g·g; θ −= η·g / (√s + ε).</summary>
+    private readonly struct Kernel(T learningRate, T rho, T epsilon) : IUpdateKernel<T>
     {
-        T rho = T.CreateTruncating(Rho);
-        T epsilon = T.CreateTruncating(Epsilon);
-        ref T p = ref MemoryMarshal.GetReference(parameter);
-        ref T g = ref MemoryMarshal.GetReference(gradient);
-        ref T s = ref MemoryMarshal.GetReference(s0);
-        int n = parameter.Length;
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Apply<TVec, TOps>(ref T p, ref T g, ref T s, ref T unused, int i, int n)
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec>
         {
-            i = Apply<Vector512<T>, Simd512<T>>(ref p, ref g, ref s, i, n, learningRate, rho, epsilon);
+            TVec r = TOps.Broadcast(rho);
+            TVec oneMinusRho = TOps.Broadcast(T.One - rho);
+            TVec eps = TOps.Broadcast(epsilon);
+            TVec eta = TOps.Broadcast(learningRate);
+            int w = TOps.Count;
+            for (; i + w <= n; i += w)
+            {
+                TVec gi = TOps.Load(in Unsafe.Add(ref g, i));
+                TVec si = TOps.Add(TOps.Multiply(r, TOps.Load(in Unsafe.Add(ref s, i))), TOps.Multiply(TOps.Multiply(oneMinusRho, gi), gi));
+                TOps.Store(si, ref Unsafe.Add(ref s, i));
+                TVec update = TOps.Divide(TOps.Multiply(eta, gi), TOps.Add(TOps.Sqrt(si), eps));
+                TOps.Store(TOps.Subtract(TOps.Load(in Unsafe.Add(ref p, i)), update), ref Unsafe.Add(ref p, i));
+            }
+
+            return i;
         }
-
-        if (Vector256.IsHardwareAccelerated)
-        {
-            i = Apply<Vector256<T>, Simd256<T>>(ref p, ref g, ref s, i, n, learningRate, rho, epsilon);
-        }
-
-        Apply<T, SimdScalar<T>>(ref p, ref g, ref s, i, n, learningRate, rho, epsilon);
-    }
-
-    /// <summary>s = ρ·s + (1 − ρ)·g·g; θ −= η·g / (√s + ε) on [i, n); every width gives the same bits.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Apply<TVec, TOps>(ref T p, ref T g, ref T s, int i, int n, T learningRate, T rho, T epsilon)
-        where TVec : struct
-        where TOps : ISimdOps<T, TVec>
-    {
-        TVec r = TOps.Broadcast(rho);
-        TVec oneMinusRho = TOps.Broadcast(T.One - rho);
-        TVec eps = TOps.Broadcast(epsilon);
-        TVec eta = TOps.Broadcast(learningRate);
-        int w = TOps.Count;
-        for (; i + w <= n; i += w)
-        {
-            TVec gi = TOps.Load(in Unsafe.Add(ref g, i));
-            TVec si = TOps.Add(TOps.Multiply(r, TOps.Load(in Unsafe.Add(ref s, i))), TOps.Multiply(TOps.Multiply(oneMinusRho, gi), gi));
-            TOps.Store(si, ref Unsafe.Add(ref s, i));
-            TVec update = TOps.Divide(TOps.Multiply(eta, gi), TOps.Add(TOps.Sqrt(si), eps));
-            TOps.Store(TOps.Subtract(TOps.Load(in Unsafe.Add(ref p, i)), update), ref Unsafe.Add(ref p, i));
-        }
-
-        return i;
     }
 }
