@@ -1,6 +1,7 @@
 using MnistNet.Data;
 using MnistNet.LinearAlgebra;
 using MnistNet.Networks;
+using MnistNet.Training;
 
 namespace MnistNet.Tests;
 
@@ -30,5 +31,52 @@ public class ReadmeExampleTests
         var workspace = new TrainingWorkspace<float>(net, x.Columns);
         double loss = net.TrainStep(x, train.Labels, 0.10f, workspace);
         Assert.True(double.IsFinite(loss) && loss > 0);
+    }
+
+    [Fact]
+    public void ReadmeBeyondTheSeed_RunsAsWritten()
+    {
+        var mnist = MnistDataset.Load(TestData.DataFolder);
+        var (train, dev) = mnist.Train.Slice(0, 2000).Split(devCount: 500, seed: 0);
+        string checkpoint = Path.Combine(Path.GetTempPath(), $"mnistnet-readme-{Guid.NewGuid():N}.safetensors");
+        string model = Path.ChangeExtension(checkpoint, ".model.safetensors");
+        try
+        {
+            var net = new DenseNetwork<float>([784, 512, 256, 10], Initialization.He, seed: 0);
+            var workspace = new NetworkWorkspace<float>(net, columns: 128);
+            var batch = new Matrix<float>(784, 128);
+            byte[] labels = new byte[128];
+            train.CopyBatchTo(Enumerable.Range(0, 128).ToArray(), batch, labels);
+            double loss = net.ComputeGradients(batch, labels, workspace);
+            Assert.True(double.IsFinite(loss));
+
+            var reports = new List<EpochReport>();
+            var trainer = new Trainer<float>(net, new Adam<float>(learningRate: 0.002), new TrainingOptions
+            {
+                Epochs = 2, BatchSize = 128, Seed = 0,
+                Schedule = LearningRateSchedule.Cosine(),
+                EarlyStoppingPatience = 3,
+                CheckpointPath = checkpoint,
+                Progress = new ListProgress(reports),
+            });
+            TrainingResult result = trainer.Fit(train, dev, TestContext.Current.CancellationToken);
+            Assert.Equal(2, result.Epochs);
+            Assert.Equal(2, reports.Count);
+            Assert.True(reports[^1].Dev!.Accuracy > 0.8, $"dev accuracy {reports[^1].Dev!.Accuracy}");
+
+            net.Save(model);
+            Assert.Equal(net.Predict(dev), DenseNetwork<float>.Load(model).Predict(dev));
+            Assert.Equal(net.Predict(dev), DenseNetwork<float>.Load(checkpoint).Predict(dev));
+        }
+        finally
+        {
+            File.Delete(checkpoint);
+            File.Delete(model);
+        }
+    }
+
+    private sealed class ListProgress(List<EpochReport> reports) : IProgress<EpochReport>
+    {
+        public void Report(EpochReport value) => reports.Add(value);
     }
 }
