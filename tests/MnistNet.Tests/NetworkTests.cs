@@ -120,6 +120,56 @@ public class NetworkTests
 
 }
 
+/// <summary>Tests that force a SIMD path through the process-wide setting run alone.</summary>
+[Collection(SerialTestGroup.Name)]
+public class ForcedPathTests
+{
+    public static TheoryData<SimdPath, int> PathsAndWidths()
+    {
+        var data = new TheoryData<SimdPath, int>();
+        foreach (SimdPath path in new[] { SimdPath.Scalar, SimdPath.Vector256, SimdPath.Vector512 })
+        {
+            foreach (int m in new[] { 1, 2, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 33, 47, 100, 255, 256 })
+            {
+                data.Add(path, m);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(PathsAndWidths))]
+    public void FusedStep_OneBlock_EveryPathAndColumnTail_SameBitsAsReadablePath(SimdPath path, int m)
+    {
+        SimdPath saved = MnistNetRuntime.SimdPath;
+        try
+        {
+            MnistNetRuntime.SimdPath = path;
+            Matrix<float> x = TestData.Random<float>(30, m, m, 0, 1);
+            byte[] y = TestData.Labels(m, 10, m);
+            var readable = new TwoLayerNetwork<float>(inputs: 30, hidden: 7, seed: 3);
+            var fast = new TwoLayerNetwork<float>(inputs: 30, hidden: 7, seed: 3);
+            var workspace = new TrainingWorkspace<float>(fast, m);
+            for (int i = 0; i < 3; i++)
+            {
+                ForwardPass<float> f = readable.ForwardProp(x);
+                readable.UpdateParams(readable.BackwardProp(x, y, f), 0.5f);
+                fast.TrainStep(x, y, 0.5f, workspace);
+            }
+
+            Assert.True(TestData.SameBits(readable.W1, fast.W1), "W1");
+            Assert.True(TestData.SameBits(readable.B1, fast.B1), "b1");
+            Assert.True(TestData.SameBits(readable.W2, fast.W2), "W2");
+            Assert.True(TestData.SameBits(readable.B2, fast.B2), "b2");
+        }
+        finally
+        {
+            MnistNetRuntime.SimdPath = saved;
+        }
+    }
+}
+
 [Collection(SerialTestGroup.Name)]
 public class AllocationTests
 {

@@ -44,6 +44,12 @@ internal interface ISimdOps<T, TVec>
     static abstract TVec Divide(TVec a, TVec b);
 
     static abstract TVec Sqrt(TVec value);
+
+    /// <summary>Lane-wise maximum with <c>TensorPrimitives.Max</c>'s semantics (NaN propagates, +0 above −0).</summary>
+    static abstract TVec Max(TVec a, TVec b);
+
+    /// <summary>Lane-wise <c>value == target ? 1 : 0</c>.</summary>
+    static abstract TVec OneWhereEqual(TVec value, T target);
 }
 
 internal readonly struct Simd512<T> : ISimdOps<T, Vector512<T>>
@@ -94,6 +100,13 @@ internal readonly struct Simd512<T> : ISimdOps<T, Vector512<T>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Sqrt(Vector512<T> value) => Vector512.Sqrt(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Max(Vector512<T> a, Vector512<T> b) => Vector512.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> OneWhereEqual(Vector512<T> value, T target) =>
+        Vector512.ConditionalSelect(Vector512.Equals(value, Vector512.Create(target)), Vector512<T>.One, Vector512<T>.Zero);
 }
 
 internal readonly struct Simd256<T> : ISimdOps<T, Vector256<T>>
@@ -155,6 +168,13 @@ internal readonly struct Simd256<T> : ISimdOps<T, Vector256<T>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Sqrt(Vector256<T> value) => Vector256.Sqrt(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Max(Vector256<T> a, Vector256<T> b) => Vector256.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> OneWhereEqual(Vector256<T> value, T target) =>
+        Vector256.ConditionalSelect(Vector256.Equals(value, Vector256.Create(target)), Vector256<T>.One, Vector256<T>.Zero);
 }
 
 /// <summary>The scalar path: a "vector" of one lane.</summary>
@@ -197,4 +217,10 @@ internal readonly struct SimdScalar<T> : ISimdOps<T, T>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Sqrt(T value) => T.Sqrt(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Max(T a, T b) => T.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T OneWhereEqual(T value, T target) => value == target ? T.One : T.Zero;
 }

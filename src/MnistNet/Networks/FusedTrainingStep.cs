@@ -50,6 +50,10 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     [ThreadStatic]
     private static Matrix<T>? t_blockScratch;
 
+    [ThreadStatic]
+    private static T[]? t_headScratch;
+
+
     public FusedTrainingStep(TwoLayerNetwork<T> network, TrainingWorkspace<T> workspace)
     {
         _workspace = workspace;
@@ -209,6 +213,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             dW1T.Clear();
         }
 
+        T[] headScratch = t_headScratch ??= new T[2 * BlockColumns];
         ForwardPass<T> f = _workspace.Forward;
         Gradients<T> g = _workspace.Gradients;
         Matrix<T> dW1 = _dW1[chunk];
@@ -225,7 +230,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             int c1 = Math.Min(c0 + BlockColumns, end);
             bool accumulate = c0 != start;
 
-            // Z1 = W1·X + b1, A1 = ReLU(Z1)                        (hidden × block)
+            // Z1 = W1·X                                              (hidden × block)
             if (sparse is null)
             {
                 MatrixKernels.MultiplyColumns(net.W1, net.W1.Stride, 1, net.Inputs, x!, f.Z1, c0, c1, _path);
@@ -237,32 +242,13 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
                 SparseKernels.FromTransposedBlock<T>(zt, hp, f.Z1, c0, c1);
             }
 
-            AddBiasAndReLU(f.Z1, net.B1, f.A1, c0, c1);
-
-            // Z2 = W2·A1 + b2, A2 = softmax(Z2), loss              (outputs × block)
-            MatrixKernels.MultiplyColumns(net.W2, net.W2.Stride, 1, net.Hidden, f.A1, f.Z2, c0, c1, _path);
-            AddBias(f.Z2, net.B2, c0, c1);
-            Activation.SoftmaxColumns(f.Z2, f.A2, c0, c1, _labels, out double blockLoss);
-            loss += blockLoss;
-
-            // dZ2 = A2 − onehot(Y);  dW2 += dZ2·A1ᵀ;  db2 += Σ dZ2
-            for (int r = 0; r < f.A2.Rows; r++)
-            {
-                f.A2.Row(r)[c0..c1].CopyTo(g.DZ2.Row(r)[c0..c1]);
-            }
-
-            ref T dz2 = ref g.DZ2.UnsafeStart;
-            for (int j = c0; j < c1; j++)
-            {
-                Unsafe.Add(ref dz2, (_labels[j] * g.DZ2.Stride) + j) -= T.One;
-            }
-
+            // Bias, ReLU, W2·A1, softmax, loss, dZ2 and dZ1 in two passes over the block (FusedHead);
+            // dW2 += dZ2·A1ᵀ;  db2 += Σ dZ2
+            loss += FusedHead.Run(net, f, g, _labels, c0, c1, headScratch, _path);
             MatrixKernels.DotRange(g.DZ2, f.A1, dW2, 0, net.Hidden, c0, c1, accumulate, _path);
             AddRowSums(g.DZ2, dB2, c0, c1);
 
-            // dZ1 = (W2ᵀ·dZ2) ⊙ [Z1 > 0];  dW1 += dZ1·Xᵀ (X's block is still in cache);  db1 += Σ dZ1
-            MatrixKernels.MultiplyColumns(net.W2, 1, net.W2.Stride, net.Outputs, g.DZ2, g.DZ1, c0, c1, _path);
-            MatrixKernels.ReLUBackward(g.DZ1, f.Z1, g.DZ1, c0, c1, _path);
+            // dW1 += dZ1·Xᵀ (X's block is still in cache);  db1 += Σ dZ1
             if (sparse is null)
             {
                 MatrixKernels.DotRange(g.DZ1, x!, dW1, 0, net.Inputs, c0, c1, accumulate, _path);
@@ -292,25 +278,6 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         }
 
         return size;
-    }
-
-    private static void AddBiasAndReLU(Matrix<T> z, Matrix<T> bias, Matrix<T> a, int c0, int c1)
-    {
-        for (int r = 0; r < z.Rows; r++)
-        {
-            Span<T> zr = z.Row(r)[c0..c1];
-            TensorPrimitives.Add(zr, bias[r, 0], zr);
-            TensorPrimitives.Max(zr, T.Zero, a.Row(r)[c0..c1]);
-        }
-    }
-
-    private static void AddBias(Matrix<T> z, Matrix<T> bias, int c0, int c1)
-    {
-        for (int r = 0; r < z.Rows; r++)
-        {
-            Span<T> zr = z.Row(r)[c0..c1];
-            TensorPrimitives.Add(zr, bias[r, 0], zr);
-        }
     }
 
     private static void AddRowSums(Matrix<T> m, Span<T> sums, int c0, int c1)

@@ -1,0 +1,229 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using MnistNet.LinearAlgebra;
+
+namespace MnistNet.Networks;
+
+/// <summary>
+/// Everything of a fused training step between <c>Z1 = W1·X</c> and <c>dZ1</c>, for one block of columns, in two passes
+/// over groups of one vector of columns (lanes = examples) instead of a dozen whole-block passes:
+/// <list type="number">
+/// <item>Z1 += b1, A1 = ReLU(Z1), Z2 = W2·A1 + b2, and Z2 − max over the outputs (into A2);</item>
+/// <item>after the exponentials, A2 = e / Σ e, dZ2 = A2 − onehot(Y) and dZ1 = (W2ᵀ·dZ2) ⊙ [Z1 &gt; 0].</item>
+/// </list>
+/// Every value has the same bits as the readable path's (<see cref="TwoLayerNetwork{T}.ForwardProp(Matrix{T}, ForwardPass{T})"/>
+/// and <c>BackwardProp</c>): the same operations in the same order, one FMA chain per product element.
+/// </summary>
+[SkipLocalsInit]
+internal static class FusedHead
+{
+    /// <summary>
+    /// Runs the head on columns [<paramref name="c0"/>, <paramref name="c1"/>) (at most <paramref name="scratch"/>.Length / 2
+    /// of them) and returns their summed cross-entropy. Z1 must hold W1·X (without b1) there.
+    /// </summary>
+    public static double Run<T>(TwoLayerNetwork<T> net, ForwardPass<T> f, Gradients<T> g, ReadOnlySpan<byte> labels, int c0, int c1, Span<T> scratch, SimdPath path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = c1 - c0;
+        if (n <= 0)
+        {
+            return 0;
+        }
+
+        Span<T> labelValues = scratch[..n];
+        Span<T> sums = scratch.Slice(scratch.Length / 2, n);
+        for (int j = 0; j < n; j++)
+        {
+            labelValues[j] = T.CreateTruncating(labels[c0 + j]);
+        }
+
+        var state = new State<T>(net, f, g, c0);
+
+        // Pass 1, then the loss's label term from the shifted logits (before the exponentials overwrite them).
+        int column = c0;
+        if (path == SimdPath.Vector512)
+        {
+            column = Forward<T, Vector512<T>, Simd512<T>>(in state, column, c1);
+        }
+
+        if (path is SimdPath.Vector512 or SimdPath.Vector256)
+        {
+            column = Forward<T, Vector256<T>, Simd256<T>>(in state, column, c1);
+        }
+
+        Forward<T, T, SimdScalar<T>>(in state, column, c1);
+
+        double loss = 0;
+        ref T a2 = ref f.A2.UnsafeStart;
+        nint stride = f.A2.Stride;
+        for (int j = c0; j < c1; j++)
+        {
+            loss -= double.CreateTruncating(Unsafe.Add(ref a2, (labels[j] * stride) + j));
+        }
+
+        for (int o = 0; o < net.Outputs; o++)
+        {
+            Span<T> row = f.A2.Row(o)[c0..c1];
+            TensorPrimitives.Exp(row, row);
+        }
+
+        // Pass 2.
+        column = c0;
+        if (path == SimdPath.Vector512)
+        {
+            column = Backward<T, Vector512<T>, Simd512<T>>(in state, labelValues, sums, column, c1);
+        }
+
+        if (path is SimdPath.Vector512 or SimdPath.Vector256)
+        {
+            column = Backward<T, Vector256<T>, Simd256<T>>(in state, labelValues, sums, column, c1);
+        }
+
+        Backward<T, T, SimdScalar<T>>(in state, labelValues, sums, column, c1);
+
+        TensorPrimitives.Log(sums, sums);
+        for (int j = 0; j < n; j++)
+        {
+            loss += double.CreateTruncating(sums[j]);
+        }
+
+        return loss;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Forward<T, TVec, TOps>(in State<T> s, int j, int end)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        int w = TOps.Count;
+        for (; j + w <= end; j += w)
+        {
+            // Z1 += b1; A1 = max(Z1, 0).
+            for (int h = 0; h < s.Hidden; h++)
+            {
+                ref T z1 = ref Unsafe.Add(ref s.Z1, (h * s.HiddenStride) + j);
+                TVec z = TOps.Add(TOps.Load(in z1), TOps.Broadcast(Unsafe.Add(ref s.B1, h * s.BiasStride1)));
+                TOps.Store(z, ref z1);
+                TOps.Store(TOps.Max(z, TOps.Zero), ref Unsafe.Add(ref s.A1, (h * s.HiddenStride) + j));
+            }
+
+            // Z2 = W2·A1 + b2 (one FMA chain over h per element); the running maximum over the outputs.
+            TVec max = TOps.Zero;
+            for (int o = 0; o < s.Outputs; o++)
+            {
+                TVec acc = TOps.Zero;
+                ref T w2 = ref Unsafe.Add(ref s.W2, o * s.W2Stride);
+                for (int h = 0; h < s.Hidden; h++)
+                {
+                    acc = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w2, h)), TOps.Load(in Unsafe.Add(ref s.A1, (h * s.HiddenStride) + j)), acc);
+                }
+
+                TVec z2 = TOps.Add(acc, TOps.Broadcast(Unsafe.Add(ref s.B2, o * s.BiasStride2)));
+                TOps.Store(z2, ref Unsafe.Add(ref s.Z2, (o * s.OutputStride) + j));
+                max = o == 0 ? z2 : TOps.Max(max, z2);
+            }
+
+            for (int o = 0; o < s.Outputs; o++)
+            {
+                TOps.Store(TOps.Subtract(TOps.Load(in Unsafe.Add(ref s.Z2, (o * s.OutputStride) + j)), max), ref Unsafe.Add(ref s.A2, (o * s.OutputStride) + j));
+            }
+        }
+
+        return j;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int Backward<T, TVec, TOps>(in State<T> s, ReadOnlySpan<T> labelValues, Span<T> sums, int j, int end)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        int w = TOps.Count;
+        ref T label = ref Unsafe.AsRef(in labelValues[0]);
+        ref T sum = ref sums[0];
+        for (; j + w <= end; j += w)
+        {
+            // Σ e over the outputs, in row order from 0 like the readable softmax.
+            TVec total = TOps.Zero;
+            for (int o = 0; o < s.Outputs; o++)
+            {
+                total = TOps.Add(total, TOps.Load(in Unsafe.Add(ref s.A2, (o * s.OutputStride) + j)));
+            }
+
+            TOps.Store(total, ref Unsafe.Add(ref sum, j - s.Start));
+            TVec y = TOps.Load(in Unsafe.Add(ref label, j - s.Start));
+
+            // A2 = e / Σ e; dZ2 = A2 − onehot(Y).
+            for (int o = 0; o < s.Outputs; o++)
+            {
+                ref T a2 = ref Unsafe.Add(ref s.A2, (o * s.OutputStride) + j);
+                TVec p = TOps.Divide(TOps.Load(in a2), total);
+                TOps.Store(p, ref a2);
+                TOps.Store(TOps.Subtract(p, TOps.OneWhereEqual(y, T.CreateTruncating(o))), ref Unsafe.Add(ref s.DZ2, (o * s.OutputStride) + j));
+            }
+
+            // dZ1 = (W2ᵀ·dZ2) ⊙ [Z1 > 0] (one FMA chain over o per element; A1 > 0 exactly where Z1 > 0).
+            for (int h = 0; h < s.Hidden; h++)
+            {
+                TVec acc = TOps.Zero;
+                ref T w2 = ref Unsafe.Add(ref s.W2, h);
+                for (int o = 0; o < s.Outputs; o++)
+                {
+                    acc = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w2, o * s.W2Stride)), TOps.Load(in Unsafe.Add(ref s.DZ2, (o * s.OutputStride) + j)), acc);
+                }
+
+                nint at = (h * s.HiddenStride) + j;
+                TOps.Store(TOps.SelectWherePositive(TOps.Load(in Unsafe.Add(ref s.A1, at)), acc), ref Unsafe.Add(ref s.DZ1, at));
+            }
+        }
+
+        return j;
+    }
+
+    /// <summary>The matrices' first elements and strides, gathered once per block.</summary>
+    private readonly ref struct State<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public readonly ref T Z1;
+        public readonly ref T A1;
+        public readonly ref T Z2;
+        public readonly ref T A2;
+        public readonly ref T DZ1;
+        public readonly ref T DZ2;
+        public readonly ref T W2;
+        public readonly ref T B1;
+        public readonly ref T B2;
+        public readonly nint HiddenStride;
+        public readonly nint OutputStride;
+        public readonly nint W2Stride;
+        public readonly nint BiasStride1;
+        public readonly nint BiasStride2;
+        public readonly int Hidden;
+        public readonly int Outputs;
+        public readonly int Start;
+
+        public State(TwoLayerNetwork<T> net, ForwardPass<T> f, Gradients<T> g, int start)
+        {
+            Z1 = ref f.Z1.UnsafeStart;
+            A1 = ref f.A1.UnsafeStart;
+            Z2 = ref f.Z2.UnsafeStart;
+            A2 = ref f.A2.UnsafeStart;
+            DZ1 = ref g.DZ1.UnsafeStart;
+            DZ2 = ref g.DZ2.UnsafeStart;
+            W2 = ref net.W2.UnsafeStart;
+            B1 = ref net.B1.UnsafeStart;
+            B2 = ref net.B2.UnsafeStart;
+            HiddenStride = f.Z1.Stride;
+            OutputStride = f.Z2.Stride;
+            W2Stride = net.W2.Stride;
+            BiasStride1 = net.B1.Stride;
+            BiasStride2 = net.B2.Stride;
+            Hidden = net.Hidden;
+            Outputs = net.Outputs;
+            Start = start;
+        }
+    }
+}
