@@ -19,14 +19,15 @@ internal sealed class TrainOptions
         Mini-batch options (override the preset's values):
           --epochs <n>        passes over the training set
           --batch <n>         mini-batch size (0 = full batch)
-          --optimizer <name>  sgd, momentum, nesterov, rmsprop, adam or adamw
+          --optimizer <name>  sgd, momentum, nesterov, rmsprop, adam or adamw (weight decay 0.01)
           --lr <x>            learning rate
           --layers <a,b,..>   hidden layer sizes, e.g. 256,128
           --schedule <name>   constant, cosine or step (x0.5 every 5 epochs)
           --patience <n>      early stopping after n epochs without a better dev loss (0 = off)
           --save <file>       save the trained model (safetensors)
           --checkpoint <file> write a checkpoint after every epoch (and on Ctrl+C)
-          --resume <file>     continue from a checkpoint (same --seed and --batch)
+          --resume <file>     continue from a checkpoint (same --seed and --batch; with the same
+                              --epochs and --schedule the result is bit-identical to an uninterrupted run)
 
         Seed options:
           --iterations <n>    gradient-descent iterations (default: 500)

@@ -73,7 +73,10 @@ public sealed class Trainer<T>
     /// the early-stopping state. <see cref="Fit"/> then continues where the checkpoint was taken.
     /// </summary>
     /// <param name="path">The checkpoint file.</param>
-    /// <param name="options">The options of the continued run; seed and batch size must be those of the checkpoint.</param>
+    /// <param name="options">
+    /// The options of the continued run; seed and batch size must be those of the checkpoint. With the same epoch count
+    /// and schedule as the interrupted run, the final parameters are bit-identical to an uninterrupted run's.
+    /// </param>
     /// <returns>The trainer.</returns>
     /// <exception cref="InvalidDataException">The file is not a valid MnistNet checkpoint.</exception>
     /// <exception cref="ArgumentException">The options' seed or batch size differ from the checkpoint's.</exception>
