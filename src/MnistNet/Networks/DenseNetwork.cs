@@ -237,7 +237,7 @@ public sealed class DenseNetwork<T>
             throw new ArgumentException("The batch is empty.", nameof(x));
         }
 
-        var workspace = new NetworkWorkspace<T>(this, x.Columns);
+        var workspace = new NetworkWorkspace<T>(this, x.Columns, training: false);
         return ForwardCore(x, workspace, labels) / x.Columns;
     }
 
@@ -343,12 +343,12 @@ public sealed class DenseNetwork<T>
             return;
         }
 
-        var full = new NetworkWorkspace<T>(this, Math.Min(PredictChunk, count));
+        var full = new NetworkWorkspace<T>(this, Math.Min(PredictChunk, count), training: false);
         NetworkWorkspace<T>? tail = null;
         for (int c0 = 0; c0 < count; c0 += PredictChunk)
         {
             int c1 = Math.Min(c0 + PredictChunk, count);
-            NetworkWorkspace<T> chunk = c1 - c0 == full.Columns ? full : (tail ??= new NetworkWorkspace<T>(this, c1 - c0));
+            NetworkWorkspace<T> chunk = c1 - c0 == full.Columns ? full : (tail ??= new NetworkWorkspace<T>(this, c1 - c0, training: false));
             fill(chunk, c0, c1);
             double loss = ForwardCore(chunk.Input, chunk, lossSink is null ? default : chunk.Labels);
             lossSink?.Invoke(loss);

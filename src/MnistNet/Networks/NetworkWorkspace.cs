@@ -17,6 +17,12 @@ public sealed class NetworkWorkspace<T>
     /// <param name="columns">The batch size m (≥ 1).</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="columns"/> is less than 1.</exception>
     public NetworkWorkspace(DenseNetwork<T> network, int columns)
+        : this(network, columns, training: true)
+    {
+    }
+
+    /// <summary>Allocates the buffers; without <paramref name="training"/> only those of a forward pass (for prediction).</summary>
+    internal NetworkWorkspace(DenseNetwork<T> network, int columns, bool training)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
@@ -31,9 +37,9 @@ public sealed class NetworkWorkspace<T>
             int rows = network.LayerSizes[l + 1];
             z[l] = new Matrix<T>(rows, columns);
             a[l] = new Matrix<T>(rows, columns);
-            dz[l] = new Matrix<T>(rows, columns);
-            dw[l] = new Matrix<T>(rows, network.LayerSizes[l]);
-            db[l] = new Matrix<T>(rows, 1);
+            dz[l] = training ? new Matrix<T>(rows, columns) : new Matrix<T>(0, 0);
+            dw[l] = training ? new Matrix<T>(rows, network.LayerSizes[l]) : new Matrix<T>(0, 0);
+            db[l] = training ? new Matrix<T>(rows, 1) : new Matrix<T>(0, 0);
         }
 
         Z = z;

@@ -17,7 +17,6 @@ public abstract class Optimizer<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private Matrix<T>[][]? _state;
-    private int[]? _stateSizes;
 
     private protected Optimizer(double learningRate)
     {
@@ -72,7 +71,6 @@ public abstract class Optimizer<T>
     public void Reset()
     {
         _state = null;
-        _stateSizes = null;
         Steps = 0;
     }
 
@@ -96,10 +94,10 @@ public abstract class Optimizer<T>
         Matrix<T>[] parameters = network.Parameters;
         if (_state is not null)
         {
-            bool same = _stateSizes!.Length == parameters.Length;
-            for (int p = 0; same && p < parameters.Length; p++)
+            bool same = _state.Length == 0 || _state[0].Length == parameters.Length;
+            for (int p = 0; same && _state.Length > 0 && p < parameters.Length; p++)
             {
-                same = _state.Length == 0 || (_state[0][p].Rows == parameters[p].Rows && _state[0][p].Columns == parameters[p].Columns);
+                same = _state[0][p].Rows == parameters[p].Rows && _state[0][p].Columns == parameters[p].Columns;
             }
 
             if (!same)
@@ -120,7 +118,6 @@ public abstract class Optimizer<T>
             }
         }
 
-        _stateSizes = [.. parameters.Select(m => m.Rows * m.Columns)];
     }
 
     /// <summary>Runs <paramref name="kernel"/> over the whole spans: full 512-bit vectors, then 256-bit, then scalars.</summary>
