@@ -1,3 +1,4 @@
+using FsCheck.Xunit;
 using MnistNet.Data;
 using MnistNet.LinearAlgebra;
 using MnistNet.Networks;
@@ -184,6 +185,65 @@ public class TrainerTests
             File.Delete(path);
         }
     }
+
+    [Property(Arbitrary = [typeof(ModelFileTests.MutationGenerators)], MaxTest = 200)]
+    public void Resume_MutatedCheckpoint_ResumesOrThrowsInvalidDataOrArgument(ModelFileTests.Mutation mutation)
+    {
+        byte[] valid = ValidCheckpoint.Value;
+        string path = Path.Combine(Path.GetTempPath(), $"mnistnet-mutated-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            File.WriteAllBytes(path, mutation.Apply(valid));
+            Trainer<float> trainer = Trainer<float>.Resume(path, CheckpointOptions);
+            Assert.True(trainer.CompletedEpochs >= 0 && trainer.Steps >= 0);
+        }
+        catch (InvalidDataException)
+        {
+        }
+        catch (ArgumentException ex) when (ex.ParamName == "options")
+        {
+            // A mutated seed or batch size: refused with the options named.
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Resume_OnAnotherTrainingSet_Throws()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"mnistnet-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            File.WriteAllBytes(path, ValidCheckpoint.Value);
+            Trainer<float> trainer = Trainer<float>.Resume(path, CheckpointOptions);
+            ArgumentException ex = Assert.Throws<ArgumentException>(() => trainer.Fit(Dev, cancellationToken: TestContext.Current.CancellationToken));
+            Assert.Contains("1200", ex.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static readonly TrainingOptions CheckpointOptions = new() { Epochs = 2, BatchSize = 300, Seed = 1 };
+
+    private static readonly Lazy<byte[]> ValidCheckpoint = new(() =>
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"mnistnet-valid-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            var trainer = new Trainer<float>(new DenseNetwork<float>([784, 6, 10], seed: 1), new Adam<float>(0.01), new TrainingOptions { Epochs = 1, BatchSize = 300, Seed = 1 });
+            trainer.Fit(Train);
+            trainer.SaveCheckpoint(path);
+            return File.ReadAllBytes(path);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    });
 
     private static DenseNetwork<float> Run(TrainingOptions options)
     {

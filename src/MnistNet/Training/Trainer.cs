@@ -32,6 +32,7 @@ public sealed class Trainer<T>
     private int _bestEpoch;
     private int _badEpochs;
     private DenseNetwork<T>? _best;
+    private int _trainCount;
 
     /// <summary>Creates a trainer.</summary>
     /// <param name="network">The network to train (changed in place).</param>
@@ -102,15 +103,21 @@ public sealed class Trainer<T>
 
         var trainer = new Trainer<T>(network, optimizer, options)
         {
-            _epoch = (int)Long(path, meta, "epoch"),
-            _batchInEpoch = (int)Long(path, meta, "batch_in_epoch"),
+            _epoch = Int(path, meta, "epoch"),
+            _batchInEpoch = Int(path, meta, "batch_in_epoch"),
             _epochLossSum = Double(path, meta, "epoch_loss_sum"),
             _bestLoss = Double(path, meta, "best_loss"),
-            _bestEpoch = (int)Long(path, meta, "best_epoch"),
-            _badEpochs = (int)Long(path, meta, "bad_epochs"),
-            Steps = Long(path, meta, "steps"),
+            _bestEpoch = Int(path, meta, "best_epoch"),
+            _badEpochs = Int(path, meta, "bad_epochs"),
+            Steps = NonNegative(path, "steps", Long(path, meta, "steps")),
         };
-        optimizer.RestoreSteps(Long(path, meta, "optimizer_steps"));
+        trainer._trainCount = meta.ContainsKey(Prefix + "train_count") ? Int(path, meta, "train_count") : 0;
+        if (trainer._bestEpoch > trainer._epoch || !(trainer._epochLossSum >= 0) || double.IsNaN(trainer._bestLoss))
+        {
+            throw DataErrors.InFile(path, "the checkpoint's training state is inconsistent (best epoch after the current one, or a negative or NaN loss).");
+        }
+
+        optimizer.RestoreSteps(NonNegative(path, "optimizer_steps", Long(path, meta, "optimizer_steps")));
         Matrix<T>[] parameters = network.Parameters;
         for (int k = 0; k < optimizer.StateCount; k++)
         {
@@ -155,6 +162,12 @@ public sealed class Trainer<T>
 
         var clock = Stopwatch.StartNew();
         int n = train.Count;
+        if (_trainCount != 0 && _trainCount != n && (_epoch > 0 || _batchInEpoch > 0))
+        {
+            throw new ArgumentException($"This training started on {_trainCount} examples; continue it on the same training set (got {n}).", nameof(train));
+        }
+
+        _trainCount = n;
         int batch = Options.BatchSize <= 0 || Options.BatchSize >= n ? n : Options.BatchSize;
         int stepsPerEpoch = (n + batch - 1) / batch;
         long totalSteps = (long)Options.Epochs * stepsPerEpoch;
@@ -264,6 +277,7 @@ public sealed class Trainer<T>
             [Prefix + "epoch_loss_sum"] = _epochLossSum.ToString("R", inv),
             [Prefix + "seed"] = Options.Seed.ToString(inv),
             [Prefix + "batch_size"] = Options.BatchSize.ToString(inv),
+            [Prefix + "train_count"] = _trainCount.ToString(inv),
             [Prefix + "best_loss"] = _bestLoss.ToString("R", inv),
             [Prefix + "best_epoch"] = _bestEpoch.ToString(inv),
             [Prefix + "bad_epochs"] = _badEpochs.ToString(inv),
@@ -368,6 +382,15 @@ public sealed class Trainer<T>
         meta.TryGetValue(Prefix + key, out string? text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value)
             ? value
             : throw DataErrors.InFile(path, $"the checkpoint's metadata has no integer {Prefix + key}.");
+
+    private static int Int(string path, IReadOnlyDictionary<string, string> meta, string key)
+    {
+        long value = NonNegative(path, key, Long(path, meta, key));
+        return value <= int.MaxValue ? (int)value : throw DataErrors.InFile(path, $"the checkpoint's {Prefix + key} is {value}, too large.");
+    }
+
+    private static long NonNegative(string path, string key, long value) =>
+        value >= 0 ? value : throw DataErrors.InFile(path, $"the checkpoint's {Prefix + key} is {value}; expected a value ≥ 0.");
 
     private static double Double(string path, IReadOnlyDictionary<string, string> meta, string key) =>
         meta.TryGetValue(Prefix + key, out string? text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
