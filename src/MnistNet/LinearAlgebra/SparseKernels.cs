@@ -214,8 +214,9 @@ internal static class SparseKernels
             // Offsets use w (a JIT-time constant) rather than hp (equal here), so they compile to shifts.
             for (int j = j0; j < j1; j++)
             {
-                int e = start[j];
-                int end = start[j + 1];
+                // nint offsets: no sign extension per entry.
+                nint e = start[j];
+                nint end = start[j + 1];
                 TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
                 TVec a4 = TOps.Zero, a5 = TOps.Zero, a6 = TOps.Zero, a7 = TOps.Zero;
                 for (; e + 8 <= end; e += 8)
@@ -243,20 +244,66 @@ internal static class SparseKernels
             return;
         }
 
+        if (hp == 2 * w)
+        {
+            // Two vectors per row (hidden 10 on the Vector256 path, 17–32 on Vector512): eight register accumulators.
+            for (int j = j0; j < j1; j++)
+            {
+                nint e = start[j];
+                nint end = start[j + 1];
+                TVec a0 = TOps.Zero, a1 = TOps.Zero, b0 = TOps.Zero, b1 = TOps.Zero;
+                TVec c0 = TOps.Zero, c1 = TOps.Zero, d0 = TOps.Zero, d1 = TOps.Zero;
+                for (; e + 4 <= end; e += 4)
+                {
+                    TVec s0 = TOps.Broadcast(Unsafe.Add(ref values, e));
+                    ref T r0 = ref Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e) * (2 * w));
+                    a0 = TOps.FusedMultiplyAdd(s0, TOps.Load(in r0), a0);
+                    a1 = TOps.FusedMultiplyAdd(s0, TOps.Load(in Unsafe.Add(ref r0, w)), a1);
+                    TVec s1 = TOps.Broadcast(Unsafe.Add(ref values, e + 1));
+                    ref T r1 = ref Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 1) * (2 * w));
+                    b0 = TOps.FusedMultiplyAdd(s1, TOps.Load(in r1), b0);
+                    b1 = TOps.FusedMultiplyAdd(s1, TOps.Load(in Unsafe.Add(ref r1, w)), b1);
+                    TVec s2 = TOps.Broadcast(Unsafe.Add(ref values, e + 2));
+                    ref T r2 = ref Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 2) * (2 * w));
+                    c0 = TOps.FusedMultiplyAdd(s2, TOps.Load(in r2), c0);
+                    c1 = TOps.FusedMultiplyAdd(s2, TOps.Load(in Unsafe.Add(ref r2, w)), c1);
+                    TVec s3 = TOps.Broadcast(Unsafe.Add(ref values, e + 3));
+                    ref T r3 = ref Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 3) * (2 * w));
+                    d0 = TOps.FusedMultiplyAdd(s3, TOps.Load(in r3), d0);
+                    d1 = TOps.FusedMultiplyAdd(s3, TOps.Load(in Unsafe.Add(ref r3, w)), d1);
+                }
+
+                for (; e < end; e++)
+                {
+                    TVec s0 = TOps.Broadcast(Unsafe.Add(ref values, e));
+                    ref T r0 = ref Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e) * (2 * w));
+                    a0 = TOps.FusedMultiplyAdd(s0, TOps.Load(in r0), a0);
+                    a1 = TOps.FusedMultiplyAdd(s0, TOps.Load(in Unsafe.Add(ref r0, w)), a1);
+                }
+
+                ref T z = ref Unsafe.Add(ref zt, (nint)(j - j0) * (2 * w));
+                TOps.Store(TOps.Add(TOps.Add(a0, b0), TOps.Add(c0, d0)), ref z);
+                TOps.Store(TOps.Add(TOps.Add(a1, b1), TOps.Add(c1, d1)), ref Unsafe.Add(ref z, w));
+            }
+
+            return;
+        }
+
         // Wider rows: accumulate into the output row, which stays in L1.
+        nint width = hp;
         for (int j = j0; j < j1; j++)
         {
-            ref T z = ref Unsafe.Add(ref zt, (j - j0) * hp);
-            for (int v = 0; v < hp; v += w)
+            ref T z = ref Unsafe.Add(ref zt, (j - j0) * width);
+            for (nint v = 0; v < width; v += w)
             {
                 TOps.Store(TOps.Zero, ref Unsafe.Add(ref z, v));
             }
 
-            for (int e = start[j]; e < start[j + 1]; e++)
+            for (nint e = start[j], end = start[j + 1]; e < end; e++)
             {
                 TVec s = TOps.Broadcast(Unsafe.Add(ref values, e));
-                ref T wr = ref Unsafe.Add(ref wt, Unsafe.Add(ref rows, e) * hp);
-                for (int v = 0; v < hp; v += w)
+                ref T wr = ref Unsafe.Add(ref wt, Unsafe.Add(ref rows, e) * width);
+                for (nint v = 0; v < width; v += w)
                 {
                     TOps.Store(TOps.FusedMultiplyAdd(s, TOps.Load(in Unsafe.Add(ref wr, v)), TOps.Load(in Unsafe.Add(ref z, v))), ref Unsafe.Add(ref z, v));
                 }
@@ -287,8 +334,9 @@ internal static class SparseKernels
             // One vector per row; offsets use w (a JIT-time constant) so they compile to shifts.
             for (int g = g0; g < g1; g++)
             {
-                int e = groupStart[g];
-                int e1 = groupStart[g + 1];
+                // nint offsets: no sign extension per entry.
+                nint e = groupStart[g];
+                nint e1 = groupStart[g + 1];
                 TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
                 for (; e + 4 <= e1; e += 4)
                 {
@@ -310,28 +358,75 @@ internal static class SparseKernels
             return;
         }
 
-        for (int g = g0; g < g1; g++)
+        if (hp == 2 * w)
         {
-            int e0 = groupStart[g];
-            int e1 = groupStart[g + 1];
-            ref T dw = ref Unsafe.Add(ref dwt, groupRow[g] * hp);
-            for (int v = 0; v < hp; v += w)
+            // Two vectors per row: walk the group's entries once with four accumulator pairs.
+            for (int g = g0; g < g1; g++)
             {
-                ref T dzv = ref Unsafe.Add(ref dzt, v);
-                // Four independent accumulators hide the FMA latency (a group holds ~60 entries for MNIST).
-                TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-                int e = e0;
+                nint e = groupStart[g];
+                nint e1 = groupStart[g + 1];
+                TVec a0 = TOps.Zero, a1 = TOps.Zero, b0 = TOps.Zero, b1 = TOps.Zero;
+                TVec c0 = TOps.Zero, c1 = TOps.Zero, d0 = TOps.Zero, d1 = TOps.Zero;
                 for (; e + 4 <= e1; e += 4)
                 {
-                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref dzv, Unsafe.Add(ref columns, e) * hp)), a0);
-                    a1 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 1)), TOps.Load(in Unsafe.Add(ref dzv, Unsafe.Add(ref columns, e + 1) * hp)), a1);
-                    a2 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 2)), TOps.Load(in Unsafe.Add(ref dzv, Unsafe.Add(ref columns, e + 2) * hp)), a2);
-                    a3 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 3)), TOps.Load(in Unsafe.Add(ref dzv, Unsafe.Add(ref columns, e + 3) * hp)), a3);
+                    TVec s0 = TOps.Broadcast(Unsafe.Add(ref values, e));
+                    ref T r0 = ref Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e) * (2 * w));
+                    a0 = TOps.FusedMultiplyAdd(s0, TOps.Load(in r0), a0);
+                    a1 = TOps.FusedMultiplyAdd(s0, TOps.Load(in Unsafe.Add(ref r0, w)), a1);
+                    TVec s1 = TOps.Broadcast(Unsafe.Add(ref values, e + 1));
+                    ref T r1 = ref Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e + 1) * (2 * w));
+                    b0 = TOps.FusedMultiplyAdd(s1, TOps.Load(in r1), b0);
+                    b1 = TOps.FusedMultiplyAdd(s1, TOps.Load(in Unsafe.Add(ref r1, w)), b1);
+                    TVec s2 = TOps.Broadcast(Unsafe.Add(ref values, e + 2));
+                    ref T r2 = ref Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e + 2) * (2 * w));
+                    c0 = TOps.FusedMultiplyAdd(s2, TOps.Load(in r2), c0);
+                    c1 = TOps.FusedMultiplyAdd(s2, TOps.Load(in Unsafe.Add(ref r2, w)), c1);
+                    TVec s3 = TOps.Broadcast(Unsafe.Add(ref values, e + 3));
+                    ref T r3 = ref Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e + 3) * (2 * w));
+                    d0 = TOps.FusedMultiplyAdd(s3, TOps.Load(in r3), d0);
+                    d1 = TOps.FusedMultiplyAdd(s3, TOps.Load(in Unsafe.Add(ref r3, w)), d1);
                 }
 
                 for (; e < e1; e++)
                 {
-                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref dzv, Unsafe.Add(ref columns, e) * hp)), a0);
+                    TVec s0 = TOps.Broadcast(Unsafe.Add(ref values, e));
+                    ref T r0 = ref Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e) * (2 * w));
+                    a0 = TOps.FusedMultiplyAdd(s0, TOps.Load(in r0), a0);
+                    a1 = TOps.FusedMultiplyAdd(s0, TOps.Load(in Unsafe.Add(ref r0, w)), a1);
+                }
+
+                ref T target = ref Unsafe.Add(ref dwt, (nint)groupRow[g] * (2 * w));
+                TOps.Store(TOps.Add(TOps.Load(in target), TOps.Add(TOps.Add(a0, b0), TOps.Add(c0, d0))), ref target);
+                ref T upper = ref Unsafe.Add(ref target, w);
+                TOps.Store(TOps.Add(TOps.Load(in upper), TOps.Add(TOps.Add(a1, b1), TOps.Add(c1, d1))), ref upper);
+            }
+
+            return;
+        }
+
+        nint width = hp;
+        for (int g = g0; g < g1; g++)
+        {
+            nint e0 = groupStart[g];
+            nint e1 = groupStart[g + 1];
+            ref T dw = ref Unsafe.Add(ref dwt, groupRow[g] * width);
+            for (nint v = 0; v < width; v += w)
+            {
+                ref T dzv = ref Unsafe.Add(ref dzt, v);
+                // Four independent accumulators hide the FMA latency (a group holds ~60 entries for MNIST).
+                TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+                nint e = e0;
+                for (; e + 4 <= e1; e += 4)
+                {
+                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref dzv, Unsafe.Add(ref columns, e) * width)), a0);
+                    a1 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 1)), TOps.Load(in Unsafe.Add(ref dzv, Unsafe.Add(ref columns, e + 1) * width)), a1);
+                    a2 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 2)), TOps.Load(in Unsafe.Add(ref dzv, Unsafe.Add(ref columns, e + 2) * width)), a2);
+                    a3 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e + 3)), TOps.Load(in Unsafe.Add(ref dzv, Unsafe.Add(ref columns, e + 3) * width)), a3);
+                }
+
+                for (; e < e1; e++)
+                {
+                    a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref values, e)), TOps.Load(in Unsafe.Add(ref dzv, Unsafe.Add(ref columns, e) * width)), a0);
                 }
 
                 a0 = TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3));
