@@ -249,41 +249,10 @@ internal static class SparseKernels
             // Two vectors per row (hidden 10 on the Vector256 path, 17–32 on Vector512): eight register accumulators.
             for (int j = j0; j < j1; j++)
             {
-                nint e = start[j];
-                nint end = start[j + 1];
-                TVec a0 = TOps.Zero, a1 = TOps.Zero, b0 = TOps.Zero, b1 = TOps.Zero;
-                TVec c0 = TOps.Zero, c1 = TOps.Zero, d0 = TOps.Zero, d1 = TOps.Zero;
-                for (; e + 4 <= end; e += 4)
-                {
-                    TVec s0 = TOps.Broadcast(Unsafe.Add(ref values, e));
-                    ref T r0 = ref Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e) * (2 * w));
-                    a0 = TOps.FusedMultiplyAdd(s0, TOps.Load(in r0), a0);
-                    a1 = TOps.FusedMultiplyAdd(s0, TOps.Load(in Unsafe.Add(ref r0, w)), a1);
-                    TVec s1 = TOps.Broadcast(Unsafe.Add(ref values, e + 1));
-                    ref T r1 = ref Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 1) * (2 * w));
-                    b0 = TOps.FusedMultiplyAdd(s1, TOps.Load(in r1), b0);
-                    b1 = TOps.FusedMultiplyAdd(s1, TOps.Load(in Unsafe.Add(ref r1, w)), b1);
-                    TVec s2 = TOps.Broadcast(Unsafe.Add(ref values, e + 2));
-                    ref T r2 = ref Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 2) * (2 * w));
-                    c0 = TOps.FusedMultiplyAdd(s2, TOps.Load(in r2), c0);
-                    c1 = TOps.FusedMultiplyAdd(s2, TOps.Load(in Unsafe.Add(ref r2, w)), c1);
-                    TVec s3 = TOps.Broadcast(Unsafe.Add(ref values, e + 3));
-                    ref T r3 = ref Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 3) * (2 * w));
-                    d0 = TOps.FusedMultiplyAdd(s3, TOps.Load(in r3), d0);
-                    d1 = TOps.FusedMultiplyAdd(s3, TOps.Load(in Unsafe.Add(ref r3, w)), d1);
-                }
-
-                for (; e < end; e++)
-                {
-                    TVec s0 = TOps.Broadcast(Unsafe.Add(ref values, e));
-                    ref T r0 = ref Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e) * (2 * w));
-                    a0 = TOps.FusedMultiplyAdd(s0, TOps.Load(in r0), a0);
-                    a1 = TOps.FusedMultiplyAdd(s0, TOps.Load(in Unsafe.Add(ref r0, w)), a1);
-                }
-
+                SumTwoVectorRows<T, TVec, TOps, ushort>(ref rows, ref values, start[j], start[j + 1], ref wt, out TVec lower, out TVec upper);
                 ref T z = ref Unsafe.Add(ref zt, (nint)(j - j0) * (2 * w));
-                TOps.Store(TOps.Add(TOps.Add(a0, b0), TOps.Add(c0, d0)), ref z);
-                TOps.Store(TOps.Add(TOps.Add(a1, b1), TOps.Add(c1, d1)), ref Unsafe.Add(ref z, w));
+                TOps.Store(lower, ref z);
+                TOps.Store(upper, ref Unsafe.Add(ref z, w));
             }
 
             return;
@@ -363,42 +332,11 @@ internal static class SparseKernels
             // Two vectors per row: walk the group's entries once with four accumulator pairs.
             for (int g = g0; g < g1; g++)
             {
-                nint e = groupStart[g];
-                nint e1 = groupStart[g + 1];
-                TVec a0 = TOps.Zero, a1 = TOps.Zero, b0 = TOps.Zero, b1 = TOps.Zero;
-                TVec c0 = TOps.Zero, c1 = TOps.Zero, d0 = TOps.Zero, d1 = TOps.Zero;
-                for (; e + 4 <= e1; e += 4)
-                {
-                    TVec s0 = TOps.Broadcast(Unsafe.Add(ref values, e));
-                    ref T r0 = ref Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e) * (2 * w));
-                    a0 = TOps.FusedMultiplyAdd(s0, TOps.Load(in r0), a0);
-                    a1 = TOps.FusedMultiplyAdd(s0, TOps.Load(in Unsafe.Add(ref r0, w)), a1);
-                    TVec s1 = TOps.Broadcast(Unsafe.Add(ref values, e + 1));
-                    ref T r1 = ref Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e + 1) * (2 * w));
-                    b0 = TOps.FusedMultiplyAdd(s1, TOps.Load(in r1), b0);
-                    b1 = TOps.FusedMultiplyAdd(s1, TOps.Load(in Unsafe.Add(ref r1, w)), b1);
-                    TVec s2 = TOps.Broadcast(Unsafe.Add(ref values, e + 2));
-                    ref T r2 = ref Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e + 2) * (2 * w));
-                    c0 = TOps.FusedMultiplyAdd(s2, TOps.Load(in r2), c0);
-                    c1 = TOps.FusedMultiplyAdd(s2, TOps.Load(in Unsafe.Add(ref r2, w)), c1);
-                    TVec s3 = TOps.Broadcast(Unsafe.Add(ref values, e + 3));
-                    ref T r3 = ref Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e + 3) * (2 * w));
-                    d0 = TOps.FusedMultiplyAdd(s3, TOps.Load(in r3), d0);
-                    d1 = TOps.FusedMultiplyAdd(s3, TOps.Load(in Unsafe.Add(ref r3, w)), d1);
-                }
-
-                for (; e < e1; e++)
-                {
-                    TVec s0 = TOps.Broadcast(Unsafe.Add(ref values, e));
-                    ref T r0 = ref Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e) * (2 * w));
-                    a0 = TOps.FusedMultiplyAdd(s0, TOps.Load(in r0), a0);
-                    a1 = TOps.FusedMultiplyAdd(s0, TOps.Load(in Unsafe.Add(ref r0, w)), a1);
-                }
-
+                SumTwoVectorRows<T, TVec, TOps, byte>(ref columns, ref values, groupStart[g], groupStart[g + 1], ref dzt, out TVec lower, out TVec upper);
                 ref T target = ref Unsafe.Add(ref dwt, (nint)groupRow[g] * (2 * w));
-                TOps.Store(TOps.Add(TOps.Load(in target), TOps.Add(TOps.Add(a0, b0), TOps.Add(c0, d0))), ref target);
-                ref T upper = ref Unsafe.Add(ref target, w);
-                TOps.Store(TOps.Add(TOps.Load(in upper), TOps.Add(TOps.Add(a1, b1), TOps.Add(c1, d1))), ref upper);
+                TOps.Store(TOps.Add(TOps.Load(in target), lower), ref target);
+                ref T high = ref Unsafe.Add(ref target, w);
+                TOps.Store(TOps.Add(TOps.Load(in high), upper), ref high);
             }
 
             return;
@@ -434,5 +372,51 @@ internal static class SparseKernels
                 TOps.Store(TOps.Add(TOps.Load(in target), a0), ref target);
             }
         }
+    }
+
+    /// <summary>
+    /// Σ over entries [e, end) of value[e] · table row index[e], for rows of two vectors (2·w elements): four accumulator
+    /// pairs, summed in a fixed order. Shared by the forward (rows of Wᵀ by pixel) and gradient (rows of dZᵀ by column) kernels.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SumTwoVectorRows<T, TVec, TOps, TIndex>(ref TIndex index, ref T values, nint e, nint end, ref T table, out TVec lower, out TVec upper)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+        where TIndex : unmanaged, IBinaryInteger<TIndex>
+    {
+        int w = TOps.Count;
+        TVec a0 = TOps.Zero, a1 = TOps.Zero, b0 = TOps.Zero, b1 = TOps.Zero;
+        TVec c0 = TOps.Zero, c1 = TOps.Zero, d0 = TOps.Zero, d1 = TOps.Zero;
+        for (; e + 4 <= end; e += 4)
+        {
+            TVec s0 = TOps.Broadcast(Unsafe.Add(ref values, e));
+            ref T r0 = ref Unsafe.Add(ref table, nint.CreateTruncating(Unsafe.Add(ref index, e)) * (2 * w));
+            a0 = TOps.FusedMultiplyAdd(s0, TOps.Load(in r0), a0);
+            a1 = TOps.FusedMultiplyAdd(s0, TOps.Load(in Unsafe.Add(ref r0, w)), a1);
+            TVec s1 = TOps.Broadcast(Unsafe.Add(ref values, e + 1));
+            ref T r1 = ref Unsafe.Add(ref table, nint.CreateTruncating(Unsafe.Add(ref index, e + 1)) * (2 * w));
+            b0 = TOps.FusedMultiplyAdd(s1, TOps.Load(in r1), b0);
+            b1 = TOps.FusedMultiplyAdd(s1, TOps.Load(in Unsafe.Add(ref r1, w)), b1);
+            TVec s2 = TOps.Broadcast(Unsafe.Add(ref values, e + 2));
+            ref T r2 = ref Unsafe.Add(ref table, nint.CreateTruncating(Unsafe.Add(ref index, e + 2)) * (2 * w));
+            c0 = TOps.FusedMultiplyAdd(s2, TOps.Load(in r2), c0);
+            c1 = TOps.FusedMultiplyAdd(s2, TOps.Load(in Unsafe.Add(ref r2, w)), c1);
+            TVec s3 = TOps.Broadcast(Unsafe.Add(ref values, e + 3));
+            ref T r3 = ref Unsafe.Add(ref table, nint.CreateTruncating(Unsafe.Add(ref index, e + 3)) * (2 * w));
+            d0 = TOps.FusedMultiplyAdd(s3, TOps.Load(in r3), d0);
+            d1 = TOps.FusedMultiplyAdd(s3, TOps.Load(in Unsafe.Add(ref r3, w)), d1);
+        }
+
+        for (; e < end; e++)
+        {
+            TVec s0 = TOps.Broadcast(Unsafe.Add(ref values, e));
+            ref T r0 = ref Unsafe.Add(ref table, nint.CreateTruncating(Unsafe.Add(ref index, e)) * (2 * w));
+            a0 = TOps.FusedMultiplyAdd(s0, TOps.Load(in r0), a0);
+            a1 = TOps.FusedMultiplyAdd(s0, TOps.Load(in Unsafe.Add(ref r0, w)), a1);
+        }
+
+        lower = TOps.Add(TOps.Add(a0, b0), TOps.Add(c0, d0));
+        upper = TOps.Add(TOps.Add(a1, b1), TOps.Add(c1, d1));
     }
 }

@@ -275,18 +275,12 @@ public sealed class DenseNetwork<T>
             Matrix<T> z = workspace.Z[l];
             Matrix<T> a = workspace.A[l];
             Matrix<T>.Multiply(_weights[l], input, z);
-            Matrix<T> b = _biases[l];
-            for (int r = 0; r < z.Rows; r++)
+            z.AddColumnVector(_biases[l]);
+            if (l < last)
             {
-                Span<T> row = z.Row(r)[..m];
-                TensorPrimitives.Add(row, b[r, 0], row);
-                if (l < last)
-                {
-                    TensorPrimitives.Max(row, T.Zero, a.Row(r)[..m]);
-                }
+                Activation.ReLU(z, a);
             }
-
-            if (l == last)
+            else
             {
                 Activation.SoftmaxColumns(z, a, 0, m, labels, out lossSum);
             }
@@ -312,7 +306,6 @@ public sealed class DenseNetwork<T>
             dz[labels[j], j] -= T.One;
         }
 
-        SimdPath path = MnistNetRuntime.EffectiveSimdPath;
         for (int l = last; l >= 0; l--)
         {
             dz = workspace.DZ[l];
@@ -321,17 +314,15 @@ public sealed class DenseNetwork<T>
             Matrix<T> db = workspace.BiasGradients[l];
             Matrix<T>.MultiplyByTranspose(dz, previous, dw);
             TensorPrimitives.Multiply(dw.AsSpan(), inverseM, dw.AsSpan());
-            for (int r = 0; r < dz.Rows; r++)
-            {
-                db[r, 0] = TensorPrimitives.Sum<T>(dz.Row(r)[..m]) * inverseM;
-            }
+            dz.SumRows(db);
+            TensorPrimitives.Multiply(db.AsSpan(), inverseM, db.AsSpan());
 
             if (l > 0)
             {
                 // dZ[l−1] = (W[l]ᵀ·dZ[l]) ⊙ [Z[l−1] > 0]
                 Matrix<T> below = workspace.DZ[l - 1];
                 Matrix<T>.TransposeAndMultiply(_weights[l], dz, below);
-                MatrixKernels.ReLUBackward(below, workspace.Z[l - 1], below, 0, m, path);
+                Activation.ReLUBackward(below, workspace.Z[l - 1], below);
             }
         }
     }
