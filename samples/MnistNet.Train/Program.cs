@@ -172,7 +172,7 @@ static int RunMiniBatch(TrainOptions options, Dataset train, Dataset dev, Datase
         trainer = new Trainer<float>(created, optimizer, trainingOptions);
     }
 
-    DenseNetwork<float> network = trainer.Network;
+    Network<float> network = trainer.Network;
     Console.WriteLine($"network: {network.Architecture} ({network.ParameterCount} parameters), {trainer.Optimizer.Name} lr {trainer.Optimizer.LearningRate}, " +
                       $"batch {batch}, {schedule.Name} schedule, {epochs} epochs, seed {options.Seed}, {MnistNetRuntime.MaxDegreeOfParallelism} thread(s), {MnistNetRuntime.EffectiveSimdPath}");
 

@@ -36,10 +36,10 @@ public class DenseNetworkTests
         Gradients<double> g = seed.BackwardProp(x, y, seed.ForwardProp(x));
         var workspace = new NetworkWorkspace<double>(dense, 9);
         dense.ComputeGradients(x, y, workspace);
-        AssertClose(g.DW1, workspace.WeightGradients[0], 1e-13);
-        AssertClose(g.DB1, workspace.BiasGradients[0], 1e-13);
-        AssertClose(g.DW2, workspace.WeightGradients[1], 1e-13);
-        AssertClose(g.DB2, workspace.BiasGradients[1], 1e-13);
+        AssertClose(g.DW1, workspace.Gradients[0], 1e-13);
+        AssertClose(g.DB1, workspace.Gradients[1], 1e-13);
+        AssertClose(g.DW2, workspace.Gradients[2], 1e-13);
+        AssertClose(g.DB2, workspace.Gradients[3], 1e-13);
     }
 
     [Theory]

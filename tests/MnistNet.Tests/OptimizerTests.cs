@@ -26,7 +26,7 @@ public class OptimizerTests
         {
             double[] g = Draw(random, c.Length);
             optimizer.RestoreSteps(step);
-            optimizer.Update(theta, g, s0, s1, c.Rate, c.IsWeight);
+            ApplyToArrays(optimizer, theta, g, s0, s1, c.Rate, c.IsWeight);
             Textbook(c.Name, c.Rate, step, c.IsWeight, expected, g, r0, r1);
         }
 
@@ -57,7 +57,7 @@ public class OptimizerTests
         for (int step = 1; step <= 3; step++)
         {
             optimizer.RestoreSteps(step);
-            optimizer.Update(theta, g, s0, s1, 0.01f, isWeight: true);
+            ApplyToArrays(optimizer, theta, g, s0, s1, 0.01f, isWeight: true);
         }
 
         Assert.Equal(BitConverter.SingleToInt32Bits(theta[5]), BitConverter.SingleToInt32Bits(theta[256]));
@@ -115,6 +115,21 @@ public class OptimizerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => LearningRateSchedule.StepDecay(0, 0.5));
         Assert.Throws<ArgumentOutOfRangeException>(() => LearningRateSchedule.StepDecay(1, 1.5));
         Assert.Throws<ArgumentOutOfRangeException>(() => LearningRateSchedule.Cosine(-0.1));
+    }
+
+    /// <summary>Runs one update of <paramref name="optimizer"/> on arrays, through a 1 × n parameter and state matrices.</summary>
+    private static void ApplyToArrays<T>(Optimizer<T> optimizer, T[] theta, T[] g, T[] s0, T[] s1, T rate, bool isWeight)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int n = theta.Length;
+        var parameter = new MnistNet.Layers.Parameter<T>(isWeight ? "weight" : "bias", 1, n, [n], isWeight);
+        theta.CopyTo(parameter.Value.Row(0));
+        var state = new[] { Matrix<T>.FromRowMajor(1, n, s0), Matrix<T>.FromRowMajor(1, n, s1) };
+        var gradient = Matrix<T>.FromRowMajor(1, n, g);
+        optimizer.Apply(parameter, gradient.AsSpan(), state.AsSpan(0, optimizer.StateCount), rate);
+        parameter.Value.Row(0).CopyTo(theta);
+        state[0].Row(0).CopyTo(s0);
+        state[1].Row(0).CopyTo(s1);
     }
 
     internal static Optimizer<T> Create<T>(string name, double rate)

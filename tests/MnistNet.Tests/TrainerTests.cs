@@ -252,13 +252,13 @@ public class TrainerTests
         return net;
     }
 
-    internal static void AssertSameParameters<T>(DenseNetwork<T> expected, DenseNetwork<T> actual)
+    internal static void AssertSameParameters<T>(Network<T> expected, Network<T> actual)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        for (int l = 0; l < expected.LayerCount; l++)
+        Assert.Equal(expected.Parameters.Count, actual.Parameters.Count);
+        for (int p = 0; p < expected.Parameters.Count; p++)
         {
-            Assert.True(TestData.SameBits(expected.Weights[l], actual.Weights[l]), $"W{l} differs");
-            Assert.True(TestData.SameBits(expected.Biases[l], actual.Biases[l]), $"b{l} differs");
+            Assert.True(TestData.SameBits(expected.Parameters[p].Value, actual.Parameters[p].Value), $"{expected.Parameters[p].Name} differs");
         }
     }
 

@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text;
+using MnistNet.LinearAlgebra;
 
 namespace MnistNet.Diagnostics;
 
@@ -65,6 +67,64 @@ public sealed class ClassificationMetrics
 
     /// <summary>Gets the unweighted mean of the per-class F1 scores.</summary>
     public double MacroF1 => _f1.Length == 0 ? 0 : _f1.Average();
+
+    /// <summary>The fraction of <paramref name="predictions"/> equal to <paramref name="labels"/> (the seed's <c>get_accuracy</c>); 0 for empty inputs.</summary>
+    /// <param name="predictions">Predicted classes.</param>
+    /// <param name="labels">True classes, as many as <paramref name="predictions"/>.</param>
+    /// <returns>A value in [0, 1].</returns>
+    /// <exception cref="ArgumentException">The lengths differ.</exception>
+    public static double FractionCorrect(ReadOnlySpan<int> predictions, ReadOnlySpan<byte> labels)
+    {
+        if (predictions.Length != labels.Length)
+        {
+            throw new ArgumentException($"Expected as many labels as predictions ({predictions.Length}), got {labels.Length}.", nameof(labels));
+        }
+
+        if (labels.IsEmpty)
+        {
+            return 0;
+        }
+
+        int correct = 0;
+        for (int j = 0; j < labels.Length; j++)
+        {
+            if (predictions[j] == labels[j])
+            {
+                correct++;
+            }
+        }
+
+        return (double)correct / labels.Length;
+    }
+
+    /// <summary>Writes the row index of each column's largest value (the first one on ties, like <c>np.argmax</c>) into <paramref name="destination"/>.</summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="scores">Classes × m scores, such as probabilities.</param>
+    /// <param name="destination">m entries.</param>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> does not have m entries.</exception>
+    public static void ArgMax<T>(Matrix<T> scores, Span<int> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        if (destination.Length != scores.Columns)
+        {
+            throw new ArgumentException($"Expected {scores.Columns} entries (one per column), got {destination.Length}.", nameof(destination));
+        }
+
+        destination.Clear();
+        for (int r = 1; r < scores.Rows; r++)
+        {
+            Span<T> row = scores.Row(r);
+            for (int j = 0; j < row.Length; j++)
+            {
+                // Compare against the current best's value; strictly greater keeps the first maximum.
+                if (row[j] > scores[destination[j], j])
+                {
+                    destination[j] = r;
+                }
+            }
+        }
+    }
 
     /// <summary>Computes the metrics of <paramref name="predictions"/> against <paramref name="labels"/>.</summary>
     /// <param name="predictions">Predicted classes.</param>

@@ -1,4 +1,5 @@
 using System.Numerics;
+using MnistNet.Layers;
 using MnistNet.LinearAlgebra;
 using MnistNet.Networks;
 
@@ -22,7 +23,10 @@ namespace MnistNet.Diagnostics;
 /// </remarks>
 public static class GradientCheck
 {
-    /// <summary>Compares analytic and numerical gradients of the mean cross-entropy of <paramref name="network"/> on a batch.</summary>
+    /// <summary>
+    /// Compares the back-propagated gradients of the seed's network with finite differences (tensors named "W1", "b1",
+    /// "W2", "b2"); the same check as <see cref="Run{T}(Network{T}, Matrix{T}, ReadOnlySpan{byte}, double, double)"/> on its layers.
+    /// </summary>
     /// <typeparam name="T">float or double (prefer double).</typeparam>
     /// <param name="network">The network; its parameters are perturbed during the check and restored exactly afterwards.</param>
     /// <param name="x">Inputs, <c>network.Inputs</c> × m, m ≥ 1.</param>
@@ -36,32 +40,13 @@ public static class GradientCheck
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
-        ArgumentNullException.ThrowIfNull(x);
-        CheckArguments(step, floor);
-        ForwardPass<T> baseline = network.ForwardProp(x);
-        Gradients<T> analytic = network.BackwardProp(x, labels, baseline);
-        var scratch = new ForwardPass<T>(network, x.Columns);
-        byte[] y = labels.ToArray();
-        double Loss()
-        {
-            network.ForwardCore(x, scratch, y, out double lossSum);
-            return lossSum / x.Columns;
-        }
-
-        bool Kink() => CrossesKink(baseline.Z1, scratch.Z1);
-        static bool None() => false;
-
-        var state = new CheckState();
-        CheckTensor("W1", network.W1, analytic.DW1, Loss, Kink, step, floor, state);
-        CheckTensor("b1", network.B1, analytic.DB1, Loss, Kink, step, floor, state);
-        CheckTensor("W2", network.W2, analytic.DW2, Loss, None, step, floor, state);
-        CheckTensor("b2", network.B2, analytic.DB2, Loss, None, step, floor, state);
-        return new GradientCheckResult(state.MaxError, state.Worst, state.ByTensor, state.Checked, state.Skipped);
+        return Run(network.Network, x, labels, step, floor, ["W1", "b1", "W2", "b2"]);
     }
 
     /// <summary>
-    /// Compares analytic and numerical gradients of the mean cross-entropy of a <see cref="DenseNetwork{T}"/> on a batch,
-    /// for every layer's weights and biases (tensors named "W0", "b0", "W1", …).
+    /// Compares the gradients that <see cref="Network{T}.ComputeGradients(Matrix{T}, ReadOnlySpan{byte}, NetworkWorkspace{T})"/>
+    /// (the path training takes) computes for a batch with centered finite differences of the mean cross-entropy, for every
+    /// parameter (tensors named as in model files: "layers.0.weight", …).
     /// </summary>
     /// <typeparam name="T">float or double (prefer double).</typeparam>
     /// <param name="network">The network; its parameters are perturbed during the check and restored exactly afterwards.</param>
@@ -72,7 +57,49 @@ public static class GradientCheck
     /// <returns>The largest relative error, where it occurred, and per-tensor maxima.</returns>
     /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> or <paramref name="floor"/> is out of range, or a label is.</exception>
-    public static GradientCheckResult Run<T>(DenseNetwork<T> network, Matrix<T> x, ReadOnlySpan<byte> labels, double step = 1e-5, double floor = 1e-8)
+    public static GradientCheckResult Run<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<byte> labels, double step = 1e-5, double floor = 1e-8)
+        where T : unmanaged, IFloatingPointIeee754<T> => Run(network, x, labels, step, floor, null);
+
+    /// <summary>
+    /// Compares <paramref name="gradients"/> — supplied by you, one per <see cref="Network{T}.Parameters"/> entry — with centered
+    /// finite differences of the network's mean cross-entropy on a batch: use it to check a gradient computed elsewhere
+    /// (a new layer's backward pass, another library's result).
+    /// </summary>
+    /// <typeparam name="T">float or double (prefer double).</typeparam>
+    /// <param name="network">The network; its parameters are perturbed during the check and restored exactly afterwards.</param>
+    /// <param name="x">Inputs, <c>network.Inputs</c> × m, m ≥ 1.</param>
+    /// <param name="labels">The m labels.</param>
+    /// <param name="gradients">The gradients to check, in parameter order, each shaped like its parameter.</param>
+    /// <param name="step">The perturbation h (finite, &gt; 0).</param>
+    /// <param name="floor">The smallest denominator of the relative error (≥ 0).</param>
+    /// <returns>The largest relative error, where it occurred, and per-tensor maxima.</returns>
+    /// <exception cref="ArgumentException">A shape or count does not match, or the batch is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> or <paramref name="floor"/> is out of range, or a label is.</exception>
+    public static GradientCheckResult Compare<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<byte> labels, IReadOnlyList<Matrix<T>> gradients, double step = 1e-5, double floor = 1e-8)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(gradients);
+        CheckArguments(step, floor);
+        if (gradients.Count != network.Parameters.Count)
+        {
+            throw new ArgumentException($"Expected {network.Parameters.Count} gradients (one per parameter), got {gradients.Count}.", nameof(gradients));
+        }
+
+        for (int p = 0; p < gradients.Count; p++)
+        {
+            Matrix<T> value = network.Parameters[p].Value;
+            if (gradients[p] is null || gradients[p].Rows != value.Rows || gradients[p].Columns != value.Columns)
+            {
+                throw new ArgumentException($"Gradient {p} ({network.Parameters[p].Name}) must be {value.Rows} × {value.Columns}.", nameof(gradients));
+            }
+        }
+
+        return Check(network, x, labels, gradients, null, step, floor);
+    }
+
+    private static GradientCheckResult Run<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<byte> labels, double step, double floor, string[]? names)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
@@ -85,31 +112,51 @@ public static class GradientCheck
 
         var analytic = new NetworkWorkspace<T>(network, x.Columns);
         network.ComputeGradients(x, labels, analytic);
-        var scratch = new NetworkWorkspace<T>(network, x.Columns);
-        byte[] y = labels.ToArray();
-        double Loss() => network.ForwardCore(x, scratch, y) / x.Columns;
+        return Check(network, x, labels, analytic.Gradients, names, step, floor);
+    }
 
-        var state = new CheckState();
-        int last = network.LayerCount - 1;
-        for (int l = 0; l <= last; l++)
+    private static GradientCheckResult Check<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<byte> labels, IReadOnlyList<Matrix<T>> gradients, string[]? names, double step, double floor)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (x.Columns == 0)
         {
-            // Parameters of layer l move the pre-activations of layers l and above; the hidden ones have kinks.
-            int layer = l;
-            bool Kink()
-            {
-                for (int k = layer; k < last; k++)
-                {
-                    if (CrossesKink(analytic.Z[k], scratch.Z[k]))
-                    {
-                        return true;
-                    }
-                }
+            throw new ArgumentException("The batch is empty.", nameof(x));
+        }
 
-                return false;
+        // The baseline forward pass (also validates shapes and labels), then one scratch pass per perturbation.
+        var baseline = new NetworkWorkspace<T>(network, x.Columns, training: false, input: false);
+        baseline.Context.Begin(x.Columns, labels, training: false);
+        network.Loss(x, labels);
+        network.Forward(x, baseline.Context, baseline.OutputBuffers);
+        var scratch = new NetworkWorkspace<T>(network, x.Columns, training: false, input: false);
+        byte[] y = labels.ToArray();
+        double Loss()
+        {
+            scratch.Context.Begin(x.Columns, y, training: false);
+            network.Forward(x, scratch.Context, scratch.OutputBuffers);
+            return scratch.Context.LossSum / x.Columns;
+        }
+
+        // A perturbation that moves any ReLU's input across 0 (where the derivative does not exist) is skipped.
+        IReadOnlyList<Layer<T>> layers = network.Layers;
+        bool Kink()
+        {
+            for (int i = 1; i < layers.Count; i++)
+            {
+                if (layers[i] is ReLU<T> && CrossesKink(baseline.OutputBuffers[i - 1], scratch.OutputBuffers[i - 1]))
+                {
+                    return true;
+                }
             }
 
-            CheckTensor($"W{l}", network.Weights[l], analytic.WeightGradients[l], Loss, Kink, step, floor, state);
-            CheckTensor($"b{l}", network.Biases[l], analytic.BiasGradients[l], Loss, Kink, step, floor, state);
+            return false;
+        }
+
+        var state = new CheckState();
+        IReadOnlyList<Parameter<T>> parameters = network.Parameters;
+        for (int p = 0; p < parameters.Count; p++)
+        {
+            CheckTensor(names?[p] ?? parameters[p].Name, parameters[p].Value, gradients[p], Loss, Kink, step, floor, state);
         }
 
         return new GradientCheckResult(state.MaxError, state.Worst, state.ByTensor, state.Checked, state.Skipped);

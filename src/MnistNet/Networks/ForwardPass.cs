@@ -5,7 +5,7 @@ namespace MnistNet.Networks;
 
 /// <summary>
 /// The intermediate values of one forward pass of a <see cref="TwoLayerNetwork{T}"/> over a batch of m examples
-/// (one per column), kept for back-propagation. Allocate once per batch size and reuse it to avoid allocation.
+/// (one per column), kept for back-propagation: a view of the layers' outputs in a <see cref="NetworkWorkspace{T}"/>. Allocate once per batch size and reuse it to avoid allocation.
 /// </summary>
 /// <typeparam name="T">float or double.</typeparam>
 public sealed class ForwardPass<T>
@@ -18,24 +18,26 @@ public sealed class ForwardPass<T>
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentOutOfRangeException.ThrowIfNegative(columns);
-        Z1 = new Matrix<T>(network.Hidden, columns);
-        A1 = new Matrix<T>(network.Hidden, columns);
-        Z2 = new Matrix<T>(network.Outputs, columns);
-        A2 = new Matrix<T>(network.Outputs, columns);
+        Workspace = new NetworkWorkspace<T>(network.Network, columns, training: false, input: false);
     }
 
+    /// <summary>A view of the forward buffers of <paramref name="workspace"/> (the outputs of its four layers).</summary>
+    internal ForwardPass(NetworkWorkspace<T> workspace) => Workspace = workspace;
+
     /// <summary>Gets the batch size m: the number of columns of every buffer.</summary>
-    public int Columns => Z1.Columns;
+    public int Columns => Workspace.Columns;
 
-    /// <summary>Gets the hidden pre-activations <c>Z1 = W1·X + b1</c> (hidden × m).</summary>
-    public Matrix<T> Z1 { get; }
+    /// <summary>Gets the hidden pre-activations <c>Z1 = W1·X + b1</c> (hidden × m): the first dense layer's output.</summary>
+    public Matrix<T> Z1 => Workspace.OutputBuffers[0];
 
-    /// <summary>Gets the hidden activations <c>A1 = ReLU(Z1)</c> (hidden × m).</summary>
-    public Matrix<T> A1 { get; }
+    /// <summary>Gets the hidden activations <c>A1 = ReLU(Z1)</c> (hidden × m): the ReLU layer's output.</summary>
+    public Matrix<T> A1 => Workspace.OutputBuffers[1];
 
-    /// <summary>Gets the output logits <c>Z2 = W2·A1 + b2</c> (outputs × m).</summary>
-    public Matrix<T> Z2 { get; }
+    /// <summary>Gets the output logits <c>Z2 = W2·A1 + b2</c> (outputs × m): the second dense layer's output.</summary>
+    public Matrix<T> Z2 => Workspace.OutputBuffers[2];
 
     /// <summary>Gets the output probabilities <c>A2 = softmax(Z2)</c>, per column (outputs × m).</summary>
-    public Matrix<T> A2 { get; }
+    public Matrix<T> A2 => Workspace.OutputBuffers[3];
+
+    internal NetworkWorkspace<T> Workspace { get; }
 }

@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using MnistNet.Layers;
 using MnistNet.LinearAlgebra;
 
 namespace MnistNet.Networks;
@@ -23,7 +24,7 @@ internal static class FusedHead
     /// Runs the head on columns [<paramref name="c0"/>, <paramref name="c1"/>) (at most <paramref name="scratch"/>.Length / 2
     /// of them) and returns their summed cross-entropy. Z1 must hold W1·X (without b1) there.
     /// </summary>
-    public static double Run<T>(TwoLayerNetwork<T> net, ForwardPass<T> f, Gradients<T> g, ReadOnlySpan<byte> labels, int c0, int c1, Span<T> scratch, SimdPath path)
+    public static double Run<T>(Dense<T> first, Dense<T> second, ForwardPass<T> f, Gradients<T> g, ReadOnlySpan<byte> labels, int c0, int c1, Span<T> scratch, SimdPath path)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = c1 - c0;
@@ -39,7 +40,7 @@ internal static class FusedHead
             labelValues[j] = T.CreateTruncating(labels[c0 + j]);
         }
 
-        var state = new State<T>(net, f, g, c0);
+        var state = new State<T>(first, second, f, g, c0);
 
         // Pass 1, then the loss's label term from the shifted logits (before the exponentials overwrite them).
         int column = c0;
@@ -63,7 +64,7 @@ internal static class FusedHead
             loss -= double.CreateTruncating(Unsafe.Add(ref a2, (labels[j] * stride) + j));
         }
 
-        for (int o = 0; o < net.Outputs; o++)
+        for (int o = 0; o < second.OutputSize; o++)
         {
             Span<T> row = f.A2.Row(o)[c0..c1];
             TensorPrimitives.Exp(row, row);
@@ -205,7 +206,7 @@ internal static class FusedHead
         public readonly int Outputs;
         public readonly int Start;
 
-        public State(TwoLayerNetwork<T> net, ForwardPass<T> f, Gradients<T> g, int start)
+        public State(Dense<T> first, Dense<T> second, ForwardPass<T> f, Gradients<T> g, int start)
         {
             Z1 = ref f.Z1.UnsafeStart;
             A1 = ref f.A1.UnsafeStart;
@@ -213,16 +214,16 @@ internal static class FusedHead
             A2 = ref f.A2.UnsafeStart;
             DZ1 = ref g.DZ1.UnsafeStart;
             DZ2 = ref g.DZ2.UnsafeStart;
-            W2 = ref net.W2.UnsafeStart;
-            B1 = ref net.B1.UnsafeStart;
-            B2 = ref net.B2.UnsafeStart;
+            W2 = ref second.Weight.Value.UnsafeStart;
+            B1 = ref first.Bias.Value.UnsafeStart;
+            B2 = ref second.Bias.Value.UnsafeStart;
             HiddenStride = f.Z1.Stride;
             OutputStride = f.Z2.Stride;
-            W2Stride = net.W2.Stride;
-            BiasStride1 = net.B1.Stride;
-            BiasStride2 = net.B2.Stride;
-            Hidden = net.Hidden;
-            Outputs = net.Outputs;
+            W2Stride = second.Weight.Value.Stride;
+            BiasStride1 = first.Bias.Value.Stride;
+            BiasStride2 = second.Bias.Value.Stride;
+            Hidden = first.OutputSize;
+            Outputs = second.OutputSize;
             Start = start;
         }
     }

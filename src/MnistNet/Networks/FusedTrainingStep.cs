@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using MnistNet.Activations;
+using MnistNet.Layers;
 using MnistNet.LinearAlgebra;
 using MnistNet.Threading;
 
@@ -29,14 +30,17 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     /// <summary>Columns per chunk of work (and per set of partial gradients).</summary>
     public const int ChunkColumns = 8 * BlockColumns;
 
-    private readonly TrainingWorkspace<T> _workspace;
+    private readonly NetworkWorkspace<T> _workspace;
+    private readonly ForwardPass<T> _forward;
+    private readonly Gradients<T> _gradients;
     private readonly byte[] _labels;
     private readonly Matrix<T>[] _dW1;
     private readonly Matrix<T>[] _dW2;
     private readonly T[][] _dB1;
     private readonly T[][] _dB2;
     private readonly double[] _loss;
-    private TwoLayerNetwork<T> _network = null!;
+    private Dense<T> _first = null!;
+    private Dense<T> _second = null!;
     private Matrix<T>? _x;
     private SparseColumns<T>? _sparse;
     private SimdPath _path;
@@ -54,10 +58,15 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     private static T[]? t_headScratch;
 
 
-    public FusedTrainingStep(TwoLayerNetwork<T> network, TrainingWorkspace<T> workspace)
+    public FusedTrainingStep(Network<T> network, NetworkWorkspace<T> workspace)
     {
         _workspace = workspace;
+        _forward = new ForwardPass<T>(workspace);
+        _gradients = new Gradients<T>(workspace);
         int columns = workspace.Columns;
+        int inputs = network.Inputs;
+        int hidden = network.Layers[0].OutputSize;
+        int outputs = network.Outputs;
         int chunks = ChunkCount(columns);
         _labels = new byte[columns];
         _dW1 = new Matrix<T>[chunks];
@@ -67,17 +76,17 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         _loss = new double[chunks];
         for (int c = 0; c < chunks; c++)
         {
-            _dW1[c] = new Matrix<T>(network.Hidden, network.Inputs);
-            _dW2[c] = new Matrix<T>(network.Outputs, network.Hidden);
-            _dB1[c] = new T[network.Hidden];
-            _dB2[c] = new T[network.Outputs];
+            _dW1[c] = new Matrix<T>(hidden, inputs);
+            _dW2[c] = new Matrix<T>(outputs, hidden);
+            _dB1[c] = new T[hidden];
+            _dB2[c] = new T[outputs];
         }
     }
 
     private static int ChunkCount(int columns) => (columns + ChunkColumns - 1) / ChunkColumns;
 
     /// <summary>Computes the forward pass and the gradients of a dense batch into the workspace; returns the summed loss.</summary>
-    public double Run(TwoLayerNetwork<T> network, Matrix<T> x, ReadOnlySpan<byte> labels)
+    public double Run(Network<T> network, Matrix<T> x, ReadOnlySpan<byte> labels)
     {
         _x = x;
         _sparse = null;
@@ -86,11 +95,13 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     }
 
     /// <summary>Computes the forward pass and the gradients of a sparse batch into the workspace; returns the summed loss.</summary>
-    public double Run(TwoLayerNetwork<T> network, SparseColumns<T> x, ReadOnlySpan<byte> labels)
+    public double Run(Network<T> network, SparseColumns<T> x, ReadOnlySpan<byte> labels)
     {
         _x = null;
         _sparse = x;
-        int maxHp = Math.Max(network.Hidden, SparseKernels.PaddedWidth<T>(network.Hidden, SimdPath.Vector512));
+        var first = (Dense<T>)network.Layers[0];
+        int hidden = first.OutputSize;
+        int maxHp = Math.Max(hidden, SparseKernels.PaddedWidth<T>(hidden, SimdPath.Vector512));
         if (_w1t is null || _dW1T is null)
         {
             _w1t = new Matrix<T>(1, network.Inputs * maxHp);
@@ -102,16 +113,17 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         }
 
         _path = MnistNetRuntime.EffectiveSimdPath;
-        _hp = SparseKernels.PaddedWidth<T>(network.Hidden, _path);
+        _hp = SparseKernels.PaddedWidth<T>(hidden, _path);
         _w1t.Clear();
-        SparseKernels.TransposeInto(network.W1, _w1t.Row(0), _hp);
+        SparseKernels.TransposeInto(first.Weight.Value, _w1t.Row(0), _hp);
         return RunCore(network, labels);
     }
 
-    private double RunCore(TwoLayerNetwork<T> network, ReadOnlySpan<byte> labels)
+    private double RunCore(Network<T> network, ReadOnlySpan<byte> labels)
     {
         labels.CopyTo(_labels);
-        _network = network;
+        _first = (Dense<T>)network.Layers[0];
+        _second = (Dense<T>)network.Layers[2];
         int chunks = _loss.Length;
         try
         {
@@ -119,12 +131,13 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         }
         finally
         {
-            _network = null!;
+            _first = null!;
+            _second = null!;
             _x = null;
         }
 
         // Reduce the partials in chunk order, then divide by m.
-        Gradients<T> g = _workspace.Gradients;
+        Gradients<T> g = _gradients;
         int columns = _workspace.Columns;
         T inverseM = T.One / T.CreateTruncating(columns);
         if (_sparse is null)
@@ -197,7 +210,11 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
 
     public void Execute(int chunk)
     {
-        TwoLayerNetwork<T> net = _network;
+        Dense<T> first = _first;
+        Dense<T> second = _second;
+        Matrix<T> w1 = first.Weight.Value;
+        int inputs = first.InputSize;
+        int hidden = first.OutputSize;
         Matrix<T>? x = _x;
         SparseColumns<T>? sparse = _sparse;
         int hp = _hp;
@@ -214,8 +231,8 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         }
 
         T[] headScratch = t_headScratch ??= new T[2 * BlockColumns];
-        ForwardPass<T> f = _workspace.Forward;
-        Gradients<T> g = _workspace.Gradients;
+        ForwardPass<T> f = _forward;
+        Gradients<T> g = _gradients;
         Matrix<T> dW1 = _dW1[chunk];
         Matrix<T> dW2 = _dW2[chunk];
         Span<T> dB1 = _dB1[chunk];
@@ -233,7 +250,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             // Z1 = W1·X                                              (hidden × block)
             if (sparse is null)
             {
-                MatrixKernels.MultiplyColumns(net.W1, net.W1.Stride, 1, net.Inputs, x!, f.Z1, c0, c1, _path);
+                MatrixKernels.MultiplyColumns(w1, w1.Stride, 1, inputs, x!, f.Z1, c0, c1, _path);
             }
             else
             {
@@ -244,14 +261,14 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
 
             // Bias, ReLU, W2·A1, softmax, loss, dZ2 and dZ1 in two passes over the block (FusedHead);
             // dW2 += dZ2·A1ᵀ;  db2 += Σ dZ2
-            loss += FusedHead.Run(net, f, g, _labels, c0, c1, headScratch, _path);
-            MatrixKernels.DotRange(g.DZ2, f.A1, dW2, 0, net.Hidden, c0, c1, accumulate, _path);
+            loss += FusedHead.Run(first, second, f, g, _labels, c0, c1, headScratch, _path);
+            MatrixKernels.DotRange(g.DZ2, f.A1, dW2, 0, hidden, c0, c1, accumulate, _path);
             AddRowSums(g.DZ2, dB2, c0, c1);
 
             // dW1 += dZ1·Xᵀ (X's block is still in cache);  db1 += Σ dZ1
             if (sparse is null)
             {
-                MatrixKernels.DotRange(g.DZ1, x!, dW1, 0, net.Inputs, c0, c1, accumulate, _path);
+                MatrixKernels.DotRange(g.DZ1, x!, dW1, 0, inputs, c0, c1, accumulate, _path);
             }
             else
             {

@@ -19,32 +19,37 @@ public sealed class Gradients<T>
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentOutOfRangeException.ThrowIfNegative(columns);
-        DW1 = new Matrix<T>(network.Hidden, network.Inputs);
-        DB1 = new Matrix<T>(network.Hidden, 1);
-        DW2 = new Matrix<T>(network.Outputs, network.Hidden);
-        DB2 = new Matrix<T>(network.Outputs, 1);
-        DZ1 = new Matrix<T>(network.Hidden, columns);
-        DZ2 = new Matrix<T>(network.Outputs, columns);
+        Workspace = new NetworkWorkspace<T>(network.Network, columns, training: true, input: false);
+        Columns = columns;
+    }
+
+    /// <summary>A view of the gradient buffers of <paramref name="workspace"/>.</summary>
+    internal Gradients(NetworkWorkspace<T> workspace)
+    {
+        Workspace = workspace;
+        Columns = workspace.Columns;
     }
 
     /// <summary>Gets the batch size m these buffers were sized for.</summary>
-    public int Columns => DZ1.Columns;
+    public int Columns { get; }
 
     /// <summary>Gets ∂L/∂W1 = (1/m) dZ1·Xᵀ (hidden × inputs).</summary>
-    public Matrix<T> DW1 { get; }
+    public Matrix<T> DW1 => Workspace.GradientBuffers[0];
 
     /// <summary>Gets ∂L/∂b1 = (1/m) Σ over columns of dZ1 (hidden × 1): one value per hidden unit.</summary>
-    public Matrix<T> DB1 { get; }
+    public Matrix<T> DB1 => Workspace.GradientBuffers[1];
 
     /// <summary>Gets ∂L/∂W2 = (1/m) dZ2·A1ᵀ (outputs × hidden).</summary>
-    public Matrix<T> DW2 { get; }
+    public Matrix<T> DW2 => Workspace.GradientBuffers[2];
 
     /// <summary>Gets ∂L/∂b2 = (1/m) Σ over columns of dZ2 (outputs × 1): one value per output unit.</summary>
-    public Matrix<T> DB2 { get; }
+    public Matrix<T> DB2 => Workspace.GradientBuffers[3];
 
     /// <summary>Gets the hidden deltas dZ1 = (W2ᵀ·dZ2) ⊙ [Z1 &gt; 0] (hidden × m), not divided by m.</summary>
-    public Matrix<T> DZ1 { get; }
+    public Matrix<T> DZ1 => Workspace.InputGradientBuffers[1];
 
     /// <summary>Gets the output deltas dZ2 = A2 − onehot(Y) (outputs × m), not divided by m.</summary>
-    public Matrix<T> DZ2 { get; }
+    public Matrix<T> DZ2 => Workspace.InputGradientBuffers[3];
+
+    internal NetworkWorkspace<T> Workspace { get; }
 }

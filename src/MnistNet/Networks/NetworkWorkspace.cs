@@ -1,78 +1,88 @@
 using System.Numerics;
+using MnistNet.Layers;
 using MnistNet.LinearAlgebra;
 
 namespace MnistNet.Networks;
 
 /// <summary>
-/// Every buffer one forward and backward pass of a <see cref="DenseNetwork{T}"/> needs for batches of a fixed size,
-/// allocated once so that a training step allocates nothing.
+/// Every buffer one forward and backward pass of a <see cref="Network{T}"/> needs for batches of a fixed size,
+/// allocated once so that a training step allocates nothing: each layer's output, each layer's input gradient and
+/// each parameter's gradient.
 /// </summary>
 /// <typeparam name="T">float or double.</typeparam>
 /// <remarks>A workspace is not thread-safe: use one per thread.</remarks>
 public sealed class NetworkWorkspace<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    private readonly Matrix<T>[] _outputs;
+    private readonly Matrix<T>[] _inputGradients;
+    private readonly Matrix<T>[] _gradients;
+    private readonly Network<T> _network;
+    private FusedTrainingStep<T>? _fused;
+
     /// <summary>Allocates a workspace for <paramref name="network"/> and batches of exactly <paramref name="columns"/> examples.</summary>
-    /// <param name="network">The network whose layer sizes give the shapes.</param>
+    /// <param name="network">The network whose layers give the shapes.</param>
     /// <param name="columns">The batch size m (≥ 1).</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="columns"/> is less than 1.</exception>
-    public NetworkWorkspace(DenseNetwork<T> network, int columns)
-        : this(network, columns, training: true)
+    public NetworkWorkspace(Network<T> network, int columns)
+        : this(network, RequireColumns(columns), training: true)
     {
     }
 
     /// <summary>Allocates the buffers; without <paramref name="training"/> only those of a forward pass (for prediction).</summary>
-    internal NetworkWorkspace(DenseNetwork<T> network, int columns, bool training)
+    internal NetworkWorkspace(Network<T> network, int columns, bool training, bool input = true)
     {
         ArgumentNullException.ThrowIfNull(network);
-        ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
-        int layers = network.LayerCount;
-        var z = new Matrix<T>[layers];
-        var a = new Matrix<T>[layers];
-        var dz = new Matrix<T>[layers];
-        var dw = new Matrix<T>[layers];
-        var db = new Matrix<T>[layers];
-        for (int l = 0; l < layers; l++)
+        ArgumentOutOfRangeException.ThrowIfNegative(columns);
+
+        IReadOnlyList<Layer<T>> layers = network.Layers;
+        _network = network;
+        _outputs = new Matrix<T>[layers.Count];
+        _inputGradients = new Matrix<T>[layers.Count];
+        var empty = new Matrix<T>(0, 0);
+        for (int i = 0; i < layers.Count; i++)
         {
-            int rows = network.LayerSizes[l + 1];
-            z[l] = new Matrix<T>(rows, columns);
-            a[l] = new Matrix<T>(rows, columns);
-            dz[l] = training ? new Matrix<T>(rows, columns) : new Matrix<T>(0, 0);
-            dw[l] = training ? new Matrix<T>(rows, network.LayerSizes[l]) : new Matrix<T>(0, 0);
-            db[l] = training ? new Matrix<T>(rows, 1) : new Matrix<T>(0, 0);
+            _outputs[i] = new Matrix<T>(layers[i].OutputSize, columns);
         }
 
-        Z = z;
-        A = a;
-        DZ = dz;
-        WeightGradients = dw;
-        BiasGradients = db;
-        Labels = new byte[columns];
-        Input = new Matrix<T>(network.Inputs, columns);
+        // ∂L/∂(input of layer i), from the top down; elementwise layers write theirs over the one above (in place).
+        for (int i = layers.Count - 1; i >= 0; i--)
+        {
+            _inputGradients[i] = !training || i == 0
+                ? empty
+                : layers[i].BackwardInPlace && i + 1 < layers.Count
+                    ? _inputGradients[i + 1]
+                    : new Matrix<T>(layers[i].InputSize, columns);
+        }
+
+        IReadOnlyList<Parameter<T>> parameters = network.Parameters;
+        _gradients = new Matrix<T>[parameters.Count];
+        for (int p = 0; p < parameters.Count; p++)
+        {
+            _gradients[p] = training ? new Matrix<T>(parameters[p].Value.Rows, parameters[p].Value.Columns) : empty;
+        }
+
         Columns = columns;
-        Sizes = [.. network.LayerSizes];
+        IsTraining = training;
+        Labels = new byte[columns];
+        Input = input ? new Matrix<T>(network.Inputs, columns) : empty;
+        Context = new LayerContext(columns);
     }
 
     /// <summary>Gets the batch size m.</summary>
     public int Columns { get; }
 
-    /// <summary>Gets the pre-activations <c>Z[l] = W[l]·A[l−1] + b[l]</c> of each layer (A[−1] is the input).</summary>
-    public IReadOnlyList<Matrix<T>> Z { get; }
+    /// <summary>Gets each layer's output of the last forward pass (for a dense layer Z, for ReLU A, for the last the probabilities).</summary>
+    public IReadOnlyList<Matrix<T>> Outputs => _outputs;
 
-    /// <summary>Gets the activations of each layer: ReLU for hidden layers, softmax probabilities for the last.</summary>
-    public IReadOnlyList<Matrix<T>> A { get; }
+    /// <summary>Gets ∂L/∂(input of layer i) of the summed loss for i ≥ 1 (layer 0's is never computed: 0 × 0).</summary>
+    public IReadOnlyList<Matrix<T>> InputGradients => _inputGradients;
 
-    /// <summary>Gets ∂loss/∂Z of each layer (summed loss; the mean is taken in the weight gradients).</summary>
-    public IReadOnlyList<Matrix<T>> DZ { get; }
+    /// <summary>Gets the gradients of the mean loss, one per <see cref="Network{T}.Parameters"/> entry (same order and shapes).</summary>
+    public IReadOnlyList<Matrix<T>> Gradients => _gradients;
 
-    /// <summary>Gets the gradients of the mean loss with respect to each layer's weights.</summary>
-    public IReadOnlyList<Matrix<T>> WeightGradients { get; }
-
-    /// <summary>Gets the gradients of the mean loss with respect to each layer's biases.</summary>
-    public IReadOnlyList<Matrix<T>> BiasGradients { get; }
-
-    /// <summary>Gets the probabilities of the last forward pass (the last layer's activations).</summary>
-    public Matrix<T> Output => A[^1];
+    /// <summary>Gets the probabilities of the last forward pass (the last layer's output).</summary>
+    public Matrix<T> Output => _outputs[^1];
 
     /// <summary>Gets a buffer for a batch of inputs (inputs × m), for callers that assemble batches in place.</summary>
     public Matrix<T> Input { get; }
@@ -80,23 +90,35 @@ public sealed class NetworkWorkspace<T>
     /// <summary>Gets a buffer for a batch of labels (m), for callers that assemble batches in place.</summary>
     public byte[] Labels { get; }
 
-    internal int[] Sizes { get; }
-
-    internal bool Fits(DenseNetwork<T> network)
+    /// <summary>Gets the (parameter, gradient) pairs by name, in the network's parameter order.</summary>
+    /// <returns>Name, parameter and gradient of each trainable tensor.</returns>
+    public IEnumerable<(string Name, Parameter<T> Parameter, Matrix<T> Gradient)> NamedGradients()
     {
-        if (Sizes.Length != network.LayerSizes.Count)
+        IReadOnlyList<Parameter<T>> parameters = _network.Parameters;
+        for (int p = 0; p < parameters.Count; p++)
         {
-            return false;
+            yield return (parameters[p].Name, parameters[p], _gradients[p]);
         }
-
-        for (int i = 0; i < Sizes.Length; i++)
-        {
-            if (Sizes[i] != network.LayerSizes[i])
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
+
+    internal bool IsTraining { get; }
+
+    internal LayerContext Context { get; }
+
+    internal Matrix<T>[] OutputBuffers => _outputs;
+
+    internal Matrix<T>[] InputGradientBuffers => _inputGradients;
+
+    internal Matrix<T>[] GradientBuffers => _gradients;
+
+    /// <summary>The fused two-layer step's partial sums, allocated on first use.</summary>
+    internal FusedTrainingStep<T> Fused => _fused ??= new FusedTrainingStep<T>(_network, this);
+
+    private static int RequireColumns(int columns)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(columns, 1);
+        return columns;
+    }
+
+    internal bool Fits(Network<T> network) => ReferenceEquals(network, _network) || network.SameShape(_network);
 }

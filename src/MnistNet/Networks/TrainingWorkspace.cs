@@ -16,13 +16,14 @@ public sealed class TrainingWorkspace<T>
     /// <param name="columns">The batch size m.</param>
     public TrainingWorkspace(TwoLayerNetwork<T> network, int columns)
     {
-        Forward = new ForwardPass<T>(network, columns);
-        Gradients = new Gradients<T>(network, columns);
-        Fused = new FusedTrainingStep<T>(network, this);
+        ArgumentNullException.ThrowIfNull(network);
+        Workspace = new NetworkWorkspace<T>(network.Network, columns, training: true, input: false);
+        Forward = new ForwardPass<T>(Workspace);
+        Gradients = new Gradients<T>(Workspace);
     }
 
     /// <summary>Gets the batch size this workspace serves.</summary>
-    public int Columns => Forward.Columns;
+    public int Columns => Workspace.Columns;
 
     /// <summary>Gets the forward-pass buffers; after a step they hold the values computed before the update.</summary>
     public ForwardPass<T> Forward { get; }
@@ -30,6 +31,6 @@ public sealed class TrainingWorkspace<T>
     /// <summary>Gets the gradient buffers; after a step they hold the gradients that were applied.</summary>
     public Gradients<T> Gradients { get; }
 
-    /// <summary>Gets the fused step's job and partial-gradient buffers.</summary>
-    internal FusedTrainingStep<T> Fused { get; }
+    /// <summary>Gets the network workspace both views share.</summary>
+    internal NetworkWorkspace<T> Workspace { get; }
 }

@@ -1,7 +1,8 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using MnistNet.Activations;
+using MnistNet.Diagnostics;
 using MnistNet.LinearAlgebra;
+using MnistNet.Training;
 
 namespace MnistNet.Networks;
 
@@ -41,12 +42,19 @@ public sealed class TwoLayerNetwork<T>
         ArgumentOutOfRangeException.ThrowIfLessThan(hidden, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(outputs, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(outputs, 256);
-        W1 = new Matrix<T>(hidden, inputs);
-        B1 = new Matrix<T>(hidden, 1);
-        W2 = new Matrix<T>(outputs, hidden);
-        B2 = new Matrix<T>(outputs, 1);
-        InitParams(seed);
+        Network = new DenseNetwork<T>([inputs, hidden, outputs], Initialization.Uniform, seed);
+        W1 = Network.Weights[0];
+        B1 = Network.Biases[0];
+        W2 = Network.Weights[1];
+        B2 = Network.Biases[1];
     }
+
+    /// <summary>
+    /// Gets the network of layers this façade runs on — <c>Dense(inputs→hidden), ReLU, Dense(hidden→outputs),
+    /// SoftmaxCrossEntropy</c> — sharing its parameters (<see cref="W1"/> is <c>Network.Weights[0]</c>, …): save it, evaluate
+    /// it or train it further with the mini-batch tools.
+    /// </summary>
+    public DenseNetwork<T> Network { get; }
 
     /// <summary>Gets the input size.</summary>
     public int Inputs => W1.Columns;
@@ -74,15 +82,7 @@ public sealed class TwoLayerNetwork<T>
     /// W1, b1, W2 and b2 in that order, row by row, from one <see cref="Prng"/> seeded with <paramref name="seed"/>.
     /// </summary>
     /// <param name="seed">The seed; the same seed gives the same bits.</param>
-    public void InitParams(long seed)
-    {
-        var random = new Prng(seed);
-        T half = T.CreateTruncating(0.5);
-        W1.FillUniform(-half, half, random);
-        B1.FillUniform(-half, half, random);
-        W2.FillUniform(-half, half, random);
-        B2.FillUniform(-half, half, random);
-    }
+    public void InitParams(long seed) => Network.Initialize(Initialization.Uniform, seed);
 
     /// <summary>Runs the forward pass over <paramref name="x"/> and returns every intermediate value.</summary>
     /// <param name="x">Inputs, <see cref="Inputs"/> × m, one example per column.</param>
@@ -103,7 +103,9 @@ public sealed class TwoLayerNetwork<T>
     public void ForwardProp(Matrix<T> x, ForwardPass<T> destination)
     {
         CheckInputs(x, destination);
-        ForwardCore(x, destination, default, out _);
+        NetworkWorkspace<T> workspace = destination.Workspace;
+        workspace.Context.Begin(x.Columns, default, training: false);
+        Network.Forward(x, workspace.Context, workspace.OutputBuffers);
     }
 
     /// <summary>Back-propagates the mean cross-entropy of a forward pass and returns the gradients.</summary>
@@ -140,7 +142,11 @@ public sealed class TwoLayerNetwork<T>
 
         CheckSameNetworkShape(destination.DW1, W1, nameof(destination));
         CheckSameNetworkShape(destination.DW2, W2, nameof(destination));
-        BackwardCore(x, labels, forward, destination);
+
+        // The layers' backward passes, top down: softmax/cross-entropy, dense 2, ReLU, dense 1 (see the remarks above).
+        NetworkWorkspace<T> target = destination.Workspace;
+        target.Context.Begin(x.Columns, labels, training: true);
+        Network.Backward(x, target.Context, forward.Workspace.OutputBuffers, target.InputGradientBuffers, target.GradientBuffers);
     }
 
     /// <summary>Takes one gradient-descent step: <c>W ← W − α dW</c> and <c>b ← b − α db</c> for both layers.</summary>
@@ -181,9 +187,9 @@ public sealed class TwoLayerNetwork<T>
         CheckLabels(x, labels);
         CheckStep(workspace, alpha);
 
-        double lossSum = workspace.Fused.Run(this, x, labels);
+        double loss = Network.ComputeGradients(x, labels, workspace.Workspace);
         UpdateCore(workspace.Gradients, alpha);
-        return lossSum / x.Columns;
+        return loss;
     }
 
     /// <summary>
@@ -218,9 +224,9 @@ public sealed class TwoLayerNetwork<T>
         CheckBatch(x.Columns, labels);
         CheckStep(workspace, alpha);
 
-        double lossSum = workspace.Fused.Run(this, x, labels);
+        double loss = Network.ComputeGradients(x, labels, workspace.Workspace);
         UpdateCore(workspace.Gradients, alpha);
-        return lossSum / x.Columns;
+        return loss;
     }
 
     /// <summary>
@@ -287,7 +293,7 @@ public sealed class TwoLayerNetwork<T>
 
     /// <summary>Returns a <see cref="DenseNetwork{T}"/> with this network's sizes and a copy of its parameters (the same function), to save it or train it further with the mini-batch tools.</summary>
     /// <returns>A new Inputs-Hidden-Outputs network.</returns>
-    public DenseNetwork<T> ToDenseNetwork() => DenseNetwork<T>.FromParameters([Inputs, Hidden, Outputs], [W1, B1, W2, B2]);
+    public DenseNetwork<T> ToDenseNetwork() => Network.Clone();
 
     /// <summary>The seed's <c>get_predictions</c>: the row index of each column's largest value (the first one on ties, like <c>np.argmax</c>).</summary>
     /// <param name="probabilities">Outputs × m scores, such as <see cref="ForwardPass{T}.A2"/>.</param>
@@ -304,68 +310,20 @@ public sealed class TwoLayerNetwork<T>
     /// <param name="probabilities">Outputs × m scores.</param>
     /// <param name="destination">m entries.</param>
     /// <exception cref="ArgumentException"><paramref name="destination"/> does not have m entries.</exception>
-    public static void GetPredictions(Matrix<T> probabilities, Span<int> destination)
-    {
-        ArgumentNullException.ThrowIfNull(probabilities);
-        if (destination.Length != probabilities.Columns)
-        {
-            throw new ArgumentException($"Expected {probabilities.Columns} entries (one per column), got {destination.Length}.", nameof(destination));
-        }
-
-        destination.Clear();
-        if (probabilities.Rows == 0)
-        {
-            return;
-        }
-
-        for (int r = 1; r < probabilities.Rows; r++)
-        {
-            Span<T> row = probabilities.Row(r);
-            for (int j = 0; j < row.Length; j++)
-            {
-                // Compare against the current best's value; strictly greater keeps the first maximum.
-                if (row[j] > probabilities[destination[j], j])
-                {
-                    destination[j] = r;
-                }
-            }
-        }
-    }
+    public static void GetPredictions(Matrix<T> probabilities, Span<int> destination) => ClassificationMetrics.ArgMax(probabilities, destination);
 
     /// <summary>Predicts the class of each column of <paramref name="x"/>. Thread-safe.</summary>
     /// <param name="x">Inputs, <see cref="Inputs"/> × m.</param>
     /// <returns>m predicted classes.</returns>
     /// <exception cref="ArgumentException"><paramref name="x"/> does not have <see cref="Inputs"/> rows.</exception>
-    public int[] Predict(Matrix<T> x) => GetPredictions(ForwardProp(x).A2);
+    public int[] Predict(Matrix<T> x) => Network.Predict(x);
 
     /// <summary>The seed's <c>get_accuracy</c>: the fraction of <paramref name="predictions"/> equal to <paramref name="labels"/>.</summary>
     /// <param name="predictions">Predicted classes.</param>
     /// <param name="labels">True classes, as many as <paramref name="predictions"/>.</param>
     /// <returns>A value in [0, 1]; 0 for empty inputs.</returns>
     /// <exception cref="ArgumentException">The lengths differ.</exception>
-    public static double GetAccuracy(ReadOnlySpan<int> predictions, ReadOnlySpan<byte> labels)
-    {
-        if (predictions.Length != labels.Length)
-        {
-            throw new ArgumentException($"Expected as many labels as predictions ({predictions.Length}), got {labels.Length}.", nameof(labels));
-        }
-
-        if (labels.IsEmpty)
-        {
-            return 0;
-        }
-
-        int correct = 0;
-        for (int j = 0; j < labels.Length; j++)
-        {
-            if (predictions[j] == labels[j])
-            {
-                correct++;
-            }
-        }
-
-        return (double)correct / labels.Length;
-    }
+    public static double GetAccuracy(ReadOnlySpan<int> predictions, ReadOnlySpan<byte> labels) => ClassificationMetrics.FractionCorrect(predictions, labels);
 
     /// <summary>Returns the fraction of the columns of <paramref name="x"/> classified as <paramref name="labels"/> says. Thread-safe.</summary>
     /// <param name="x">Inputs, <see cref="Inputs"/> × m.</param>
@@ -375,8 +333,7 @@ public sealed class TwoLayerNetwork<T>
     public double GetAccuracy(Matrix<T> x, ReadOnlySpan<byte> labels)
     {
         ArgumentNullException.ThrowIfNull(x);
-        CrossEntropy.RequireOneLabelPerColumn(x.Columns, labels, nameof(labels));
-        return GetAccuracy(Predict(x), labels);
+        return Network.GetAccuracy(x, labels);
     }
 
     /// <summary>Returns the mean cross-entropy of the network on (<paramref name="x"/>, <paramref name="labels"/>), computed stably from the logits. Thread-safe.</summary>
@@ -388,60 +345,12 @@ public sealed class TwoLayerNetwork<T>
     public double Loss(Matrix<T> x, ReadOnlySpan<byte> labels)
     {
         ArgumentNullException.ThrowIfNull(x);
-        var pass = new ForwardPass<T>(this, x.Columns);
-        CheckInputs(x, pass);
         CheckLabels(x, labels);
-        ForwardCore(x, pass, labels, out double lossSum);
-        return lossSum / x.Columns;
+        return Network.Loss(x, labels);
     }
 
-    internal void ForwardCore(Matrix<T> x, ForwardPass<T> pass, ReadOnlySpan<byte> labels, out double lossSum)
-    {
-        Matrix<T>.Multiply(W1, x, pass.Z1);
-        pass.Z1.AddColumnVector(B1);
-        Activation.ReLU(pass.Z1, pass.A1);
-        Matrix<T>.Multiply(W2, pass.A1, pass.Z2);
-        pass.Z2.AddColumnVector(B2);
-        Activation.SoftmaxColumns(pass.Z2, pass.A2, 0, pass.Z2.Columns, labels, out lossSum);
-    }
-
-    private void BackwardCore(Matrix<T> x, ReadOnlySpan<byte> labels, ForwardPass<T> forward, Gradients<T> g)
-    {
-        T inverseM = T.One / T.CreateTruncating(x.Columns);
-
-        // dZ2 = A2 − onehot(Y)   (outputs × m)
-        forward.A2.CopyTo(g.DZ2);
-        for (int j = 0; j < labels.Length; j++)
-        {
-            g.DZ2.Row(labels[j])[j] -= T.One;
-        }
-
-        // dW2 = (1/m) dZ2·A1ᵀ,  db2 = (1/m) Σ_columns dZ2
-        Matrix<T>.MultiplyByTranspose(g.DZ2, forward.A1, g.DW2);
-        Scale(g.DW2, inverseM);
-        g.DZ2.SumRows(g.DB2);
-        Scale(g.DB2, inverseM);
-
-        // dZ1 = (W2ᵀ·dZ2) ⊙ [Z1 > 0]   (hidden × m)
-        Matrix<T>.TransposeAndMultiply(W2, g.DZ2, g.DZ1);
-        Activation.ReLUBackward(g.DZ1, forward.Z1, g.DZ1);
-
-        // dW1 = (1/m) dZ1·Xᵀ,  db1 = (1/m) Σ_columns dZ1
-        Matrix<T>.MultiplyByTranspose(g.DZ1, x, g.DW1);
-        Scale(g.DW1, inverseM);
-        g.DZ1.SumRows(g.DB1);
-        Scale(g.DB1, inverseM);
-    }
-
-    private void UpdateCore(Gradients<T> g, T alpha)
-    {
-        // W ← W − α dW over whole buffers: padding is zero in both, so it stays zero.
-        T minusAlpha = -alpha;
-        TensorPrimitives.FusedMultiplyAdd(g.DW1.AsSpan(), minusAlpha, W1.AsSpan(), W1.AsSpan());
-        TensorPrimitives.FusedMultiplyAdd(g.DB1.AsSpan(), minusAlpha, B1.AsSpan(), B1.AsSpan());
-        TensorPrimitives.FusedMultiplyAdd(g.DW2.AsSpan(), minusAlpha, W2.AsSpan(), W2.AsSpan());
-        TensorPrimitives.FusedMultiplyAdd(g.DB2.AsSpan(), minusAlpha, B2.AsSpan(), B2.AsSpan());
-    }
+    /// <summary>W ← W − α dW and b ← b − α db for both layers: the plain gradient-descent rule of <see cref="Sgd{T}"/>.</summary>
+    private void UpdateCore(Gradients<T> g, T alpha) => Sgd<T>.Descend(Network.Parameters, g.Workspace.GradientBuffers, alpha);
 
     /// <summary>Fraction of non-zero entries, counted over a sample of at most 256 columns spread evenly over the batch.</summary>
     private static double MeasureDensity(Matrix<T> x)
@@ -461,8 +370,6 @@ public sealed class TwoLayerNetwork<T>
 
         return total == 0 ? 0 : (double)nonZero / total;
     }
-
-    private static void Scale(Matrix<T> m, T factor) => TensorPrimitives.Multiply(m.AsSpan(), factor, m.AsSpan());
 
     private static void CheckAlpha(T alpha)
     {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using MnistNet.Data;
+using MnistNet.Layers;
 using MnistNet.LinearAlgebra;
 using MnistNet.Networks;
 
@@ -38,7 +39,7 @@ public static class ModelFile
     /// <param name="metadata">Extra string metadata to store (keys must not be MnistNet's own).</param>
     /// <exception cref="ArgumentException">A metadata key is reserved.</exception>
     /// <exception cref="IOException">The file cannot be written; any previous file is left as it was.</exception>
-    public static void Save<T>(DenseNetwork<T> network, string path, IReadOnlyDictionary<string, string>? metadata = null)
+    public static void Save<T>(Network<T> network, string path, IReadOnlyDictionary<string, string>? metadata = null)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
@@ -84,19 +85,19 @@ public static class ModelFile
         key is "format" or "format_version" or "architecture" or "activation" or "output" or "dtype" or "checksum" || key.StartsWith("mnistnet.", StringComparison.Ordinal);
 
     /// <summary>Writes the network's tensors, then <paramref name="extraTensors"/>, with MnistNet's metadata and <paramref name="metadata"/>.</summary>
-    internal static void Write<T>(DenseNetwork<T> network, string path, Dictionary<string, string> metadata, IReadOnlyList<(string Name, Matrix<T> Value, bool Vector)> extraTensors)
+    internal static void Write<T>(Network<T> network, string path, Dictionary<string, string> metadata, IReadOnlyList<(string Name, Matrix<T> Value, bool Vector)> extraTensors)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Every parameter under its name and file shape (layers.{l}.weight [out, in], layers.{l}.bias [out]).
         var tensors = new List<(string Name, string DType, long[] Shape, byte[] Data)>();
-        for (int l = 0; l < network.LayerCount; l++)
+        foreach (Parameter<T> parameter in network.Parameters)
         {
-            tensors.Add(Tensor($"layers.{l}.weight", network.Weights[l], vector: false));
-            tensors.Add(Tensor($"layers.{l}.bias", network.Biases[l], vector: true));
+            tensors.Add(Tensor(parameter.Name, parameter.Value, [.. parameter.Shape.Select(d => (long)d)]));
         }
 
         foreach ((string name, Matrix<T> value, bool vector) in extraTensors)
         {
-            tensors.Add(Tensor(name, value, vector));
+            tensors.Add(Tensor(name, value, vector ? [value.Rows] : [value.Rows, value.Columns]));
         }
 
         var all = new Dictionary<string, string>(StringComparer.Ordinal)
@@ -228,7 +229,7 @@ public static class ModelFile
 
     internal static string DType<T>() => typeof(T) == typeof(float) ? "F32" : "F64";
 
-    private static (string Name, string DType, long[] Shape, byte[] Data) Tensor<T>(string name, Matrix<T> value, bool vector)
+    private static (string Name, string DType, long[] Shape, byte[] Data) Tensor<T>(string name, Matrix<T> value, long[] shape)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int size = typeof(T) == typeof(float) ? 4 : 8;
@@ -247,7 +248,6 @@ public static class ModelFile
             }
         }
 
-        long[] shape = vector ? [value.Rows] : [value.Rows, value.Columns];
         return (name, DType<T>(), shape, data);
     }
 }

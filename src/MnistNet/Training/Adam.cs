@@ -1,8 +1,10 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using MnistNet.LinearAlgebra;
+using MnistNet.Layers;
 
 namespace MnistNet.Training;
+
 
 /// <summary>
 /// Adam (Kingma &amp; Ba), with AdamW's decoupled weight decay when <see cref="WeightDecay"/> is not 0, as PyTorch computes it:
@@ -48,12 +50,15 @@ public sealed class Adam<T> : Optimizer<T>
     /// <inheritdoc/>
     public override string Name => WeightDecay > 0 ? "adamw" : "adam";
 
-    internal override int StateCount => 2;
+    /// <inheritdoc/>
+    public override int StateCount => 2;
 
-    internal override IEnumerable<KeyValuePair<string, string>> Settings() =>
+    /// <inheritdoc/>
+    public override IEnumerable<KeyValuePair<string, string>> Settings() =>
         [new("beta1", Text(Beta1)), new("beta2", Text(Beta2)), new("epsilon", Text(Epsilon)), new("weight_decay", Text(WeightDecay))];
 
-    internal override void Update(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, T learningRate, bool isWeight)
+    /// <inheritdoc/>
+    protected override void Update(Parameter<T> parameter, ReadOnlySpan<T> gradient, ReadOnlySpan<Matrix<T>> state, T learningRate)
     {
         // Bias corrections in double from the step count, then one rounding to T.
         double t = Steps;
@@ -63,8 +68,8 @@ public sealed class Adam<T> : Optimizer<T>
             T.CreateTruncating(Beta1),
             T.CreateTruncating(Beta2),
             T.CreateTruncating(Epsilon),
-            isWeight && WeightDecay > 0 ? T.One - (learningRate * T.CreateTruncating(WeightDecay)) : T.One);
-        Run(parameter, gradient, s0, s1, kernel);
+            parameter.Decays && WeightDecay > 0 ? T.One - (learningRate * T.CreateTruncating(WeightDecay)) : T.One);
+        Run(parameter.Value.AsSpan(), gradient, StateSpan(state, 0), StateSpan(state, 1), kernel);
     }
 
     /// <summary>θ ·= decay; m = β₁·m + (1 − β₁)·g; v = β₂·v + (1 − β₂)·g·g; θ −= step·m / (√v / c₂ + ε).</summary>

@@ -1,8 +1,10 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using MnistNet.LinearAlgebra;
+using MnistNet.Layers;
 
 namespace MnistNet.Training;
+
 
 /// <summary>
 /// Gradient descent with momentum, as PyTorch's SGD defines it: <c>v ← μ·v + g</c>, then <c>θ ← θ − η·v</c>, or with
@@ -34,13 +36,16 @@ public sealed class Momentum<T> : Optimizer<T>
     /// <inheritdoc/>
     public override string Name => Nesterov ? "nesterov" : "momentum";
 
-    internal override int StateCount => 1;
+    /// <inheritdoc/>
+    public override int StateCount => 1;
 
-    internal override IEnumerable<KeyValuePair<string, string>> Settings() =>
+    /// <inheritdoc/>
+    public override IEnumerable<KeyValuePair<string, string>> Settings() =>
         [new("momentum", Text(Coefficient)), new("nesterov", Nesterov ? "true" : "false")];
 
-    internal override void Update(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, T learningRate, bool isWeight) =>
-        Run(parameter, gradient, s0, s1, new Kernel(learningRate, T.CreateTruncating(Coefficient), Nesterov));
+    /// <inheritdoc/>
+    protected override void Update(Parameter<T> parameter, ReadOnlySpan<T> gradient, ReadOnlySpan<Matrix<T>> state, T learningRate) =>
+        Run(parameter.Value.AsSpan(), gradient, StateSpan(state, 0), StateSpan(state, 1), new Kernel(learningRate, T.CreateTruncating(Coefficient), Nesterov));
 
     /// <summary>v = μ·v + g; θ −= η·v (or η·(g + μ·v)).</summary>
     private readonly struct Kernel(T learningRate, T mu, bool nesterov) : IUpdateKernel<T>

@@ -1,24 +1,34 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using MnistNet.Layers;
 using MnistNet.LinearAlgebra;
 using MnistNet.Networks;
 
 namespace MnistNet.Training;
 
 /// <summary>
-/// Updates a <see cref="DenseNetwork{T}"/>'s parameters from the gradients in a <see cref="NetworkWorkspace{T}"/>:
+/// Updates a <see cref="Network{T}"/>'s parameters from the gradients in a <see cref="NetworkWorkspace{T}"/>:
 /// <see cref="Sgd{T}"/>, <see cref="Momentum{T}"/> (optionally Nesterov), <see cref="RmsProp{T}"/> or <see cref="Adam{T}"/>
 /// (AdamW with a weight decay). An optimiser keeps per-parameter state (velocities, moment estimates), allocated on the
 /// first <see cref="Step"/> and saved in checkpoints; use one optimiser per network.
 /// </summary>
+/// <remarks>
+/// Write your own by deriving from this class: give it a <see cref="Name"/>, the number of state buffers it keeps per
+/// parameter (<see cref="StateCount"/>), its hyper-parameters as text (<see cref="Settings"/>, for checkpoints) and the
+/// element-wise rule (<see cref="Update"/>); register a factory with <see cref="Optimizers.Register"/> so that checkpoints
+/// naming it can be resumed. The optimiser walks the network's named parameters and knows nothing of layer types.
+/// </remarks>
 /// <typeparam name="T">float or double.</typeparam>
 public abstract class Optimizer<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     private Matrix<T>[][]? _state;
 
-    private protected Optimizer(double learningRate)
+    /// <summary>Initialises the base learning rate.</summary>
+    /// <param name="learningRate">η, finite and positive.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not finite and positive.</exception>
+    protected Optimizer(double learningRate)
     {
         CheckRate(learningRate, nameof(learningRate));
         LearningRate = learningRate;
@@ -33,37 +43,33 @@ public abstract class Optimizer<T>
     /// <summary>Gets the optimiser's name, as the sample's <c>--optimizer</c> option spells it.</summary>
     public abstract string Name { get; }
 
-    /// <summary>Gets the number of state buffers kept per parameter tensor.</summary>
-    internal abstract int StateCount { get; }
+    /// <summary>Gets the number of state buffers (each shaped like its parameter) kept per parameter tensor.</summary>
+    public virtual int StateCount => 0;
 
-    /// <summary>Applies one update to every weight and bias of <paramref name="network"/>, with the gradients in <paramref name="workspace"/>.</summary>
+    /// <summary>Applies one update to every parameter of <paramref name="network"/>, with the gradients in <paramref name="workspace"/>.</summary>
     /// <param name="network">The network to update.</param>
-    /// <param name="workspace">Holds the gradients of the last <see cref="DenseNetwork{T}.ComputeGradients"/>.</param>
+    /// <param name="workspace">Holds the gradients of the last <see cref="Network{T}.ComputeGradients(Matrix{T}, ReadOnlySpan{byte}, NetworkWorkspace{T})"/>.</param>
     /// <param name="learningRate">The learning rate of this step (the base rate times the schedule's factor).</param>
     /// <exception cref="ArgumentException">The workspace belongs to a network of another shape, or the optimiser's state does.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not finite and positive.</exception>
-    public void Step(DenseNetwork<T> network, NetworkWorkspace<T> workspace, double learningRate)
+    public void Step(Network<T> network, NetworkWorkspace<T> workspace, double learningRate)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(workspace);
         CheckRate(learningRate, nameof(learningRate));
-        if (!workspace.Fits(network))
+        if (!workspace.Fits(network) || !workspace.IsTraining)
         {
-            throw new ArgumentException($"The workspace was made for a {string.Join('-', workspace.Sizes)} network, not {network.Architecture}.", nameof(workspace));
+            throw new ArgumentException($"The workspace holds no gradients for {network.Architecture} (it was made for another network, or for prediction only).", nameof(workspace));
         }
 
         EnsureState(network);
         Steps++;
         T rate = T.CreateTruncating(learningRate);
-        Matrix<T>[] parameters = network.Parameters;
-        for (int p = 0; p < parameters.Length; p++)
+        IReadOnlyList<Parameter<T>> parameters = network.Parameters;
+        Matrix<T>[] gradients = workspace.GradientBuffers;
+        for (int p = 0; p < parameters.Count; p++)
         {
-            int layer = p / 2;
-            bool isWeight = p % 2 == 0;
-            Matrix<T> gradient = isWeight ? workspace.WeightGradients[layer] : workspace.BiasGradients[layer];
-            Span<T> s0 = StateCount > 0 ? _state![0][p].AsSpan() : default;
-            Span<T> s1 = StateCount > 1 ? _state![1][p].AsSpan() : default;
-            Update(parameters[p].AsSpan(), gradient.AsSpan(), s0, s1, rate, isWeight);
+            Update(parameters[p], gradients[p].AsSpan(), _state![p], rate);
         }
     }
 
@@ -74,30 +80,47 @@ public abstract class Optimizer<T>
         Steps = 0;
     }
 
-    /// <summary>The hyper-parameters, as text, for checkpoints and reports.</summary>
-    internal abstract IEnumerable<KeyValuePair<string, string>> Settings();
+    /// <summary>Gets the hyper-parameters as (key, text) pairs, for checkpoints and reports; <see cref="Optimizers.Create{T}"/> reads them back.</summary>
+    /// <returns>The settings (none by default).</returns>
+    public virtual IEnumerable<KeyValuePair<string, string>> Settings() => [];
 
-    /// <summary>θ ← update(θ, g, state) for one parameter tensor (spans include the matrices' zero padding).</summary>
-    internal abstract void Update(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, T learningRate, bool isWeight);
+    /// <summary>
+    /// Applies the rule to one parameter tensor: <c>θ ← update(θ, g, state)</c>. Spans cover the matrices' whole storage,
+    /// zero padding included (a rule that maps zeros to zeros keeps the padding zero).
+    /// </summary>
+    /// <param name="parameter">The parameter (its <see cref="Parameter{T}.Value"/> is updated in place; <see cref="Parameter{T}.Decays"/> says whether weight decay applies).</param>
+    /// <param name="gradient">The gradient of the mean loss, as long as the parameter's storage.</param>
+    /// <param name="state">This parameter's <see cref="StateCount"/> state buffers, shaped like it, zero at the first step.</param>
+    /// <param name="learningRate">This step's learning rate.</param>
+    protected abstract void Update(Parameter<T> parameter, ReadOnlySpan<T> gradient, ReadOnlySpan<Matrix<T>> state, T learningRate);
+
+    /// <summary>The <paramref name="kind"/>-th state buffer of <paramref name="state"/>, or an empty span.</summary>
+    /// <param name="state">A parameter's state buffers.</param>
+    /// <param name="kind">The index.</param>
+    /// <returns>The buffer's storage.</returns>
+    protected static Span<T> StateSpan(ReadOnlySpan<Matrix<T>> state, int kind) => kind < state.Length ? state[kind].AsSpan() : default;
+
+    /// <summary>Applies the rule to one tensor outside a network (the rule's tests drive it with plain arrays).</summary>
+    internal void Apply(Parameter<T> parameter, ReadOnlySpan<T> gradient, ReadOnlySpan<Matrix<T>> state, T learningRate) => Update(parameter, gradient, state, learningRate);
 
     /// <summary>The state buffer <paramref name="kind"/> of parameter <paramref name="index"/>, allocating the state if needed.</summary>
-    internal Matrix<T> State(DenseNetwork<T> network, int kind, int index)
+    internal Matrix<T> State(Network<T> network, int kind, int index)
     {
         EnsureState(network);
-        return _state![kind][index];
+        return _state![index][kind];
     }
 
     internal void RestoreSteps(long steps) => Steps = steps;
 
-    private void EnsureState(DenseNetwork<T> network)
+    private void EnsureState(Network<T> network)
     {
-        Matrix<T>[] parameters = network.Parameters;
+        IReadOnlyList<Parameter<T>> parameters = network.Parameters;
         if (_state is not null)
         {
-            bool same = _state.Length == 0 || _state[0].Length == parameters.Length;
-            for (int p = 0; same && _state.Length > 0 && p < parameters.Length; p++)
+            bool same = _state.Length == parameters.Count;
+            for (int p = 0; same && p < parameters.Count; p++)
             {
-                same = _state[0][p].Rows == parameters[p].Rows && _state[0][p].Columns == parameters[p].Columns;
+                same = _state[p].Length == StateCount && (StateCount == 0 || (_state[p][0].Rows == parameters[p].Value.Rows && _state[p][0].Columns == parameters[p].Value.Columns));
             }
 
             if (!same)
@@ -108,19 +131,24 @@ public abstract class Optimizer<T>
             return;
         }
 
-        _state = new Matrix<T>[StateCount][];
-        for (int k = 0; k < StateCount; k++)
+        int count = StateCount;
+        if (count < 0)
         {
-            _state[k] = new Matrix<T>[parameters.Length];
-            for (int p = 0; p < parameters.Length; p++)
-            {
-                _state[k][p] = new Matrix<T>(parameters[p].Rows, parameters[p].Columns);
-            }
+            throw new InvalidOperationException($"{GetType().Name}.StateCount is {count}; expected a value ≥ 0.");
         }
 
+        _state = new Matrix<T>[parameters.Count][];
+        for (int p = 0; p < parameters.Count; p++)
+        {
+            _state[p] = new Matrix<T>[count];
+            for (int k = 0; k < count; k++)
+            {
+                _state[p][k] = new Matrix<T>(parameters[p].Value.Rows, parameters[p].Value.Columns);
+            }
+        }
     }
 
-    /// <summary>Runs <paramref name="kernel"/> over the whole spans: full 512-bit vectors, then 256-bit, then scalars.</summary>
+    /// <summary>Runs <paramref name="kernel"/> over the whole spans on the SIMD path of <see cref="MnistNetRuntime.EffectiveSimdPath"/>: full 512-bit vectors, then 256-bit, then scalars.</summary>
     private protected static void Run<TKernel>(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, in TKernel kernel)
         where TKernel : struct, IUpdateKernel<T>
     {
@@ -130,12 +158,13 @@ public abstract class Optimizer<T>
         ref T b = ref MemoryMarshal.GetReference(s1);
         int n = parameter.Length;
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        SimdPath path = MnistNetRuntime.EffectiveSimdPath;
+        if (path == SimdPath.Vector512)
         {
             i = kernel.Apply<Vector512<T>, Simd512<T>>(ref p, ref g, ref a, ref b, i, n);
         }
 
-        if (Vector256.IsHardwareAccelerated)
+        if (path is SimdPath.Vector512 or SimdPath.Vector256)
         {
             i = kernel.Apply<Vector256<T>, Simd256<T>>(ref p, ref g, ref a, ref b, i, n);
         }

@@ -1,8 +1,10 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using MnistNet.LinearAlgebra;
+using MnistNet.Layers;
 
 namespace MnistNet.Training;
+
 
 /// <summary>RMSProp: <c>s ← ρ·s + (1 − ρ)·g²</c>, then <c>θ ← θ − η·g / (√s + ε)</c>.</summary>
 /// <typeparam name="T">float or double.</typeparam>
@@ -32,12 +34,15 @@ public sealed class RmsProp<T> : Optimizer<T>
     /// <inheritdoc/>
     public override string Name => "rmsprop";
 
-    internal override int StateCount => 1;
+    /// <inheritdoc/>
+    public override int StateCount => 1;
 
-    internal override IEnumerable<KeyValuePair<string, string>> Settings() => [new("rho", Text(Rho)), new("epsilon", Text(Epsilon))];
+    /// <inheritdoc/>
+    public override IEnumerable<KeyValuePair<string, string>> Settings() => [new("rho", Text(Rho)), new("epsilon", Text(Epsilon))];
 
-    internal override void Update(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, T learningRate, bool isWeight) =>
-        Run(parameter, gradient, s0, s1, new Kernel(learningRate, T.CreateTruncating(Rho), T.CreateTruncating(Epsilon)));
+    /// <inheritdoc/>
+    protected override void Update(Parameter<T> parameter, ReadOnlySpan<T> gradient, ReadOnlySpan<Matrix<T>> state, T learningRate) =>
+        Run(parameter.Value.AsSpan(), gradient, StateSpan(state, 0), StateSpan(state, 1), new Kernel(learningRate, T.CreateTruncating(Rho), T.CreateTruncating(Epsilon)));
 
     /// <summary>s = ρ·s + (1 − ρ)·g·g; θ −= η·g / (√s + ε).</summary>
     private readonly struct Kernel(T learningRate, T rho, T epsilon) : IUpdateKernel<T>

@@ -1,9 +1,11 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using MnistNet.Layers;
+using MnistNet.LinearAlgebra;
 
 namespace MnistNet.Training;
 
-/// <summary>Plain (mini-batch) gradient descent: <c>θ ← θ − η·g</c>.</summary>
+/// <summary>Plain (mini-batch) gradient descent: <c>θ ← θ − η·g</c>, one fused multiply-add per element.</summary>
 /// <typeparam name="T">float or double.</typeparam>
 public sealed class Sgd<T> : Optimizer<T>
     where T : unmanaged, IFloatingPointIeee754<T>
@@ -19,10 +21,37 @@ public sealed class Sgd<T> : Optimizer<T>
     /// <inheritdoc/>
     public override string Name => "sgd";
 
-    internal override int StateCount => 0;
+    /// <summary>θ ← θ − α·g for each parameter and its gradient (the seed's <c>update_params</c>); the rule this optimiser applies.</summary>
+    internal static void Descend(IReadOnlyList<Parameter<T>> parameters, Matrix<T>[] gradients, T alpha)
+    {
+        for (int p = 0; p < parameters.Count; p++)
+        {
+            // Whole buffers: padding is zero in both, so it stays zero.
+            Run(parameters[p].Value.AsSpan(), gradients[p].AsSpan(), default, default, new Kernel(-alpha));
+        }
+    }
 
-    internal override IEnumerable<KeyValuePair<string, string>> Settings() => [];
+    /// <inheritdoc/>
+    protected override void Update(Parameter<T> parameter, ReadOnlySpan<T> gradient, ReadOnlySpan<Matrix<T>> state, T learningRate) =>
+        Run(parameter.Value.AsSpan(), gradient, default, default, new Kernel(-learningRate));
 
-    internal override void Update(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, T learningRate, bool isWeight) =>
-        TensorPrimitives.MultiplyAdd(gradient, -learningRate, parameter, parameter);
+    /// <summary>θ = fma(g, −η, θ).</summary>
+    private readonly struct Kernel(T minusRate) : IUpdateKernel<T>
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Apply<TVec, TOps>(ref T p, ref T g, ref T s0, ref T s1, int i, int n)
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec>
+        {
+            TVec rate = TOps.Broadcast(minusRate);
+            int w = TOps.Count;
+            for (; i + w <= n; i += w)
+            {
+                TVec theta = TOps.Load(in Unsafe.Add(ref p, i));
+                TOps.Store(TOps.FusedMultiplyAdd(TOps.Load(in Unsafe.Add(ref g, i)), rate, theta), ref Unsafe.Add(ref p, i));
+            }
+
+            return i;
+        }
+    }
 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Numerics;
 using MnistNet.Data;
 using MnistNet.Diagnostics;
+using MnistNet.Layers;
 using MnistNet.LinearAlgebra;
 using MnistNet.Networks;
 using MnistNet.Serialization;
@@ -10,7 +11,7 @@ using MnistNet.Serialization;
 namespace MnistNet.Training;
 
 /// <summary>
-/// Trains a <see cref="DenseNetwork{T}"/> by mini-batch gradient descent with an <see cref="Optimizer{T}"/>: a seeded
+/// Trains a <see cref="Network{T}"/> by mini-batch gradient descent with an <see cref="Optimizer{T}"/>: a seeded
 /// shuffle per epoch, a learning-rate schedule, dev metrics and early stopping, checkpoints that resume to the same bits.
 /// </summary>
 /// <remarks>
@@ -31,7 +32,7 @@ public sealed class Trainer<T>
     private double _bestLoss = double.PositiveInfinity;
     private int _bestEpoch;
     private int _badEpochs;
-    private DenseNetwork<T>? _best;
+    private Matrix<T>[]? _best;
     private int _trainCount;
 
     /// <summary>Creates a trainer.</summary>
@@ -39,7 +40,7 @@ public sealed class Trainer<T>
     /// <param name="optimizer">The optimiser (its state belongs to this network from the first step on).</param>
     /// <param name="options">Epochs, batch size and the rest; null for the defaults.</param>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
-    public Trainer(DenseNetwork<T> network, Optimizer<T> optimizer, TrainingOptions? options = null)
+    public Trainer(Network<T> network, Optimizer<T> optimizer, TrainingOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -51,7 +52,7 @@ public sealed class Trainer<T>
     }
 
     /// <summary>Gets the network being trained.</summary>
-    public DenseNetwork<T> Network { get; }
+    public Network<T> Network { get; }
 
     /// <summary>Gets the optimiser.</summary>
     public Optimizer<T> Optimizer { get; }
@@ -118,10 +119,10 @@ public sealed class Trainer<T>
         }
 
         optimizer.RestoreSteps(NonNegative(path, "optimizer_steps", Long(path, meta, "optimizer_steps")));
-        Matrix<T>[] parameters = network.Parameters;
+        IReadOnlyList<Parameter<T>> parameters = network.Parameters;
         for (int k = 0; k < optimizer.StateCount; k++)
         {
-            for (int p = 0; p < parameters.Length; p++)
+            for (int p = 0; p < parameters.Count; p++)
             {
                 Matrix<T> state = optimizer.State(network, k, p);
                 ReadTensor(file, $"optimizer.{k}.{p}", state);
@@ -130,10 +131,10 @@ public sealed class Trainer<T>
 
         if (file.Find("best.0") is not null)
         {
-            trainer._best = network.Clone();
-            for (int p = 0; p < parameters.Length; p++)
+            trainer._best = trainer.NewParameterCopy();
+            for (int p = 0; p < parameters.Count; p++)
             {
-                ReadTensor(file, $"best.{p}", trainer._best.Parameters[p]);
+                ReadTensor(file, $"best.{p}", trainer._best[p]);
             }
         }
 
@@ -144,7 +145,7 @@ public sealed class Trainer<T>
     /// Trains until <see cref="TrainingOptions.Epochs"/> epochs are complete (counting those before a resume) or early
     /// stopping ends the run.
     /// </summary>
-    /// <param name="train">Labelled training images with <see cref="DenseNetwork{T}.Inputs"/> pixels.</param>
+    /// <param name="train">Labelled training images with <see cref="Network{T}.Inputs"/> pixels.</param>
     /// <param name="dev">Labelled images for per-epoch metrics and early stopping, or null.</param>
     /// <param name="cancellationToken">Checked between steps; on cancellation a checkpoint is written (when configured) and <see cref="OperationCanceledException"/> thrown.</param>
     /// <returns>What happened.</returns>
@@ -226,8 +227,8 @@ public sealed class Trainer<T>
                     isBest = true;
                     if (early)
                     {
-                        _best ??= Network.Clone();
-                        _best.CopyParametersFrom(Network);
+                        _best ??= NewParameterCopy();
+                        CopyParameters(Network.Parameters, _best);
                     }
                 }
                 else
@@ -249,7 +250,10 @@ public sealed class Trainer<T>
 
         if (early && _best is not null)
         {
-            Network.CopyParametersFrom(_best);
+            for (int p = 0; p < _best.Length; p++)
+            {
+                _best[p].CopyTo(Network.Parameters[p].Value);
+            }
         }
 
         return new TrainingResult(_epoch, Steps, stopped, _bestEpoch, _bestEpoch == 0 ? double.NaN : _bestLoss, clock.Elapsed, history);
@@ -288,10 +292,10 @@ public sealed class Trainer<T>
         }
 
         var extra = new List<(string Name, Matrix<T> Value, bool Vector)>();
-        Matrix<T>[] parameters = Network.Parameters;
+        int count = Network.Parameters.Count;
         for (int k = 0; k < Optimizer.StateCount; k++)
         {
-            for (int p = 0; p < parameters.Length; p++)
+            for (int p = 0; p < count; p++)
             {
                 extra.Add(($"optimizer.{k}.{p}", Optimizer.State(Network, k, p), false));
             }
@@ -299,9 +303,9 @@ public sealed class Trainer<T>
 
         if (_best is not null)
         {
-            for (int p = 0; p < parameters.Length; p++)
+            for (int p = 0; p < count; p++)
             {
-                extra.Add(($"best.{p}", _best.Parameters[p], false));
+                extra.Add(($"best.{p}", _best[p], false));
             }
         }
 
@@ -349,21 +353,41 @@ public sealed class Trainer<T>
     {
         string name = meta.TryGetValue(Prefix + "optimizer", out string? n) ? n : throw DataErrors.InFile(path, "the checkpoint names no optimizer.");
         double rate = Double(path, meta, "learning_rate");
-        double Setting(string key) => Double(path, meta, "optimizer." + key);
+        const string settingPrefix = Prefix + "optimizer.";
+        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach ((string key, string value) in meta)
+        {
+            if (key.StartsWith(settingPrefix, StringComparison.Ordinal))
+            {
+                settings[key[settingPrefix.Length..]] = value;
+            }
+        }
+
         try
         {
-            return name switch
-            {
-                "sgd" => new Sgd<T>(rate),
-                "momentum" or "nesterov" => new Momentum<T>(rate, Setting("momentum"), name == "nesterov"),
-                "rmsprop" => new RmsProp<T>(rate, Setting("rho"), Setting("epsilon")),
-                "adam" or "adamw" => new Adam<T>(rate, Setting("beta1"), Setting("beta2"), Setting("epsilon"), Setting("weight_decay")),
-                _ => throw DataErrors.InFile(path, $"the checkpoint's optimizer \"{name}\" is unknown."),
-            };
+            return Optimizers.Create<T>(name, rate, settings);
+        }
+        catch (KeyNotFoundException)
+        {
+            throw DataErrors.InFile(path, $"the checkpoint's optimizer \"{name}\" is unknown; known: {string.Join(", ", Optimizers.Names)} (register others with Optimizers.Register).");
+        }
+        catch (FormatException ex)
+        {
+            throw DataErrors.InFile(path, $"the checkpoint's optimizer settings are not valid: {ex.Message}");
         }
         catch (ArgumentOutOfRangeException ex)
         {
             throw DataErrors.InFile(path, $"the checkpoint's optimizer settings are out of range: {ex.Message}");
+        }
+    }
+
+    private Matrix<T>[] NewParameterCopy() => [.. Network.Parameters.Select(p => new Matrix<T>(p.Value.Rows, p.Value.Columns))];
+
+    private static void CopyParameters(IReadOnlyList<Parameter<T>> parameters, Matrix<T>[] destination)
+    {
+        for (int p = 0; p < parameters.Count; p++)
+        {
+            parameters[p].Value.CopyTo(destination[p]);
         }
     }
 

@@ -1,0 +1,45 @@
+namespace MnistNet.Layers;
+
+/// <summary>What a layer needs to know about the batch being computed, besides its input: labels, size, SIMD path.</summary>
+/// <remarks>One context lives in each workspace and is reused for every batch (no allocation per step).</remarks>
+public sealed class LayerContext
+{
+    internal LayerContext(int capacity) => LabelBuffer = new byte[capacity];
+
+    /// <summary>Gets the number of examples (columns) in the batch.</summary>
+    public int Columns { get; private set; }
+
+    /// <summary>Gets 1/m in double; layers round it to their element type.</summary>
+    public double InverseBatch => Columns == 0 ? 0 : 1.0 / Columns;
+
+    /// <summary>Gets the batch's labels, or an empty span for prediction.</summary>
+    public ReadOnlySpan<byte> Labels => HasLabels ? LabelBuffer.AsSpan(0, Columns) : default;
+
+    /// <summary>Gets whether labels were given (training or loss evaluation).</summary>
+    public bool HasLabels { get; private set; }
+
+    /// <summary>Gets whether this pass trains (layers such as dropout behave differently at inference).</summary>
+    public bool Training { get; private set; }
+
+    /// <summary>Gets the SIMD path resolved for this pass (<see cref="MnistNetRuntime.EffectiveSimdPath"/>).</summary>
+    public SimdPath Path { get; private set; }
+
+    /// <summary>Gets or sets the summed loss written by the loss layer's forward pass (0 without labels).</summary>
+    public double LossSum { get; set; }
+
+    internal byte[] LabelBuffer { get; }
+
+    internal void Begin(int columns, ReadOnlySpan<byte> labels, bool training)
+    {
+        Columns = columns;
+        HasLabels = !labels.IsEmpty;
+        if (HasLabels && !labels.Overlaps(LabelBuffer))
+        {
+            labels.CopyTo(LabelBuffer);
+        }
+
+        Training = training;
+        Path = MnistNetRuntime.EffectiveSimdPath;
+        LossSum = 0;
+    }
+}

@@ -1,0 +1,431 @@
+using System.Numerics;
+using MnistNet.Activations;
+using MnistNet.Data;
+using MnistNet.Diagnostics;
+using MnistNet.Layers;
+using MnistNet.LinearAlgebra;
+using MnistNet.Serialization;
+
+namespace MnistNet.Networks;
+
+/// <summary>
+/// A network: a sequence of <see cref="Layer{T}"/>s ending with <see cref="SoftmaxCrossEntropy{T}"/>, trained on the mean
+/// cross-entropy. Examples are columns: a batch is <see cref="Inputs"/> × m.
+/// </summary>
+/// <remarks>
+/// <para>Every caller goes through one door: <see cref="ComputeGradients(Matrix{T}, ReadOnlySpan{byte}, NetworkWorkspace{T})"/>
+/// picks the fastest kernels for the network's shape — for dense → ReLU → dense → softmax, the fused two-layer step
+/// (and, for mostly-zero inputs given as <see cref="SparseColumns{T}"/>, its sparse form); otherwise the layers one by
+/// one. The layer-by-layer path (<see cref="ForwardProp"/>, <see cref="Backward"/>) is the readable oracle the fast
+/// kernels are tested against.</para>
+/// <para>Prediction (<see cref="Predict(Matrix{T})"/>, <see cref="Evaluate"/>) only reads the parameters and uses buffers of
+/// its own, so it is safe from many threads at once — while nothing trains the network.</para>
+/// </remarks>
+/// <typeparam name="T">float or double.</typeparam>
+public class Network<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Columns per chunk in <see cref="Predict(Matrix{T})"/> and <see cref="Evaluate"/>.</summary>
+    internal const int PredictChunk = 1024;
+
+    private readonly Layer<T>[] _layers;
+    private readonly Parameter<T>[] _parameters;
+
+    /// <summary>Creates a network from its layers (the network takes them over: use each layer in one network only).</summary>
+    /// <param name="layers">The layers in order; each one's input size equals the previous one's output size, and the last is a <see cref="SoftmaxCrossEntropy{T}"/>.</param>
+    /// <exception cref="ArgumentException">The layers do not chain, or the last is not the loss layer.</exception>
+    public Network(IEnumerable<Layer<T>> layers)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        _layers = [.. layers];
+        if (_layers.Length < 2)
+        {
+            throw new ArgumentException($"A network needs at least one layer before its SoftmaxCrossEntropy output; got {_layers.Length} layer(s).", nameof(layers));
+        }
+
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            if (_layers[i] is null)
+            {
+                throw new ArgumentException($"Layer {i} is null.", nameof(layers));
+            }
+
+            if (i > 0 && _layers[i].InputSize != _layers[i - 1].OutputSize)
+            {
+                throw new ArgumentException($"Layer {i} ({_layers[i]}) takes {_layers[i].InputSize} inputs, but layer {i - 1} ({_layers[i - 1]}) gives {_layers[i - 1].OutputSize}.", nameof(layers));
+            }
+
+            if ((_layers[i] is SoftmaxCrossEntropy<T>) != (i == _layers.Length - 1))
+            {
+                throw new ArgumentException("The last layer, and only the last, must be a SoftmaxCrossEntropy.", nameof(layers));
+            }
+        }
+
+        // Parameters are named layers.{l}.{name}, l counting only the layers that have parameters (PyTorch-style files).
+        var parameters = new List<Parameter<T>>();
+        int index = 0;
+        foreach (Layer<T> layer in _layers)
+        {
+            if (layer.Parameters.Count == 0)
+            {
+                continue;
+            }
+
+            foreach (Parameter<T> parameter in layer.Parameters)
+            {
+                parameter.SetName($"layers.{index}.{parameter.LocalName}");
+                parameters.Add(parameter);
+            }
+
+            index++;
+        }
+
+        _parameters = [.. parameters];
+        FusedPattern = _layers.Length == 4 && _layers[0] is Dense<T> && _layers[1] is ReLU<T> && _layers[2] is Dense<T>;
+    }
+
+    /// <summary>Gets the layers in order.</summary>
+    public IReadOnlyList<Layer<T>> Layers => _layers;
+
+    /// <summary>Gets every trainable tensor, named <c>layers.{l}.weight</c> / <c>.bias</c>, in layer order: what optimisers, model files and checkpoints walk.</summary>
+    public IReadOnlyList<Parameter<T>> Parameters => _parameters;
+
+    /// <summary>Gets the number of inputs per example (784 for MNIST).</summary>
+    public int Inputs => _layers[0].InputSize;
+
+    /// <summary>Gets the number of outputs (classes).</summary>
+    public int Outputs => _layers[^1].OutputSize;
+
+    /// <summary>Gets the number of trainable parameters.</summary>
+    public long ParameterCount
+    {
+        get
+        {
+            long count = 0;
+            foreach (Parameter<T> p in _parameters)
+            {
+                count += (long)p.Value.Rows * p.Value.Columns;
+            }
+
+            return count;
+        }
+    }
+
+    /// <summary>Gets the architecture as text: "784-256-10" for a stack of dense ReLU layers, else the layers' descriptions.</summary>
+    public virtual string Architecture => string.Join(", ", _layers.Select(l => l.ToString()));
+
+    /// <summary>Gets whether the layers are dense → ReLU → dense → softmax, the shape the fused two-layer kernels serve.</summary>
+    internal bool FusedPattern { get; }
+
+    /// <summary>Saves the network's parameters in the safetensors layout, atomically (a failed save leaves any previous file intact).</summary>
+    /// <param name="path">The model file to write.</param>
+    /// <exception cref="IOException">The file cannot be written.</exception>
+    public void Save(string path) => ModelFile.Save(this, path);
+
+    /// <summary>
+    /// Forward pass of a batch into <paramref name="workspace"/>, layer by layer; returns the probabilities (outputs × m, a workspace buffer).
+    /// </summary>
+    /// <param name="x">Inputs, <see cref="Inputs"/> × m, one example per column.</param>
+    /// <param name="workspace">Buffers for m columns.</param>
+    /// <returns>The last layer's output, <c>workspace.Output</c>.</returns>
+    /// <exception cref="ArgumentException">A shape does not match.</exception>
+    public Matrix<T> ForwardProp(Matrix<T> x, NetworkWorkspace<T> workspace)
+    {
+        CheckBatch(x, workspace);
+        workspace.Context.Begin(x.Columns, default, training: false);
+        Forward(x, workspace.Context, workspace.OutputBuffers);
+        return workspace.Output;
+    }
+
+    /// <summary>
+    /// Forward and backward pass of a batch: fills <paramref name="workspace"/>'s gradients of the mean cross-entropy
+    /// with respect to every parameter, and returns that mean loss. Allocates nothing. This is the door every trainer
+    /// goes through: it runs the fastest kernels for the network's shape.
+    /// </summary>
+    /// <param name="x">Inputs, <see cref="Inputs"/> × m.</param>
+    /// <param name="labels">The m labels, each below <see cref="Outputs"/>.</param>
+    /// <param name="workspace">Buffers for m columns.</param>
+    /// <returns>The mean cross-entropy of the batch (computed from the logits).</returns>
+    /// <exception cref="ArgumentException">A shape or length does not match.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A label is out of range.</exception>
+    public double ComputeGradients(Matrix<T> x, ReadOnlySpan<byte> labels, NetworkWorkspace<T> workspace)
+    {
+        CheckTrainingBatch(x, labels, workspace);
+        if (FusedPattern)
+        {
+            workspace.Context.Begin(x.Columns, labels, training: true);
+            return workspace.Fused.Run(this, x, workspace.Context.Labels) / x.Columns;
+        }
+
+        return ComputeGradientsByLayer(x, labels, workspace);
+    }
+
+    /// <summary>
+    /// Forward and backward pass of a batch of mostly-zero inputs, doing the first layer's work only for the non-zero
+    /// entries. Needs a dense → ReLU → dense → softmax network. Allocates nothing.
+    /// </summary>
+    /// <param name="x">The batch, built once with <see cref="SparseColumns{T}.FromDense"/>.</param>
+    /// <param name="labels">The m labels.</param>
+    /// <param name="workspace">Buffers for m columns.</param>
+    /// <returns>The mean cross-entropy of the batch.</returns>
+    /// <exception cref="ArgumentException">A shape or length does not match, or the batch is empty.</exception>
+    /// <exception cref="NotSupportedException">The network is not dense → ReLU → dense → softmax.</exception>
+    public double ComputeGradients(SparseColumns<T> x, ReadOnlySpan<byte> labels, NetworkWorkspace<T> workspace)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(workspace);
+        if (x.Rows != Inputs)
+        {
+            throw new ArgumentException($"Expected inputs with {Inputs} rows (one example per column), got {x.Rows} × {x.Columns}.", nameof(x));
+        }
+
+        CheckWorkspace(x.Columns, workspace, training: true);
+        CheckLabels(x.Columns, labels);
+        if (!FusedPattern)
+        {
+            throw new NotSupportedException($"Sparse input is supported for dense → ReLU → dense → softmax networks; this one is {Architecture}.");
+        }
+
+        workspace.Context.Begin(x.Columns, labels, training: true);
+        return workspace.Fused.Run(this, x, workspace.Context.Labels) / x.Columns;
+    }
+
+    /// <summary>The readable path: every layer's forward, then every layer's backward; returns the mean loss.</summary>
+    internal double ComputeGradientsByLayer(Matrix<T> x, ReadOnlySpan<byte> labels, NetworkWorkspace<T> workspace)
+    {
+        CheckTrainingBatch(x, labels, workspace);
+        LayerContext context = workspace.Context;
+        context.Begin(x.Columns, labels, training: true);
+        Forward(x, context, workspace.OutputBuffers);
+        Backward(x, context, workspace.OutputBuffers, workspace.InputGradientBuffers, workspace.GradientBuffers);
+        return context.LossSum / x.Columns;
+    }
+
+    /// <summary>Returns the predicted class (the most probable, first on ties) of each column of <paramref name="x"/>.</summary>
+    /// <param name="x">Inputs, <see cref="Inputs"/> × m.</param>
+    /// <returns>m class indices.</returns>
+    /// <remarks>Works in chunks of 1 024 columns with buffers of its own: safe from many threads at once.</remarks>
+    /// <exception cref="ArgumentException"><paramref name="x"/> has the wrong number of rows.</exception>
+    public int[] Predict(Matrix<T> x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        CheckRows(x);
+        var predictions = new int[x.Columns];
+        RunChunks(x.Columns, (chunk, c0, c1) => CopyColumns(x, c0, c1, chunk.Input), predictions, null);
+        return predictions;
+    }
+
+    /// <summary>Returns the predicted class of every image of <paramref name="data"/>.</summary>
+    /// <param name="data">Images of <see cref="Inputs"/> pixels.</param>
+    /// <returns>One class index per image.</returns>
+    /// <remarks>Safe from many threads at once.</remarks>
+    /// <exception cref="ArgumentException">The images do not have <see cref="Inputs"/> pixels.</exception>
+    public int[] Predict(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckPixels(data);
+        var predictions = new int[data.Count];
+        RunChunks(data.Count, (chunk, c0, c1) => CopyImages(data, c0, c1, chunk), predictions, null);
+        return predictions;
+    }
+
+    /// <summary>The seed's <c>get_accuracy</c> on inputs: the fraction of the columns of <paramref name="x"/> whose predicted class equals the label.</summary>
+    /// <param name="x">Inputs, <see cref="Inputs"/> × m.</param>
+    /// <param name="labels">The m labels.</param>
+    /// <returns>The accuracy in [0, 1]; 0 for an empty batch.</returns>
+    /// <exception cref="ArgumentException">A shape or length does not match.</exception>
+    public double GetAccuracy(Matrix<T> x, ReadOnlySpan<byte> labels)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        CrossEntropy.RequireOneLabelPerColumn(x.Columns, labels, nameof(labels));
+        return ClassificationMetrics.FractionCorrect(Predict(x), labels);
+    }
+
+    /// <summary>Evaluates the network on a labelled dataset: mean loss, accuracy, confusion matrix and per-class scores.</summary>
+    /// <param name="data">Labelled images of <see cref="Inputs"/> pixels.</param>
+    /// <returns>The metrics.</returns>
+    /// <remarks>Safe from many threads at once.</remarks>
+    /// <exception cref="ArgumentException">The images do not have <see cref="Inputs"/> pixels, or a label is not below <see cref="Outputs"/>.</exception>
+    /// <exception cref="InvalidOperationException">The dataset has no labels.</exception>
+    public ClassificationMetrics Evaluate(Dataset data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        CheckPixels(data);
+        ReadOnlySpan<byte> labels = data.Labels;
+        CrossEntropy.ValidateLabels(labels, Outputs, nameof(data));
+        var predictions = new int[data.Count];
+        double loss = 0;
+        RunChunks(data.Count, (chunk, c0, c1) => CopyImages(data, c0, c1, chunk), predictions, l => loss += l);
+        return ClassificationMetrics.From(predictions, labels, Outputs, data.Count == 0 ? double.NaN : loss / data.Count);
+    }
+
+    /// <summary>Returns the mean cross-entropy of the network on (<paramref name="x"/>, <paramref name="labels"/>). Thread-safe.</summary>
+    /// <param name="x">Inputs, <see cref="Inputs"/> × m (m ≥ 1).</param>
+    /// <param name="labels">The m labels.</param>
+    /// <returns>The mean loss.</returns>
+    /// <exception cref="ArgumentException">A shape or length does not match, or the batch is empty.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A label is out of range.</exception>
+    public double Loss(Matrix<T> x, ReadOnlySpan<byte> labels)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        CheckRows(x);
+        CheckLabels(x.Columns, labels);
+        var workspace = new NetworkWorkspace<T>(this, x.Columns, training: false, input: false);
+        workspace.Context.Begin(x.Columns, labels, training: false);
+        Forward(x, workspace.Context, workspace.OutputBuffers);
+        return workspace.Context.LossSum / x.Columns;
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"{GetType().Name.Split('`')[0]}<{typeof(T).Name}> {Architecture} ({ParameterCount} parameters)";
+
+    /// <summary>Copies every parameter's values from a network of the same shape.</summary>
+    internal void CopyParametersFrom(Network<T> other)
+    {
+        for (int p = 0; p < _parameters.Length; p++)
+        {
+            other._parameters[p].Value.CopyTo(_parameters[p].Value);
+        }
+    }
+
+    internal bool SameShape(Network<T> other)
+    {
+        if (other._layers.Length != _layers.Length)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            if (other._layers[i].GetType() != _layers[i].GetType() || other._layers[i].InputSize != _layers[i].InputSize || other._layers[i].OutputSize != _layers[i].OutputSize)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Every layer's forward pass in order; the loss layer adds the summed loss to the context when it has labels.</summary>
+    internal void Forward(Matrix<T> x, LayerContext context, Matrix<T>[] outputs)
+    {
+        Matrix<T> input = x;
+        for (int i = 0; i < _layers.Length; i++)
+        {
+            _layers[i].Forward(context, input, outputs[i]);
+            input = outputs[i];
+        }
+    }
+
+    /// <summary>Every layer's backward pass from the top down, after <see cref="Forward"/> on the same batch.</summary>
+    internal void Backward(Matrix<T> x, LayerContext context, Matrix<T>[] outputs, Matrix<T>[] inputGradients, Matrix<T>[] gradients)
+    {
+        int p = _parameters.Length;
+        for (int i = _layers.Length - 1; i >= 0; i--)
+        {
+            Layer<T> layer = _layers[i];
+            int count = layer.Parameters.Count;
+            p -= count;
+            Matrix<T> input = i == 0 ? x : outputs[i - 1];
+            Matrix<T>? outputGradient = i == _layers.Length - 1 ? null : inputGradients[i + 1];
+            layer.Backward(context, input, outputs[i], outputGradient, i == 0 ? null : inputGradients[i], gradients.AsSpan(p, count));
+        }
+    }
+
+    private void RunChunks(int count, Action<NetworkWorkspace<T>, int, int> fill, int[] predictions, Action<double>? lossSink)
+    {
+        if (count == 0)
+        {
+            return;
+        }
+
+        var full = new NetworkWorkspace<T>(this, Math.Min(PredictChunk, count), training: false);
+        NetworkWorkspace<T>? tail = null;
+        for (int c0 = 0; c0 < count; c0 += PredictChunk)
+        {
+            int c1 = Math.Min(c0 + PredictChunk, count);
+            NetworkWorkspace<T> chunk = c1 - c0 == full.Columns ? full : (tail ??= new NetworkWorkspace<T>(this, c1 - c0, training: false));
+            fill(chunk, c0, c1);
+            chunk.Context.Begin(c1 - c0, lossSink is null ? default : chunk.Labels, training: false);
+            Forward(chunk.Input, chunk.Context, chunk.OutputBuffers);
+            lossSink?.Invoke(chunk.Context.LossSum);
+            ClassificationMetrics.ArgMax(chunk.Output, predictions.AsSpan(c0, c1 - c0));
+        }
+    }
+
+    private static void CopyColumns(Matrix<T> x, int c0, int c1, Matrix<T> destination)
+    {
+        for (int r = 0; r < x.Rows; r++)
+        {
+            x.Row(r)[c0..c1].CopyTo(destination.Row(r));
+        }
+    }
+
+    private static void CopyImages(Dataset data, int c0, int c1, NetworkWorkspace<T> chunk)
+    {
+        Span<int> indices = c1 - c0 <= 1024 ? stackalloc int[c1 - c0] : new int[c1 - c0];
+        for (int i = 0; i < indices.Length; i++)
+        {
+            indices[i] = c0 + i;
+        }
+
+        data.CopyBatchTo(indices, chunk.Input, data.HasLabels ? chunk.Labels : default);
+    }
+
+    private void CheckRows(Matrix<T> x)
+    {
+        if (x.Rows != Inputs)
+        {
+            throw new ArgumentException($"Expected inputs with {Inputs} rows (one example per column), got {x.Rows} × {x.Columns}.", nameof(x));
+        }
+    }
+
+    private void CheckPixels(Dataset data)
+    {
+        if (data.PixelsPerImage != Inputs)
+        {
+            throw new ArgumentException($"The network has {Inputs} inputs, but the images have {data.PixelsPerImage} pixels ({data.ImageRows} × {data.ImageColumns}).", nameof(data));
+        }
+    }
+
+    private void CheckLabels(int columns, ReadOnlySpan<byte> labels)
+    {
+        CrossEntropy.RequireOneLabelPerColumn(columns, labels, nameof(labels));
+        CrossEntropy.ValidateLabels(labels, Outputs, nameof(labels));
+    }
+
+    private void CheckBatch(Matrix<T> x, NetworkWorkspace<T> workspace)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(workspace);
+        CheckRows(x);
+        CheckWorkspace(x.Columns, workspace, training: false);
+    }
+
+    private void CheckTrainingBatch(Matrix<T> x, ReadOnlySpan<byte> labels, NetworkWorkspace<T> workspace)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        ArgumentNullException.ThrowIfNull(workspace);
+        CheckRows(x);
+        CheckWorkspace(x.Columns, workspace, training: true);
+        CheckLabels(x.Columns, labels);
+    }
+
+    private void CheckWorkspace(int columns, NetworkWorkspace<T> workspace, bool training)
+    {
+        if (columns != workspace.Columns)
+        {
+            throw new ArgumentException($"The workspace is sized for {workspace.Columns} columns, but the batch has {columns}.", nameof(workspace));
+        }
+
+        if (!workspace.Fits(this))
+        {
+            throw new ArgumentException($"The workspace was made for a network of another shape, not {Architecture}.", nameof(workspace));
+        }
+
+        if (training && !workspace.IsTraining)
+        {
+            throw new ArgumentException("The workspace holds only forward buffers; training needs one made with new NetworkWorkspace<T>(network, columns).", nameof(workspace));
+        }
+    }
+}
