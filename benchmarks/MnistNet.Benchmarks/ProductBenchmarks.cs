@@ -46,7 +46,7 @@ public class ProductBenchmarks
     public void Forward() => Matrix<float>.Multiply(_w1, _x, _z1);
 
     [BenchmarkCategory("W1·X"), Benchmark(Description = "sparse X (incl. transposes)")]
-    public void ForwardSparse() => SparseKernels.Multiply(_w1, _sparse, _z1, MnistNetRuntime.EffectiveSimdPath);
+    public void ForwardSparse() => SparseProducts.Multiply(_w1, _sparse, _z1, MnistNetRuntime.EffectiveSimdPath);
 
     [BenchmarkCategory("dZ1·Xᵀ"), Benchmark(Baseline = true, Description = "reference")]
     public void WeightGradientReference() => ReferenceKernels.MultiplyByTranspose(_dz1, _x, _dw1);
@@ -55,7 +55,7 @@ public class ProductBenchmarks
     public void WeightGradient() => Matrix<float>.MultiplyByTranspose(_dz1, _x, _dw1);
 
     [BenchmarkCategory("dZ1·Xᵀ"), Benchmark(Description = "sparse X (incl. transposes)")]
-    public void WeightGradientSparse() => SparseKernels.MultiplyByTranspose(_dz1, _sparse, _dw1, MnistNetRuntime.EffectiveSimdPath);
+    public void WeightGradientSparse() => SparseProducts.MultiplyByTranspose(_dz1, _sparse, _dw1, MnistNetRuntime.EffectiveSimdPath);
 
     [BenchmarkCategory("W2ᵀ·dZ2"), Benchmark(Baseline = true, Description = "reference")]
     public void BackReference() => ReferenceKernels.TransposeAndMultiply(_w2, _dz2, _z1);

@@ -11,6 +11,7 @@ namespace MnistNet.Tests;
 /// bound for summation, (k + 2)·ε·Σ|a·b| per element (ε the type's machine epsilon), because the fast kernels
 /// fuse multiply-adds and sum in another order.
 /// </summary>
+[Collection(SerialTestGroup.Name)]
 public class MatrixKernelTests
 {
     public static readonly TheoryData<SimdPath> Paths = new() { SimdPath.Scalar, SimdPath.Vector256, SimdPath.Vector512 };
@@ -109,7 +110,14 @@ public class MatrixKernelTests
         var fast = new Matrix<float>(9, 301);
         MatrixKernels.Multiply(a, b, scalar, SimdPath.Scalar, 1);
         MatrixKernels.Multiply(a, b, fast, path, 2);
-        Assert.True(TestData.SameBits(scalar, fast));
+        Assert.True(TestData.SameBits(scalar, fast), "A·B");
+
+        // Aᵀ·B: A is 37 × 9 here, so Aᵀ·B is 9 × 301 again.
+        Matrix<float> at = TestData.Random<float>(37, 9, 3);
+        MatrixKernels.TransposeAndMultiply(at, b, scalar, SimdPath.Scalar, 1);
+        MatrixKernels.TransposeAndMultiply(at, b, fast, path, 2);
+        Assert.True(TestData.SameBits(scalar, fast), "Aᵀ·B");
+        Assert.False(TestData.SameBits(scalar, new Matrix<float>(9, 301)), "the product is not all zeros");
     }
 
     [Theory]
@@ -118,25 +126,37 @@ public class MatrixKernelTests
     {
         // Large enough to be split into many chunks and run on the worker threads.
         Matrix<float> w = TestData.Random<float>(10, 784, 1);
-        Matrix<float> x = TestData.Random<float>(784, 3001, 2, 0, 1);
-        Matrix<float> d = TestData.Random<float>(10, 3001, 3);
+        // 20 001 columns: dozens of chunks, so the pool's worker joins in before the caller has run them all.
+        Matrix<float> x = TestData.Random<float>(784, 20001, 2, 0, 1);
+        Matrix<float> d = TestData.Random<float>(10, 20001, 3);
         Matrix<float> w2 = TestData.Random<float>(10, 10, 4);
 
-        var one = new Matrix<float>(10, 3001);
-        var two = new Matrix<float>(10, 3001);
-        MatrixKernels.Multiply(w, x, one, path, 1);
-        MatrixKernels.Multiply(w, x, two, path, 2);
-        Assert.True(TestData.SameBits(one, two));
-
+        var one = new Matrix<float>(10, 20001);
         var gOne = new Matrix<float>(10, 784);
-        var gTwo = new Matrix<float>(10, 784);
-        MatrixKernels.MultiplyByTranspose(d, x, gOne, path, 1);
-        MatrixKernels.MultiplyByTranspose(d, x, gTwo, path, 2);
-        Assert.True(TestData.SameBits(gOne, gTwo));
+        var tOne = new Matrix<float>(10, 20001);
+        Threads.Run(1, () =>
+        {
+            MatrixKernels.Multiply(w, x, one, path, 1);
+            MatrixKernels.MultiplyByTranspose(d, x, gOne, path, 1);
+            MatrixKernels.TransposeAndMultiply(w2, d, tOne, path, 1);
+        });
 
-        MatrixKernels.TransposeAndMultiply(w2, d, one, path, 1);
-        MatrixKernels.TransposeAndMultiply(w2, d, two, path, 2);
-        Assert.True(TestData.SameBits(one, two));
+        // Three rounds on two threads (each must give the same bits); the worker has to take part in some of them.
+        Threads.Run(2, () =>
+        {
+            for (int round = 0; round < 3; round++)
+            {
+                var two = new Matrix<float>(10, 20001);
+                var gTwo = new Matrix<float>(10, 784);
+                var tTwo = new Matrix<float>(10, 20001);
+                MatrixKernels.Multiply(w, x, two, path, 2);
+                MatrixKernels.MultiplyByTranspose(d, x, gTwo, path, 2);
+                MatrixKernels.TransposeAndMultiply(w2, d, tTwo, path, 2);
+                Assert.True(TestData.SameBits(one, two), "W·X");
+                Assert.True(TestData.SameBits(gOne, gTwo), "dZ·Xᵀ");
+                Assert.True(TestData.SameBits(tOne, tTwo), "Wᵀ·dZ");
+            }
+        });
     }
 
     [Theory]

@@ -5,6 +5,7 @@ using MnistNet.Networks;
 namespace MnistNet.Tests;
 
 /// <summary>The seed's recipe on the bundled MNIST files, end to end.</summary>
+[Collection(SerialTestGroup.Name)]
 public class SeedRecipeTests
 {
     private static readonly Lazy<MnistDataset> Mnist = new(() => MnistDataset.Load(TestData.DataFolder));
@@ -29,29 +30,21 @@ public class SeedRecipeTests
     {
         Dataset subset = Mnist.Value.Train.Slice(0, 4000);
         Matrix<float> x = subset.Pixels<float>();
-        int saved = MnistNetRuntime.MaxDegreeOfParallelism;
-        try
+        byte[] labels = subset.Labels.ToArray();
+        TwoLayerNetwork<float> first = Threads.Run(2, () => Train(x, labels));
+        TwoLayerNetwork<float> second = Threads.Run(2, () => Train(x, labels));
+        TwoLayerNetwork<float> single = Threads.Run(1, () => Train(x, labels));
+        foreach (TwoLayerNetwork<float> other in new[] { second, single })
         {
-            TwoLayerNetwork<float> first = Train(x, subset.Labels, threads: 2);
-            TwoLayerNetwork<float> second = Train(x, subset.Labels, threads: 2);
-            TwoLayerNetwork<float> single = Train(x, subset.Labels, threads: 1);
-            foreach (TwoLayerNetwork<float> other in new[] { second, single })
-            {
-                Assert.True(TestData.SameBits(first.W1, other.W1));
-                Assert.True(TestData.SameBits(first.B1, other.B1));
-                Assert.True(TestData.SameBits(first.W2, other.W2));
-                Assert.True(TestData.SameBits(first.B2, other.B2));
-            }
-        }
-        finally
-        {
-            MnistNetRuntime.MaxDegreeOfParallelism = saved;
+            Assert.True(TestData.SameBits(first.W1, other.W1));
+            Assert.True(TestData.SameBits(first.B1, other.B1));
+            Assert.True(TestData.SameBits(first.W2, other.W2));
+            Assert.True(TestData.SameBits(first.B2, other.B2));
         }
     }
 
-    private static TwoLayerNetwork<float> Train(Matrix<float> x, ReadOnlySpan<byte> labels, int threads)
+    private static TwoLayerNetwork<float> Train(Matrix<float> x, byte[] labels)
     {
-        MnistNetRuntime.MaxDegreeOfParallelism = threads;
         var net = new TwoLayerNetwork<float>(seed: 11);
         net.GradientDescent(x, labels, 0.10f, 30);
         return net;

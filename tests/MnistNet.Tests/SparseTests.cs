@@ -10,6 +10,7 @@ namespace MnistNet.Tests;
 /// The sparse-input kernels against the dense reference kernels, on every SIMD path, for every column count 0–257
 /// and random odd shapes and densities; tolerance (k + 2)·ε·Σ|a·b| as for the dense kernels.
 /// </summary>
+[Collection(SerialTestGroup.Name)]
 public class SparseTests
 {
     public static readonly TheoryData<SimdPath> Paths = new() { SimdPath.Scalar, SimdPath.Vector256, SimdPath.Vector512 };
@@ -88,27 +89,27 @@ public class SparseTests
         Assert.True(MaxDifference(dense.W1, viaSparse.W1) <= 1e-5, $"W1 differs by {MaxDifference(dense.W1, viaSparse.W1):E2}");
         Assert.True(MaxDifference(dense.B2, viaSparse.B2) <= 1e-5);
 
-        int saved = MnistNetRuntime.MaxDegreeOfParallelism;
-        try
+        var one = new TwoLayerNetwork<float>(seed: 2);
+        var two = new TwoLayerNetwork<float>(seed: 2);
+        var workspaceOne = new TrainingWorkspace<float>(one, 5000);
+        var workspaceTwo = new TrainingWorkspace<float>(two, 5000);
+        Threads.Run(1, () =>
         {
-            var one = new TwoLayerNetwork<float>(seed: 2);
-            var two = new TwoLayerNetwork<float>(seed: 2);
-            var workspaceOne = new TrainingWorkspace<float>(one, 5000);
-            var workspaceTwo = new TrainingWorkspace<float>(two, 5000);
-            for (int i = 0; i < 3; i++)
+            for (int i = 0; i < 5; i++)
             {
-                MnistNetRuntime.MaxDegreeOfParallelism = 1;
                 one.TrainStep(sparse, y, 0.1f, workspaceOne);
-                MnistNetRuntime.MaxDegreeOfParallelism = 2;
+            }
+        });
+        Threads.Run(2, () =>
+        {
+            for (int i = 0; i < 5; i++)
+            {
                 two.TrainStep(sparse, y, 0.1f, workspaceTwo);
             }
+        });
 
-            Assert.True(TestData.SameBits(one.W1, two.W1) && TestData.SameBits(one.B1, two.B1));
-        }
-        finally
-        {
-            MnistNetRuntime.MaxDegreeOfParallelism = saved;
-        }
+        Assert.True(TestData.SameBits(one.W1, two.W1) && TestData.SameBits(one.B1, two.B1));
+        Assert.True(TestData.SameBits(one.W2, two.W2) && TestData.SameBits(one.B2, two.B2));
     }
 
     [Fact]
@@ -203,7 +204,7 @@ public class SparseTests
         var actual = new Matrix<T>(hidden, columns);
         ReferenceKernels.Multiply(w, x, expected);
         ReferenceKernels.Multiply(TestData.Abs(w), x, bound);
-        SparseKernels.Multiply(w, s, actual, path);
+        SparseProducts.Multiply(w, s, actual, path);
         TestData.AssertWithinBound(expected, actual, bound, (rows + 2) * eps, $"W·X {typeof(T).Name} {path} h={hidden} {rows}×{columns}");
 
         // Weight gradient: dZ·Xᵀ, inner length = columns.
@@ -212,7 +213,7 @@ public class SparseTests
         var actualGrad = new Matrix<T>(hidden, rows);
         ReferenceKernels.MultiplyByTranspose(dz, x, expectedGrad);
         ReferenceKernels.MultiplyByTranspose(TestData.Abs(dz), x, boundGrad);
-        SparseKernels.MultiplyByTranspose(dz, s, actualGrad, path);
+        SparseProducts.MultiplyByTranspose(dz, s, actualGrad, path);
         TestData.AssertWithinBound(expectedGrad, actualGrad, boundGrad, (columns + 2) * eps, $"dZ·Xᵀ {typeof(T).Name} {path} h={hidden} {rows}×{columns}");
     }
 

@@ -6,6 +6,7 @@ using MnistNet.Training;
 
 namespace MnistNet.Tests;
 
+[Collection(SerialTestGroup.Name)]
 public class TrainerTests
 {
     private static readonly Dataset Train = DenseNetworkTests.SyntheticDigits(1200, seed: 1);
@@ -30,26 +31,25 @@ public class TrainerTests
     [Fact]
     public void Fit_SameSeed_SameBits_OnOneOrTwoThreads_AndFullBatchWorks()
     {
-        int saved = MnistNetRuntime.MaxDegreeOfParallelism;
-        try
+        // 784-128-10 on batches of 3 000: products of several chunks each, so the pool's worker really takes part.
+        Dataset many = DenseNetworkTests.SyntheticDigits(6000, seed: 4);
+        DenseNetwork<float> Wide(long seed)
         {
-            MnistNetRuntime.MaxDegreeOfParallelism = 1;
-            DenseNetwork<float> one = Run(new TrainingOptions { Epochs = 2, BatchSize = 64, Seed = 5 });
-            MnistNetRuntime.MaxDegreeOfParallelism = 2;
-            DenseNetwork<float> two = Run(new TrainingOptions { Epochs = 2, BatchSize = 64, Seed = 5 });
-            DenseNetwork<float> otherSeed = Run(new TrainingOptions { Epochs = 2, BatchSize = 64, Seed = 6 });
-            AssertSameParameters(one, two);
-            Assert.False(TestData.SameBits(one.Weights[0], otherSeed.Weights[0]));
+            var net = new DenseNetwork<float>([784, 128, 10], seed: 7);
+            new Trainer<float>(net, new Adam<float>(0.005), new TrainingOptions { Epochs = 2, BatchSize = 3000, Seed = seed }).Fit(many, cancellationToken: TestContext.Current.CancellationToken);
+            return net;
+        }
 
-            // Full batch (BatchSize 0): one step per epoch.
-            var net = new DenseNetwork<float>([784, 16, 10], seed: 1);
-            TrainingResult full = new Trainer<float>(net, new Adam<float>(0.01), new TrainingOptions { Epochs = 3, BatchSize = 0 }).Fit(Train, cancellationToken: TestContext.Current.CancellationToken);
-            Assert.Equal(3, full.Steps);
-        }
-        finally
-        {
-            MnistNetRuntime.MaxDegreeOfParallelism = saved;
-        }
+        DenseNetwork<float> one = Threads.Run(1, () => Wide(5));
+        DenseNetwork<float> two = Threads.Run(2, () => Wide(5));
+        DenseNetwork<float> otherSeed = Wide(6);
+        AssertSameParameters(one, two);
+        Assert.False(TestData.SameBits(one.Weights[0], otherSeed.Weights[0]));
+
+        // Full batch (BatchSize 0): one step per epoch.
+        var net = new DenseNetwork<float>([784, 16, 10], seed: 1);
+        TrainingResult full = new Trainer<float>(net, new Adam<float>(0.01), new TrainingOptions { Epochs = 3, BatchSize = 0 }).Fit(Train, cancellationToken: TestContext.Current.CancellationToken);
+        Assert.Equal(3, full.Steps);
     }
 
     [Theory]
@@ -107,14 +107,15 @@ public class TrainerTests
             // Cancel during epoch 1, after step 5: the trainer sees the token before step 6.
             var interrupted = new DenseNetwork<float>([784, 20, 10], seed: 8);
             using var cts = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-            var trainer = new Trainer<float>(interrupted, new Adam<float>(0.005), new TrainingOptions { Epochs = 2, BatchSize = 100, Seed = 3, CheckpointPath = path });
-            trainer.AfterStep = steps =>
+            // A constant schedule that cancels while the trainer asks for step 4's rate (0-based): step 5 completes, step 6 does not start.
+            var cancelAtStep5 = new RecordingSchedule((_, step, _) =>
             {
-                if (steps == 5)
+                if (step == 4)
                 {
                     cts.Cancel();
                 }
-            };
+            });
+            var trainer = new Trainer<float>(interrupted, new Adam<float>(0.005), new TrainingOptions { Epochs = 2, BatchSize = 100, Seed = 3, CheckpointPath = path, Schedule = cancelAtStep5 });
             Assert.Throws<OperationCanceledException>(() => trainer.Fit(Train, cancellationToken: cts.Token));
             Assert.True(File.Exists(path));
             Trainer<float> resumed = Trainer<float>.Resume(path, options);
@@ -259,6 +260,18 @@ public class TrainerTests
         for (int p = 0; p < expected.Parameters.Count; p++)
         {
             Assert.True(TestData.SameBits(expected.Parameters[p].Value, actual.Parameters[p].Value), $"{expected.Parameters[p].Name} differs");
+        }
+    }
+
+    /// <summary>The constant schedule, telling <paramref name="onFactor"/> every (epoch, step, total steps) the trainer asks for.</summary>
+    internal sealed class RecordingSchedule(Action<int, long, long> onFactor) : LearningRateSchedule
+    {
+        public override string Name => "recording";
+
+        public override double Factor(int epoch, long step, long totalSteps)
+        {
+            onFactor(epoch, step, totalSteps);
+            return 1;
         }
     }
 

@@ -14,8 +14,8 @@ namespace MnistNet.LinearAlgebra;
 /// <c>dWᵀ[k] += Σ_{j in block: x_kj ≠ 0} x_kj · dZᵀ[j]</c>, each sum kept in registers and stored once per block.</item>
 /// </list>
 /// Rows of the transposed operands are <c>hp</c> elements: the hidden size rounded up to the vector width, with
-/// zero padding. Their reference twins are <see cref="ReferenceKernels.Multiply{T}"/> and
-/// <see cref="ReferenceKernels.MultiplyByTranspose{T}"/> on the dense matrix.
+/// zero padding. Their reference twins are <c>ReferenceKernels.Multiply</c> and <c>ReferenceKernels.MultiplyByTranspose</c>
+/// on the dense matrix (tests/MnistNet.TestSupport).
 /// </summary>
 [SkipLocalsInit]
 internal static class SparseKernels
@@ -73,44 +73,6 @@ internal static class SparseKernels
             default:
                 GradientBlock<T, T, SimdScalar<T>>(x, block, ref dz, hp, ref dw);
                 break;
-        }
-    }
-
-    /// <summary>z = w · x for a dense w (H × rows) and the whole sparse x; allocating test and benchmark convenience.</summary>
-    public static void Multiply<T>(Matrix<T> w, SparseColumns<T> x, Matrix<T> z, SimdPath path)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int hp = PaddedWidth<T>(w.Rows, path);
-        T[] wt = Transpose(w, hp);
-        T[] zt = new T[Math.Max(1, SparseColumns<T>.BlockColumns * hp)];
-        for (int c0 = 0, block = 0; c0 < x.Columns; c0 += SparseColumns<T>.BlockColumns, block++)
-        {
-            int c1 = Math.Min(c0 + SparseColumns<T>.BlockColumns, x.Columns);
-            Forward(x, block, wt, hp, zt, path);
-            FromTransposedBlock<T>(zt, hp, z, c0, c1);
-        }
-    }
-
-    /// <summary>dw = dz · xᵀ for a dense dz (H × columns) and the whole sparse x; allocating test and benchmark convenience.</summary>
-    public static void MultiplyByTranspose<T>(Matrix<T> dz, SparseColumns<T> x, Matrix<T> dw, SimdPath path)
-        where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        int hp = PaddedWidth<T>(dz.Rows, path);
-        T[] dwt = new T[Math.Max(1, x.Rows * hp)];
-        T[] dzt = new T[Math.Max(1, SparseColumns<T>.BlockColumns * hp)];
-        for (int c0 = 0, block = 0; c0 < x.Columns; c0 += SparseColumns<T>.BlockColumns, block++)
-        {
-            int c1 = Math.Min(c0 + SparseColumns<T>.BlockColumns, x.Columns);
-            ToTransposedBlock(dz, c0, c1, dzt, hp);
-            AccumulateWeightGradient(x, block, dzt, hp, dwt, path);
-        }
-
-        for (int h = 0; h < dw.Rows; h++)
-        {
-            for (int k = 0; k < dw.Columns; k++)
-            {
-                dw[h, k] = dwt[(k * hp) + h];
-            }
         }
     }
 

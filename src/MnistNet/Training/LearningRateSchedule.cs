@@ -2,11 +2,13 @@ namespace MnistNet.Training;
 
 /// <summary>
 /// How the learning rate changes during training: the optimiser's base rate times <see cref="Factor"/>. Use
-/// <see cref="Constant"/>, <see cref="StepDecay"/> or <see cref="Cosine"/>.
+/// <see cref="Constant"/>, <see cref="StepDecay"/> or <see cref="Cosine"/>, or derive your own (the trainer calls
+/// <see cref="Factor"/> once before every step).
 /// </summary>
 public abstract class LearningRateSchedule
 {
-    private protected LearningRateSchedule()
+    /// <summary>Initialises a schedule.</summary>
+    protected LearningRateSchedule()
     {
     }
 

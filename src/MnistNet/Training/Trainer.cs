@@ -66,9 +66,6 @@ public sealed class Trainer<T>
     /// <summary>Gets the number of optimiser steps since the start of training.</summary>
     public long Steps { get; private set; }
 
-    /// <summary>Called after every step with <see cref="Steps"/> (tests use it to cancel at an exact step).</summary>
-    internal Action<long>? AfterStep { get; set; }
-
     /// <summary>
     /// Restores a trainer from a checkpoint written by <see cref="SaveCheckpoint"/> (or through
     /// <see cref="TrainingOptions.CheckpointPath"/>): the network, the optimiser and its state, the epoch and step, and
@@ -208,7 +205,6 @@ public sealed class Trainer<T>
                 Optimizer.Step(Network, workspace, rate);
                 _epochLossSum += loss * count;
                 Steps++;
-                AfterStep?.Invoke(Steps);
             }
 
             double trainLoss = _epochLossSum / n;

@@ -1,13 +1,15 @@
 using System.Numerics;
 
-namespace MnistNet.LinearAlgebra;
+using MnistNet.LinearAlgebra;
+
+namespace MnistNet.TestSupport;
 
 /// <summary>
 /// The slow, obvious versions of every kernel: plain loops, one multiply and one add per term, no SIMD, no
 /// threads. They are the oracle the fast kernels are tested against and the baseline they are benchmarked
 /// against; nothing on a hot path calls them.
 /// </summary>
-internal static class ReferenceKernels
+public static class ReferenceKernels
 {
     /// <summary>C = A · B (A: M × K, B: K × N).</summary>
     public static void Multiply<T>(Matrix<T> a, Matrix<T> b, Matrix<T> c)

@@ -1,13 +1,15 @@
 using System.Numerics;
 using MnistNet.LinearAlgebra;
 
-namespace MnistNet.Networks;
+using MnistNet.Networks;
+
+namespace MnistNet.TestSupport;
 
 /// <summary>
 /// The seed's equations written with the naive <see cref="ReferenceKernels"/> only: the oracle the fast
 /// <see cref="TwoLayerNetwork{T}"/> path is tested against and the baseline it is benchmarked against.
 /// </summary>
-internal static class ReferenceNetwork
+public static class ReferenceNetwork
 {
     /// <summary>Forward and backward pass with the reference kernels; allocates everything it returns.</summary>
     public static (ForwardPass<T> Forward, Gradients<T> Gradients) ForwardBackward<T>(TwoLayerNetwork<T> net, Matrix<T> x, ReadOnlySpan<byte> labels)

@@ -1,0 +1,47 @@
+using System.Numerics;
+using MnistNet.LinearAlgebra;
+
+namespace MnistNet.TestSupport;
+
+/// <summary>Whole-matrix products with a sparse X built from the block kernels: allocating conveniences for tests and benchmarks.</summary>
+public static class SparseProducts
+{
+    /// <summary>z = w · x for a dense w (H × rows) and the whole sparse x; allocating test and benchmark convenience.</summary>
+    public static void Multiply<T>(Matrix<T> w, SparseColumns<T> x, Matrix<T> z, SimdPath path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int hp = SparseKernels.PaddedWidth<T>(w.Rows, path);
+        T[] wt = SparseKernels.Transpose(w, hp);
+        T[] zt = new T[Math.Max(1, SparseColumns<T>.BlockColumns * hp)];
+        for (int c0 = 0, block = 0; c0 < x.Columns; c0 += SparseColumns<T>.BlockColumns, block++)
+        {
+            int c1 = Math.Min(c0 + SparseColumns<T>.BlockColumns, x.Columns);
+            SparseKernels.Forward(x, block, wt, hp, zt, path);
+            SparseKernels.FromTransposedBlock<T>(zt, hp, z, c0, c1);
+        }
+    }
+
+    /// <summary>dw = dz · xᵀ for a dense dz (H × columns) and the whole sparse x; allocating test and benchmark convenience.</summary>
+    public static void MultiplyByTranspose<T>(Matrix<T> dz, SparseColumns<T> x, Matrix<T> dw, SimdPath path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int hp = SparseKernels.PaddedWidth<T>(dz.Rows, path);
+        T[] dwt = new T[Math.Max(1, x.Rows * hp)];
+        T[] dzt = new T[Math.Max(1, SparseColumns<T>.BlockColumns * hp)];
+        for (int c0 = 0, block = 0; c0 < x.Columns; c0 += SparseColumns<T>.BlockColumns, block++)
+        {
+            int c1 = Math.Min(c0 + SparseColumns<T>.BlockColumns, x.Columns);
+            SparseKernels.ToTransposedBlock(dz, c0, c1, dzt, hp);
+            SparseKernels.AccumulateWeightGradient(x, block, dzt, hp, dwt, path);
+        }
+
+        for (int h = 0; h < dw.Rows; h++)
+        {
+            for (int k = 0; k < dw.Columns; k++)
+            {
+                dw[h, k] = dwt[(k * hp) + h];
+            }
+        }
+    }
+
+}
