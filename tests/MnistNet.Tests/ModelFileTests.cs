@@ -26,7 +26,7 @@ public sealed class ModelFileTests : IDisposable
         TrainerTests.AssertSameParameters(net, loaded);
         IReadOnlyDictionary<string, string> meta = ModelFile.ReadMetadata(path);
         Assert.Equal("mnistnet", meta["format"]);
-        Assert.Equal("1", meta["format_version"]);
+        Assert.Equal("2", meta["format_version"]);
         Assert.Equal("784-30-20-10", meta["architecture"]);
         Assert.Equal("F32", meta["dtype"]);
         Assert.StartsWith("sha256:", meta["checksum"]);
@@ -64,8 +64,29 @@ public sealed class ModelFileTests : IDisposable
 
         BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(16), b[0]);
         BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(20), b[1]);
-        string checksum = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(data));
-        string json = "{\"__metadata__\":{\"format\":\"mnistnet\",\"format_version\":\"1\",\"architecture\":\"2-2\",\"activation\":\"relu\",\"output\":\"softmax\",\"dtype\":\"F32\",\"checksum\":\"" + checksum + "\"},"
+        // Format version 2's checksum, written from its definition: every metadata entry but the checksum (keys in
+        // ordinal order, each key and value followed by a 0 byte), a 1 byte, then each tensor in name order: name, dtype,
+        // shape ("2,2"), byte length — each followed by 0 — and the bytes.
+        var canonical = new List<byte>();
+        void Text(string value) => canonical.AddRange([.. Encoding.UTF8.GetBytes(value), 0]);
+        foreach ((string key, string value) in new[] { ("activation", "relu"), ("architecture", "2-2"), ("dtype", "F32"), ("format", "mnistnet"), ("format_version", "2"), ("output", "softmax") })
+        {
+            Text(key);
+            Text(value);
+        }
+
+        canonical.Add(1);
+        foreach ((string name, string shape, byte[] bytes) in new[] { ("layers.0.bias", "2", data[16..]), ("layers.0.weight", "2,2", data[..16]) })
+        {
+            Text(name);
+            Text("F32");
+            Text(shape);
+            Text(bytes.Length.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            canonical.AddRange(bytes);
+        }
+
+        string checksum = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(canonical.ToArray()));
+        string json = "{\"__metadata__\":{\"format\":\"mnistnet\",\"format_version\":\"2\",\"architecture\":\"2-2\",\"activation\":\"relu\",\"output\":\"softmax\",\"dtype\":\"F32\",\"checksum\":\"" + checksum + "\"},"
             + "\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
             + "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]}}";
         byte[] header = Encoding.UTF8.GetBytes(json.PadRight((json.Length + 7) / 8 * 8));
@@ -141,10 +162,13 @@ public sealed class ModelFileTests : IDisposable
         { "array", "JSON object" },
         { "duplicate", "twice" },
         { "gap", "without gaps" },
+        { "overlap", "overlaps" },
         { "size-mismatch", "takes 16 bytes" },
         { "trailing", "the file holds" },
         { "unknown-dtype", "unknown dtype" },
         { "checksum", "checksum does not match" },
+        { "no-checksum", "has no checksum" },
+        { "changed-metadata", "checksum does not match" },
         { "architecture", "architecture" },
         { "no-bias", "has no layers.0.bias" },
         { "version", "format_version" },
@@ -168,18 +192,24 @@ public sealed class ModelFileTests : IDisposable
     [Property(Arbitrary = [typeof(MutationGenerators)], MaxTest = 300)]
     public void Load_MutatedFile_LoadsOrThrowsInvalidData(Mutation mutation)
     {
-        byte[] valid = SafeTensorsBytes(new DenseNetwork<float>([6, 4, 3], seed: 2));
+        var original = new DenseNetwork<float>([6, 4, 3], seed: 2);
+        byte[] valid = SafeTensorsBytes(original);
         byte[] bad = mutation.Apply(valid);
         string path = Path.Combine(_folder, $"mutated-{Guid.NewGuid():N}.safetensors");
         File.WriteAllBytes(path, bad);
+        DenseNetwork<float> net;
         try
         {
-            DenseNetwork<float> net = DenseNetwork<float>.Load(path);
-            Assert.True(net.LayerCount >= 1);
+            net = DenseNetwork<float>.Load(path);
         }
         catch (InvalidDataException)
         {
+            return;
         }
+
+        // A mutated file that loads must be the same model: a change that reaches the numbers must be refused.
+        Assert.Equal(original.Architecture, net.Architecture);
+        TrainerTests.AssertSameParameters(original, net);
     }
 
     private byte[] SafeTensorsBytes(DenseNetwork<float> net)
@@ -218,6 +248,8 @@ public sealed class ModelFileTests : IDisposable
                 return File8("[1,2]", []);
             case "duplicate":
                 return File8("{" + W + "," + W.Replace("[0,16]", "[16,32]") + "}", new byte[32]);
+            case "overlap":
+                return File8("{" + W + "," + B.Replace("[16,24]", "[8,16]") + "}", new byte[16]);
             case "gap":
                 return File8("{" + W.Replace("[0,16]", "[4,20]") + "}", new byte[20]);
             case "size-mismatch":
@@ -226,6 +258,20 @@ public sealed class ModelFileTests : IDisposable
                 return File8("{" + W + "," + B + "}", new byte[30]);
             case "unknown-dtype":
                 return File8("{" + W.Replace("F32", "Q7") + "}", new byte[16]);
+            case "no-checksum":
+                return File8("{\"__metadata__\":{\"format\":\"mnistnet\",\"format_version\":\"2\"}," + W + "," + B + "}", data);
+            case "changed-metadata":
+                {
+                    // A valid file whose architecture text was edited afterwards (the checksum now covers metadata).
+                    string valid = Path.Combine(_folder, $"valid-{Guid.NewGuid():N}.safetensors");
+                    new DenseNetwork<float>([2, 2], seed: 1).Save(valid);
+                    byte[] bytes = File.ReadAllBytes(valid);
+                    File.Delete(valid);
+                    int at = Encoding.UTF8.GetString(bytes).IndexOf("\"relu\"", StringComparison.Ordinal);
+                    bytes[at + 1] = (byte)'R';
+                    return bytes;
+                }
+
             case "checksum":
                 return File8("{\"__metadata__\":{\"checksum\":\"sha256:00\"}," + W + "," + B + "}", data);
             case "architecture":
@@ -233,7 +279,7 @@ public sealed class ModelFileTests : IDisposable
             case "no-bias":
                 return File8("{" + W + "}", new byte[16]);
             case "version":
-                return File8("{\"__metadata__\":{\"format_version\":\"2\"}," + W + "," + B + "}", data);
+                return File8("{\"__metadata__\":{\"format_version\":\"3\"}," + W + "," + B + "}", data);
             case "not-a-model":
                 return File8("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", new byte[8]);
             case "int-dtype":

@@ -192,18 +192,107 @@ public class TrainerTests
     {
         byte[] valid = ValidCheckpoint.Value;
         string path = Path.Combine(Path.GetTempPath(), $"mnistnet-mutated-{Guid.NewGuid():N}.safetensors");
+        Trainer<float> trainer;
         try
         {
             File.WriteAllBytes(path, mutation.Apply(valid));
-            Trainer<float> trainer = Trainer<float>.Resume(path, CheckpointOptions);
-            Assert.True(trainer.CompletedEpochs >= 0 && trainer.Steps >= 0);
+            trainer = Trainer<float>.Resume(path, CheckpointOptions);
         }
         catch (InvalidDataException)
         {
+            return;
         }
         catch (ArgumentException ex) when (ex.ParamName == "options")
         {
             // A mutated seed or batch size: refused with the options named.
+            return;
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        // A mutated checkpoint that resumes must resume the same training: same position, optimiser and numbers.
+        Trainer<float> expected = ValidTrainer.Value;
+        Assert.Equal(expected.CompletedEpochs, trainer.CompletedEpochs);
+        Assert.Equal(expected.Steps, trainer.Steps);
+        Assert.Equal(expected.Optimizer.Name, trainer.Optimizer.Name);
+        Assert.Equal(expected.Optimizer.LearningRate, trainer.Optimizer.LearningRate);
+        Assert.Equal(expected.Optimizer.Steps, trainer.Optimizer.Steps);
+        Assert.Equal(expected.Optimizer.Settings(), trainer.Optimizer.Settings());
+        AssertSameParameters(expected.Network, trainer.Network);
+
+        // The rest of the state (loss sums, early stopping, optimiser moments) shows in what the next epoch computes.
+        TrainingResult a = ResumeValid().Fit(Train, Dev, TestContext.Current.CancellationToken);
+        TrainingResult b = trainer.Fit(Train, Dev, TestContext.Current.CancellationToken);
+        Assert.Equal(a.History.Select(r => r.TrainLoss), b.History.Select(r => r.TrainLoss));
+        Assert.Equal(a.BestEpoch, b.BestEpoch);
+        Assert.Equal(a.BestDevLoss, b.BestDevLoss);
+    }
+
+    [Fact]
+    public void Resume_EveryHeaderDigitChanged_RefusedOrTheSameTraining()
+    {
+        // Random mutations rarely land in the header; sweep it: every digit of the JSON header (shapes, offsets, the
+        // training state's numbers, settings) changed to another digit must be refused — or change nothing.
+        byte[] valid = ValidCheckpoint.Value;
+        int headerEnd = 8 + (int)BitConverter.ToUInt64(valid, 0);
+        Trainer<float> expected = ValidTrainer.Value;
+        string path = Path.Combine(Path.GetTempPath(), $"mnistnet-digit-{Guid.NewGuid():N}.safetensors");
+        var silent = new List<string>();
+        try
+        {
+            for (int i = 8; i < headerEnd; i++)
+            {
+                if (valid[i] is < (byte)'0' or > (byte)'9')
+                {
+                    continue;
+                }
+
+                byte[] bad = (byte[])valid.Clone();
+                bad[i] = (byte)(valid[i] == '9' ? '1' : valid[i] + 1);
+                File.WriteAllBytes(path, bad);
+                Trainer<float> trainer;
+                try
+                {
+                    trainer = Trainer<float>.Resume(path, CheckpointOptions);
+                }
+                catch (InvalidDataException)
+                {
+                    continue;
+                }
+                catch (ArgumentException ex) when (ex.ParamName == "options")
+                {
+                    continue;
+                }
+
+                string context = System.Text.Encoding.UTF8.GetString(valid, Math.Max(8, i - 30), Math.Min(40, headerEnd - Math.Max(8, i - 30)));
+                if (trainer.Steps != expected.Steps || trainer.CompletedEpochs != expected.CompletedEpochs || trainer.Optimizer.Steps != expected.Optimizer.Steps
+                    || !trainer.Optimizer.Settings().SequenceEqual(expected.Optimizer.Settings()) || trainer.Optimizer.LearningRate != expected.Optimizer.LearningRate)
+                {
+                    silent.Add($"byte {i}: …{context}…");
+                }
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+
+        Assert.True(silent.Count == 0, $"{silent.Count} changed checkpoints resumed silently, e.g. {string.Join(" | ", silent.Take(3))}");
+    }
+
+    /// <summary>The valid checkpoint, resumed: what every mutated checkpoint that loads must equal.</summary>
+    private static readonly Lazy<Trainer<float>> ValidTrainer = new(ResumeValid);
+
+    /// <summary>A fresh trainer resumed from the valid checkpoint (each Fit changes its trainer).</summary>
+    private static Trainer<float> ResumeValid()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"mnistnet-valid-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            File.WriteAllBytes(path, ValidCheckpoint.Value);
+            return Trainer<float>.Resume(path, CheckpointOptions);
         }
         finally
         {

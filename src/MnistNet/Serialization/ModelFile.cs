@@ -29,8 +29,11 @@ public static class ModelFile
     /// <summary>The value of the <c>format</c> metadata entry.</summary>
     public const string FormatName = "mnistnet";
 
-    /// <summary>The version of the layout this library writes; files with a higher version are refused.</summary>
-    public const int FormatVersion = 1;
+    /// <summary>
+    /// The version of the layout this library writes; files with a higher version are refused. Version 2's checksum covers
+    /// the metadata and every tensor's name, dtype and shape as well as the bytes (version 1's covered the bytes only).
+    /// </summary>
+    public const int FormatVersion = 2;
 
     /// <summary>Saves <paramref name="network"/> to <paramref name="path"/>.</summary>
     /// <typeparam name="T">float or double.</typeparam>
@@ -114,7 +117,7 @@ public static class ModelFile
             all[key] = value;
         }
 
-        all["checksum"] = SafeTensors.Checksum(tensors.Select(t => t.Data));
+        all["checksum"] = Checksum(all, tensors.Select(t => (t.Name, t.DType, t.Shape)), name => tensors.First(t => t.Name == name).Data);
         SafeTensors.Write(path, all, tensors);
     }
 
@@ -129,14 +132,7 @@ public static class ModelFile
             throw DataErrors.InFile(source, $"format_version \"{version}\" is not supported; this MnistNet reads versions 1 to {FormatVersion}.");
         }
 
-        if (file.Metadata.TryGetValue("checksum", out string? checksum))
-        {
-            string actual = SafeTensors.Checksum(file.Data);
-            if (!string.Equals(checksum, actual, StringComparison.Ordinal))
-            {
-                throw DataErrors.InFile(source, $"the checksum does not match: the metadata says {checksum}, the tensor bytes hash to {actual}. The file is corrupt.");
-            }
-        }
+        VerifyChecksum(file);
 
         // The layer chain: layers.0.weight, layers.0.bias, layers.1.weight, … each weight's columns equal to the rows before.
         var sizes = new List<int>();
@@ -193,6 +189,74 @@ public static class ModelFile
         }
 
         return DenseNetwork<T>.FromParameters([.. sizes], parameters);
+    }
+
+    /// <summary>
+    /// Checks the file's integrity. MnistNet files from version 2 on must carry a checksum over the metadata and every
+    /// tensor (name, dtype, shape, bytes); version 1 files' optional checksum covers the tensor bytes; files from other
+    /// tools (no <c>format</c> = mnistnet) need none.
+    /// </summary>
+    internal static void VerifyChecksum(SafeTensors file)
+    {
+        string source = file.Source;
+        IReadOnlyDictionary<string, string> meta = file.Metadata;
+        bool ours = meta.TryGetValue("format", out string? format) && format == FormatName;
+        int version = meta.TryGetValue("format_version", out string? text) && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : 1;
+        meta.TryGetValue("checksum", out string? checksum);
+        if (ours && version >= 2)
+        {
+            if (checksum is null)
+            {
+                throw DataErrors.InFile(source, $"the file says it is MnistNet format version {version} but has no checksum; it was changed or truncated.");
+            }
+
+            string actual = Checksum(meta, file.Tensors.Select(t => (t.Name, t.DType, t.Shape)), name => file.Bytes(file.Find(name)!).ToArray());
+            if (!string.Equals(checksum, actual, StringComparison.Ordinal))
+            {
+                throw DataErrors.InFile(source, $"the checksum does not match: the metadata says {checksum}, the file's metadata, tensor entries and bytes hash to {actual}. The file is corrupt or was changed.");
+            }
+        }
+        else if (checksum is not null)
+        {
+            string actual = SafeTensors.Checksum(file.Data);
+            if (!string.Equals(checksum, actual, StringComparison.Ordinal))
+            {
+                throw DataErrors.InFile(source, $"the checksum does not match: the metadata says {checksum}, the tensor bytes hash to {actual}. The file is corrupt.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// SHA-256 over every metadata entry but the checksum (keys in ordinal order), then every tensor in name order:
+    /// name, dtype, shape and bytes — so no number in the file can change without the checksum noticing.
+    /// </summary>
+    private static string Checksum(IReadOnlyDictionary<string, string> metadata, IEnumerable<(string Name, string DType, long[] Shape)> tensors, Func<string, byte[]> bytes)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        void Text(string value)
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(value));
+            hash.AppendData([0]);
+        }
+
+        foreach (string key in metadata.Keys.Where(k => k != "checksum").Order(StringComparer.Ordinal))
+        {
+            Text(key);
+            Text(metadata[key]);
+        }
+
+        hash.AppendData([1]);
+        foreach ((string name, string dtype, long[] shape) in tensors.OrderBy(t => t.Name, StringComparer.Ordinal))
+        {
+            Text(name);
+            Text(dtype);
+            Text(string.Join(',', shape.Select(d => d.ToString(CultureInfo.InvariantCulture))));
+            byte[] data = bytes(name);
+            Text(data.Length.ToString(CultureInfo.InvariantCulture));
+            hash.AppendData(data);
+        }
+
+        return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
     }
 
     internal static Matrix<T> ReadMatrix<T>(SafeTensors file, TensorEntry tensor, int rows, int columns)
