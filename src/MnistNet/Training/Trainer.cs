@@ -308,17 +308,19 @@ public sealed class Trainer<T>
         ModelFile.Write(Network, path, meta, extra);
     }
 
-    private void FillOrder(int[] order, int epoch)
+    private void FillOrder(int[] order, int epoch) => EpochOrder(Options.Seed, Options.Shuffle, epoch, order);
+
+    /// <summary>The order of the examples in epoch <paramref name="epoch"/>: 0, 1, 2, … shuffled by a generator seeded with (seed, epoch) only, so a resumed run draws the same batches.</summary>
+    internal static void EpochOrder(long seed, bool shuffle, int epoch, Span<int> order)
     {
         for (int i = 0; i < order.Length; i++)
         {
             order[i] = i;
         }
 
-        if (Options.Shuffle)
+        if (shuffle)
         {
-            // Epoch e's shuffle depends on (seed, e) only, so a resumed run draws the same batches.
-            var random = new Prng(unchecked(Options.Seed + ((epoch + 1) * (long)0x9E3779B97F4A7C15)));
+            var random = new Prng(unchecked(seed + ((epoch + 1) * (long)0x9E3779B97F4A7C15)));
             for (int i = order.Length - 1; i > 0; i--)
             {
                 int j = random.NextInt32(i + 1);
