@@ -332,9 +332,14 @@ internal sealed class SafeTensors
         long expected = 0;
         foreach (TensorEntry tensor in tensors)
         {
-            if (tensor.Begin != expected)
+            if (tensor.Begin < expected)
             {
-                throw DataErrors.AtOffset(source, 8, $"tensor \"{tensor.Name}\" starts at data offset {tensor.Begin}, expected {expected}: tensors must cover the data without gaps or overlaps.");
+                throw DataErrors.AtOffset(source, 8, $"tensor \"{tensor.Name}\" starts at data offset {tensor.Begin}, inside the tensor before it (which ends at {expected}): it overlaps it. Tensors must cover the data without gaps or overlaps.");
+            }
+
+            if (tensor.Begin > expected)
+            {
+                throw DataErrors.AtOffset(source, 8, $"tensor \"{tensor.Name}\" starts at data offset {tensor.Begin}, expected {expected}: a gap. Tensors must cover the data without gaps or overlaps.");
             }
 
             expected = tensor.End;
