@@ -11,7 +11,7 @@ namespace MnistNet.Activations;
 public static class Activation
 {
     /// <summary>Columns processed per block in <see cref="Softmax{T}(Matrix{T}, Matrix{T})"/>; fixed, so results do not depend on anything but the shape.</summary>
-    internal const int SoftmaxBlock = 512;
+    internal const int SoftmaxBlock = ColumnBlocks.Width;
 
     /// <summary>Effectively computes <c>destination[r, c] = max(z[r, c], 0)</c>.</summary>
     /// <typeparam name="T">float or double.</typeparam>

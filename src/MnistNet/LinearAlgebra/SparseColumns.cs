@@ -23,7 +23,7 @@ public sealed class SparseColumns<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Columns per row-grouped block; equals the fused training step's cache block.</summary>
-    public const int BlockColumns = 256;
+    public const int BlockColumns = ColumnBlocks.Width;
 
     /// <summary>The largest number of rows a sparse copy supports (row indices are 16-bit).</summary>
     public const int MaxRows = ushort.MaxValue + 1;

@@ -25,7 +25,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Columns per cache block: X's block (784 × 256 floats, 800 KB) is re-read from cache by the backward pass.</summary>
-    public const int BlockColumns = 256;
+    public const int BlockColumns = ColumnBlocks.Width;
 
     /// <summary>Columns per chunk of work (and per set of partial gradients).</summary>
     public const int ChunkColumns = 8 * BlockColumns;
