@@ -1,3 +1,4 @@
+using MnistNet.Diagnostics;
 using MnistNet.Data;
 using MnistNet.LinearAlgebra;
 using MnistNet.Networks;
@@ -19,7 +20,10 @@ public class ReadmeExampleTests
             progress: p => reports.Add($"{p.Iteration}: {p.Accuracy:P1} (loss {p.Loss:F3})"),
             cancellationToken: TestContext.Current.CancellationToken);
         Assert.Equal(3, reports.Count);
-        Assert.InRange(net.GetAccuracy(dev.Pixels<float>(), dev.Labels), 0.0, 1.0);
+        // 20 full-batch steps on 2 000 images already beat chance (10 %) by far on the held-out 1 000.
+        double devAccuracy = net.GetAccuracy(dev.Pixels<float>(), dev.Labels);
+        Assert.True(devAccuracy > 0.3, $"dev accuracy {devAccuracy:F3}");
+        Assert.Equal(ClassificationMetrics.FractionCorrect(net.Predict(dev.Pixels<float>()), dev.Labels), devAccuracy);
 
         Matrix<float> x = train.Pixels<float>();
         ForwardPass<float> f = net.ForwardProp(x);

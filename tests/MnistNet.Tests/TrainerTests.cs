@@ -133,21 +133,24 @@ public class TrainerTests
     [Fact]
     public void EarlyStopping_StopsAndRestoresTheBestEpoch()
     {
-        // A learning rate high enough to make the dev loss rise after a few epochs.
+        // A dev set whose labels are the training labels shifted by one: learning the training set makes its loss rise
+        // from the first epoch on, so the best epoch is 1 and training stops after `patience` worse epochs.
+        byte[] shifted = [.. Train.Labels.ToArray().Select(l => (byte)((l + 1) % 10))];
+        var wrongDev = new Dataset(Train.RawPixels, shifted);
         var net = new DenseNetwork<float>([784, 64, 10], seed: 2);
         var snapshots = new Dictionary<int, DenseNetwork<float>>();
         var progress = new SynchronousProgress(r => snapshots[r.Epoch] = net.Clone());
-        var trainer = new Trainer<float>(net, new Sgd<float>(2.0), new TrainingOptions { Epochs = 30, BatchSize = 20, Seed = 1, EarlyStoppingPatience = 2, Progress = progress });
-        TrainingResult result = trainer.Fit(Train, Dev, TestContext.Current.CancellationToken);
-        Assert.True(result.BestEpoch >= 1);
+        var trainer = new Trainer<float>(net, new Sgd<float>(0.5), new TrainingOptions { Epochs = 30, BatchSize = 20, Seed = 1, EarlyStoppingPatience = 2, Progress = progress });
+        TrainingResult result = trainer.Fit(Train, wrongDev, TestContext.Current.CancellationToken);
+        Assert.True(result.StoppedEarly);
+        Assert.Equal(1, result.BestEpoch);
+        Assert.Equal(3, result.Epochs);
+        Assert.Equal(3, result.History.Count);
+        Assert.True(result.History[1].Dev!.Loss > result.History[0].Dev!.Loss && result.History[2].Dev!.Loss > result.History[0].Dev!.Loss);
         double bestLoss = result.History.Min(r => r.Dev!.Loss);
         Assert.Equal(bestLoss, result.BestDevLoss);
         Assert.Equal(result.BestEpoch, result.History.First(r => r.Dev!.Loss == bestLoss).Epoch);
-        if (result.StoppedEarly)
-        {
-            Assert.Equal(result.BestEpoch + 2, result.Epochs);
-        }
-
+        Assert.False(TestData.SameBits(snapshots[3].Weights[0], snapshots[1].Weights[0]), "training went on after the best epoch");
         AssertSameParameters(snapshots[result.BestEpoch], net);
         Assert.All(result.History, r => Assert.NotNull(r.Dev));
     }
