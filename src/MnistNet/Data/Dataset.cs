@@ -11,6 +11,7 @@ public sealed class Dataset
 {
     private readonly byte[] _pixels;
     private readonly byte[]? _labels;
+    private SparseImages? _sparse;
 
     /// <summary>Creates a labelled dataset from a copy of the given pixels and labels.</summary>
     /// <param name="pixels">count × <paramref name="imageRows"/> × <paramref name="imageColumns"/> bytes, image after image, each row-major.</param>
@@ -199,6 +200,32 @@ public sealed class Dataset
             {
                 row[b] = scale[_pixels[(indices[b] * perImage) + k]];
             }
+        }
+    }
+
+    /// <summary>Gets the fraction of non-zero pixels, in [0, 1] (computed once; 0.19 for MNIST).</summary>
+    public double Density => SparseIndex.Density;
+
+    /// <summary>Each image's non-zero pixels (index and byte value), built once on first use, for sparse mini-batches.</summary>
+    internal SparseImages SparseIndex => _sparse ??= SparseImages.Build(_pixels, Count, PixelsPerImage);
+
+    /// <summary>Writes the labels of the images at <paramref name="indices"/> into <paramref name="labels"/>, checking every index.</summary>
+    internal void CopyLabelsTo(ReadOnlySpan<int> indices, Span<byte> labels)
+    {
+        if (_labels is null)
+        {
+            throw new InvalidOperationException("This dataset has no labels.");
+        }
+
+        for (int b = 0; b < indices.Length; b++)
+        {
+            int index = indices[b];
+            if ((uint)index >= (uint)Count)
+            {
+                throw new ArgumentOutOfRangeException(nameof(indices), index, $"Image index at position {b} must be in [0, {Count}).");
+            }
+
+            labels[b] = _labels[index];
         }
     }
 

@@ -92,6 +92,28 @@ public sealed class Dense<T> : Layer<T>
         }
     }
 
+    /// <summary>
+    /// The forward pass for a sparse input batch (the first layer on MNIST): <c>Z = W·X + b</c> with work only for X's
+    /// non-zeros; the same bits as <see cref="Forward"/> on the dense batch.
+    /// </summary>
+    internal void ForwardSparse(LayerContext context, SparseBatch<T> input, SparseInputKernels<T> kernels, Matrix<T> output)
+    {
+        kernels.Multiply(Weight.Value, input, output, context.Path, MnistNetRuntime.MaxDegreeOfParallelism);
+        output.AddColumnVector(Bias.Value);
+    }
+
+    /// <summary>The backward pass for a sparse input batch: dW and db as in <see cref="Backward"/>; no input gradient (nothing below needs it).</summary>
+    internal void BackwardSparse(LayerContext context, SparseBatch<T> input, SparseInputKernels<T> kernels, Matrix<T> outputGradient, ReadOnlySpan<Matrix<T>> parameterGradients)
+    {
+        T inverseM = T.One / T.CreateTruncating(context.Columns);
+        Matrix<T> db = parameterGradients[1];
+
+        // dW = (1/m) dZ·Xᵀ,  db = (1/m) Σ_columns dZ
+        kernels.MultiplyByTranspose(outputGradient, input, parameterGradients[0], inverseM, context.Path, MnistNetRuntime.MaxDegreeOfParallelism);
+        outputGradient.SumRows(db);
+        TensorPrimitives.Multiply(db.AsSpan(), inverseM, db.AsSpan());
+    }
+
     /// <inheritdoc/>
     protected internal override void Initialize(Initialization initialization, Prng random)
     {

@@ -19,6 +19,8 @@ public sealed class NetworkWorkspace<T>
     private readonly Matrix<T>[] _gradients;
     private readonly Network<T> _network;
     private FusedTrainingStep<T>? _fused;
+    private SparseBatch<T>? _sparseInput;
+    private SparseInputKernels<T>? _sparseKernels;
 
     /// <summary>Allocates a workspace for <paramref name="network"/> and batches of exactly <paramref name="columns"/> examples.</summary>
     /// <param name="network">The network whose layers give the shapes.</param>
@@ -90,6 +92,13 @@ public sealed class NetworkWorkspace<T>
     /// <summary>Gets a buffer for a batch of labels (m), for callers that assemble batches in place.</summary>
     public byte[] Labels { get; }
 
+    /// <summary>
+    /// Gets or sets how <see cref="Network{T}.ComputeGradients(Data.Dataset, ReadOnlySpan{int}, NetworkWorkspace{T})"/> feeds a
+    /// batch to the first layer: <see cref="InputMode.Auto"/> (sparse when the data set is mostly zeros and the first layer
+    /// is dense), or always <see cref="InputMode.Dense"/> or <see cref="InputMode.Sparse"/>.
+    /// </summary>
+    public InputMode InputMode { get; set; }
+
     /// <summary>Gets the (parameter, gradient) pairs by name, in the network's parameter order.</summary>
     /// <returns>Name, parameter and gradient of each trainable tensor.</returns>
     public IEnumerable<(string Name, Parameter<T> Parameter, Matrix<T> Gradient)> NamedGradients()
@@ -110,6 +119,11 @@ public sealed class NetworkWorkspace<T>
     internal Matrix<T>[] InputGradientBuffers => _inputGradients;
 
     internal Matrix<T>[] GradientBuffers => _gradients;
+
+    /// <summary>The sparse input batch and the first layer's sparse kernels, allocated on first use.</summary>
+    internal SparseBatch<T> SparseInput => _sparseInput ??= new SparseBatch<T>(_network.Inputs, Columns);
+
+    internal SparseInputKernels<T> SparseKernels => _sparseKernels ??= new SparseInputKernels<T>(_network.Inputs, _network.Layers[0].OutputSize, Columns);
 
     /// <summary>The fused two-layer step's partial sums, allocated on first use.</summary>
     internal FusedTrainingStep<T> Fused => _fused ??= new FusedTrainingStep<T>(_network, this);

@@ -194,8 +194,7 @@ public sealed class Trainer<T>
                 int start = _batchInEpoch * batch;
                 int count = Math.Min(batch, n - start);
                 NetworkWorkspace<T> workspace = count == batch ? full : tail!;
-                train.CopyBatchTo(order.AsSpan(start, count), workspace.Input, workspace.Labels);
-                double loss = Network.ComputeGradients(workspace.Input, workspace.Labels, workspace);
+                double loss = Network.ComputeGradients(train, order.AsSpan(start, count), workspace);
                 if (!double.IsFinite(loss))
                 {
                     throw new TrainingDivergedException(_epoch + 1, Steps, loss);
