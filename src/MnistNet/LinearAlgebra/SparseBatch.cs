@@ -38,6 +38,13 @@ internal sealed class SparseBatch<T>
 
     public T[] Values { get; }
 
+    /// <summary>The same entries grouped by row: row k's are [RowStart[k], RowStart[k + 1]) of <see cref="RowColumn"/> and <see cref="RowValue"/>, columns increasing.</summary>
+    public int[] RowStart { get; private set; } = [];
+
+    public int[] RowColumn { get; private set; } = [];
+
+    public T[] RowValue { get; private set; } = [];
+
     /// <summary>Gathers the images at <paramref name="indices"/> (already validated) from <paramref name="data"/>'s sparse index.</summary>
     public void Gather(Dataset data, ReadOnlySpan<int> indices)
     {
@@ -62,5 +69,49 @@ internal sealed class SparseBatch<T>
 
         ColumnStart[indices.Length] = e;
         Columns = indices.Length;
+        GroupByRow();
+    }
+
+    /// <summary>Builds the by-row layout from the by-column one (a counting sort; columns stay in increasing order within a row).</summary>
+    private void GroupByRow()
+    {
+        if (RowStart.Length != Rows + 1)
+        {
+            RowStart = new int[Rows + 1];
+            RowColumn = new int[Values.Length];
+            RowValue = new T[Values.Length];
+        }
+
+        Span<int> start = RowStart;
+        start.Clear();
+        int total = ColumnStart[Columns];
+        ReadOnlySpan<ushort> rows = RowIndex.AsSpan(0, total);
+        foreach (ushort r in rows)
+        {
+            start[r + 1]++;
+        }
+
+        for (int k = 0; k < Rows; k++)
+        {
+            start[k + 1] += start[k];
+        }
+
+        // Fill from each row's start, walking the columns in order; start[k] ends at row k's end, then shift back.
+        for (int j = 0; j < Columns; j++)
+        {
+            for (int e = ColumnStart[j], end = ColumnStart[j + 1]; e < end; e++)
+            {
+                int at = start[RowIndex[e]]++;
+                RowColumn[at] = j;
+                RowValue[at] = Values[e];
+            }
+        }
+
+        for (int k = Rows; k > 0; k--)
+        {
+            start[k] = start[k - 1];
+        }
+
+        start[0] = 0;
     }
 }

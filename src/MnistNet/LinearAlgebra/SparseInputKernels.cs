@@ -144,108 +144,123 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         if (!_gradient)
         {
             // Wᵀ for this slice: t[k·s + l] = W[h0 + l, k], zero beyond the last unit.
-            for (int l = 0; l < s; l++)
-            {
-                if (l < lanes)
-                {
-                    Span<T> row = _w.Row(h0 + l);
-                    for (int k = 0; k < inputs; k++)
-                    {
-                        Unsafe.Add(ref t, (k * s) + l) = row[k];
-                    }
-                }
-                else
-                {
-                    for (int k = 0; k < inputs; k++)
-                    {
-                        Unsafe.Add(ref t, (k * s) + l) = T.Zero;
-                    }
-                }
-            }
+            RowsToLanes(_w, h0, lanes, inputs, wt, s);
 
-            // Zᵀ[j] = Σ over column j's non-zeros of x_kj · Wᵀ[k], four vectors in registers.
-            for (int j = 0; j < m; j++)
+            // Zᵀ[j] = Σ over column j's non-zeros of x_kj · Wᵀ[k], four vectors in registers; two columns at a time so
+            // eight independent chains keep the FMA units busy (each element is still one chain in row order).
+            int j = 0;
+            for (; j + 2 <= m; j += 2)
             {
                 TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-                for (nint e = Unsafe.Add(ref start, j), end = Unsafe.Add(ref start, j + 1); e < end; e++)
+                TVec b0 = TOps.Zero, b1 = TOps.Zero, b2 = TOps.Zero, b3 = TOps.Zero;
+                nint e = Unsafe.Add(ref start, j);
+                nint mid = Unsafe.Add(ref start, j + 1);
+                nint f = mid;
+                nint end = Unsafe.Add(ref start, j + 2);
+                for (; e < mid && f < end; e++, f++)
                 {
                     TVec v = TOps.Broadcast(Unsafe.Add(ref values, e));
+                    TVec u = TOps.Broadcast(Unsafe.Add(ref values, f));
                     ref T r = ref Unsafe.Add(ref t, Unsafe.Add(ref rows, e) * (nint)s);
+                    ref T q = ref Unsafe.Add(ref t, Unsafe.Add(ref rows, f) * (nint)s);
                     a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in r), a0);
+                    b0 = TOps.FusedMultiplyAdd(u, TOps.Load(in q), b0);
                     a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, w)), a1);
+                    b1 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, w)), b1);
                     a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 2 * w)), a2);
+                    b2 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, 2 * w)), b2);
                     a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 3 * w)), a3);
+                    b3 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, 3 * w)), b3);
                 }
 
-                ref T zc = ref Unsafe.Add(ref c, j * s);
-                TOps.Store(a0, ref zc);
-                TOps.Store(a1, ref Unsafe.Add(ref zc, w));
-                TOps.Store(a2, ref Unsafe.Add(ref zc, 2 * w));
-                TOps.Store(a3, ref Unsafe.Add(ref zc, 3 * w));
+                Accumulate<TVec, TOps>(ref rows, ref values, ref t, s, e, mid, ref a0, ref a1, ref a2, ref a3);
+                Accumulate<TVec, TOps>(ref rows, ref values, ref t, s, f, end, ref b0, ref b1, ref b2, ref b3);
+                StoreFour<TVec, TOps>(ref Unsafe.Add(ref c, j * s), a0, a1, a2, a3);
+                StoreFour<TVec, TOps>(ref Unsafe.Add(ref c, (j + 1) * s), b0, b1, b2, b3);
+            }
+
+            for (; j < m; j++)
+            {
+                TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+                Accumulate<TVec, TOps>(ref rows, ref values, ref t, s, Unsafe.Add(ref start, j), Unsafe.Add(ref start, j + 1), ref a0, ref a1, ref a2, ref a3);
+                StoreFour<TVec, TOps>(ref Unsafe.Add(ref c, j * s), a0, a1, a2, a3);
             }
 
             // Back to rows: Z[h0 + l, j] = Zᵀ[j][l].
-            for (int l = 0; l < lanes; l++)
-            {
-                Span<T> row = _target.Row(h0 + l);
-                for (int j = 0; j < m; j++)
-                {
-                    row[j] = Unsafe.Add(ref c, (j * s) + l);
-                }
-            }
-
+            LanesToRows(columns, s, _target, h0, lanes, m, T.One, scale: false);
             return;
         }
 
         // dZᵀ for this slice: c[j·s + l] = dZ[h0 + l, j], zero beyond the last unit.
-        for (int l = 0; l < s; l++)
-        {
-            if (l < lanes)
-            {
-                Span<T> row = _w.Row(h0 + l);
-                for (int j = 0; j < m; j++)
-                {
-                    Unsafe.Add(ref c, (j * s) + l) = row[j];
-                }
-            }
-            else
-            {
-                for (int j = 0; j < m; j++)
-                {
-                    Unsafe.Add(ref c, (j * s) + l) = T.Zero;
-                }
-            }
-        }
+        RowsToLanes(_w, h0, lanes, m, columns, s);
 
-        // dWᵀ[k] += x_kj · dZᵀ[j] over every non-zero, column by column.
-        wt[..(inputs * s)].Clear();
-        for (int j = 0; j < m; j++)
+        // dWᵀ[k] = Σ over row k's non-zeros of x_kj · dZᵀ[j], columns in order, four vectors in registers: the by-row
+        // layout reads dZᵀ (in L1) and writes each row of dWᵀ once.
+        ref int rowStart = ref _x.RowStart[0];
+        ref int rowColumn = ref _x.RowColumn[0];
+        ref T rowValue = ref _x.RowValue[0];
+        for (int k = 0; k < inputs; k++)
         {
-            ref T dc = ref Unsafe.Add(ref c, j * s);
-            TVec d0 = TOps.Load(in dc);
-            TVec d1 = TOps.Load(in Unsafe.Add(ref dc, w));
-            TVec d2 = TOps.Load(in Unsafe.Add(ref dc, 2 * w));
-            TVec d3 = TOps.Load(in Unsafe.Add(ref dc, 3 * w));
-            for (nint e = Unsafe.Add(ref start, j), end = Unsafe.Add(ref start, j + 1); e < end; e++)
+            TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+            for (nint e = Unsafe.Add(ref rowStart, k), end = Unsafe.Add(ref rowStart, k + 1); e < end; e++)
             {
-                TVec v = TOps.Broadcast(Unsafe.Add(ref values, e));
-                ref T r = ref Unsafe.Add(ref t, Unsafe.Add(ref rows, e) * (nint)s);
-                TOps.Store(TOps.FusedMultiplyAdd(v, d0, TOps.Load(in r)), ref r);
-                TOps.Store(TOps.FusedMultiplyAdd(v, d1, TOps.Load(in Unsafe.Add(ref r, w))), ref Unsafe.Add(ref r, w));
-                TOps.Store(TOps.FusedMultiplyAdd(v, d2, TOps.Load(in Unsafe.Add(ref r, 2 * w))), ref Unsafe.Add(ref r, 2 * w));
-                TOps.Store(TOps.FusedMultiplyAdd(v, d3, TOps.Load(in Unsafe.Add(ref r, 3 * w))), ref Unsafe.Add(ref r, 3 * w));
+                TVec v = TOps.Broadcast(Unsafe.Add(ref rowValue, e));
+                ref T d = ref Unsafe.Add(ref c, (nint)Unsafe.Add(ref rowColumn, e) * s);
+                a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in d), a0);
+                a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, w)), a1);
+                a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, 2 * w)), a2);
+                a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, 3 * w)), a3);
             }
+
+            StoreFour<TVec, TOps>(ref Unsafe.Add(ref t, k * s), a0, a1, a2, a3);
         }
 
         // Back to rows, scaled: dW[h0 + l, k] = (1/m) · dWᵀ[k][l].
-        T scale = _inverseM;
-        for (int l = 0; l < lanes; l++)
+        LanesToRows(wt, s, _target, h0, lanes, inputs, _inverseM, scale: true);
+    }
+
+    /// <summary>a += Σ over entries [e, end) of value · Wᵀ[row] (four vectors).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Accumulate<TVec, TOps>(ref ushort rows, ref T values, ref T t, int s, nint e, nint end, ref TVec a0, ref TVec a1, ref TVec a2, ref TVec a3)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        int w = TOps.Count;
+        for (; e < end; e++)
         {
-            Span<T> row = _target.Row(h0 + l);
-            for (int k = 0; k < inputs; k++)
-            {
-                row[k] = Unsafe.Add(ref t, (k * s) + l) * scale;
-            }
+            TVec v = TOps.Broadcast(Unsafe.Add(ref values, e));
+            ref T r = ref Unsafe.Add(ref t, Unsafe.Add(ref rows, e) * (nint)s);
+            a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in r), a0);
+            a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, w)), a1);
+            a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 2 * w)), a2);
+            a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 3 * w)), a3);
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreFour<TVec, TOps>(ref T destination, TVec a0, TVec a1, TVec a2, TVec a3)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        int w = TOps.Count;
+        TOps.Store(a0, ref destination);
+        TOps.Store(a1, ref Unsafe.Add(ref destination, w));
+        TOps.Store(a2, ref Unsafe.Add(ref destination, 2 * w));
+        TOps.Store(a3, ref Unsafe.Add(ref destination, 3 * w));
+    }
+
+    /// <summary>lanes[k·s + l] = m[r0 + l, k] for k &lt; count and l &lt; rows; zero for l in [rows, s).</summary>
+    private void RowsToLanes(Matrix<T> m, int r0, int rows, int count, Span<T> lanes, int s)
+    {
+        ref T t = ref lanes[0];
+        BlockTranspose.Run(ref Unsafe.Add(ref m.UnsafeStart, (nint)r0 * m.Stride), m.Stride, rows, count, ref t, s, T.One, scale: false, _path);
+        for (int k = 0; k < count && rows < s; k++)
+        {
+            lanes.Slice((k * s) + rows, s - rows).Clear();
+        }
+    }
+
+    /// <summary>m[r0 + l, k] = lanes[k·s + l] (times <paramref name="factor"/> when <paramref name="scale"/>) for l &lt; rows and k &lt; count.</summary>
+    private void LanesToRows(Span<T> lanes, int s, Matrix<T> m, int r0, int rows, int count, T factor, bool scale) =>
+        BlockTranspose.Run(ref lanes[0], s, count, rows, ref Unsafe.Add(ref m.UnsafeStart, (nint)r0 * m.Stride), m.Stride, factor, scale, _path);
 }

@@ -1,0 +1,106 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace MnistNet.LinearAlgebra;
+
+/// <summary>
+/// <c>dst[c, r] = factor · src[r, c]</c> for a rows × columns block of strided storage: 8 × 8 tiles in AVX registers for
+/// float (unpack, shuffle, lane permute), a blocked scalar loop otherwise and on the scalar path. Every element is copied
+/// (or multiplied once), so every path gives the same bits.
+/// </summary>
+internal static class BlockTranspose
+{
+    private const int Tile = 8;
+
+    public static void Run<T>(ref T src, nint srcStride, int rows, int columns, ref T dst, nint dstStride, T factor, bool scale, SimdPath path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int r = 0;
+        if (typeof(T) == typeof(float) && Avx.IsSupported && path != SimdPath.Scalar)
+        {
+            ref float s = ref Unsafe.As<T, float>(ref src);
+            ref float d = ref Unsafe.As<T, float>(ref dst);
+            Vector256<float> f = Vector256.Create(Unsafe.As<T, float>(ref factor));
+            for (; r + Tile <= rows; r += Tile)
+            {
+                int c = 0;
+                for (; c + Tile <= columns; c += Tile)
+                {
+                    Tile8(ref Unsafe.Add(ref s, (r * srcStride) + c), srcStride, ref Unsafe.Add(ref d, (c * dstStride) + r), dstStride, f, scale);
+                }
+
+                Scalar(ref Unsafe.Add(ref src, r * srcStride), srcStride, Tile, c, columns, ref Unsafe.Add(ref dst, r), dstStride, factor, scale);
+            }
+        }
+
+        if (r < rows)
+        {
+            Scalar(ref Unsafe.Add(ref src, r * srcStride), srcStride, rows - r, 0, columns, ref Unsafe.Add(ref dst, r), dstStride, factor, scale);
+        }
+    }
+
+    /// <summary>Rows [0, rows) and columns [c0, c1) of src, in blocks of 16 columns so both sides stay in L1.</summary>
+    private static void Scalar<T>(ref T src, nint srcStride, int rows, int c0, int c1, ref T dst, nint dstStride, T factor, bool scale)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int k0 = c0; k0 < c1; k0 += 16)
+        {
+            int k1 = Math.Min(k0 + 16, c1);
+            for (int r = 0; r < rows; r++)
+            {
+                ref T row = ref Unsafe.Add(ref src, r * srcStride);
+                for (int c = k0; c < k1; c++)
+                {
+                    T value = Unsafe.Add(ref row, c);
+                    Unsafe.Add(ref dst, (c * dstStride) + r) = scale ? value * factor : value;
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile8(ref float s, nint ss, ref float d, nint ds, Vector256<float> factor, bool scale)
+    {
+        Vector256<float> r0 = Vector256.LoadUnsafe(ref s);
+        Vector256<float> r1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, ss));
+        Vector256<float> r2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 2 * ss));
+        Vector256<float> r3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 3 * ss));
+        Vector256<float> r4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 4 * ss));
+        Vector256<float> r5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 5 * ss));
+        Vector256<float> r6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 6 * ss));
+        Vector256<float> r7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 7 * ss));
+
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1);
+        Vector256<float> t1 = Avx.UnpackHigh(r0, r1);
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3);
+        Vector256<float> t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> t4 = Avx.UnpackLow(r4, r5);
+        Vector256<float> t5 = Avx.UnpackHigh(r4, r5);
+        Vector256<float> t6 = Avx.UnpackLow(r6, r7);
+        Vector256<float> t7 = Avx.UnpackHigh(r6, r7);
+
+        Vector256<float> u0 = Avx.Shuffle(t0, t2, 0x44);
+        Vector256<float> u1 = Avx.Shuffle(t0, t2, 0xEE);
+        Vector256<float> u2 = Avx.Shuffle(t1, t3, 0x44);
+        Vector256<float> u3 = Avx.Shuffle(t1, t3, 0xEE);
+        Vector256<float> u4 = Avx.Shuffle(t4, t6, 0x44);
+        Vector256<float> u5 = Avx.Shuffle(t4, t6, 0xEE);
+        Vector256<float> u6 = Avx.Shuffle(t5, t7, 0x44);
+        Vector256<float> u7 = Avx.Shuffle(t5, t7, 0xEE);
+
+        Store(Avx.Permute2x128(u0, u4, 0x20), ref d, factor, scale);
+        Store(Avx.Permute2x128(u1, u5, 0x20), ref Unsafe.Add(ref d, ds), factor, scale);
+        Store(Avx.Permute2x128(u2, u6, 0x20), ref Unsafe.Add(ref d, 2 * ds), factor, scale);
+        Store(Avx.Permute2x128(u3, u7, 0x20), ref Unsafe.Add(ref d, 3 * ds), factor, scale);
+        Store(Avx.Permute2x128(u0, u4, 0x31), ref Unsafe.Add(ref d, 4 * ds), factor, scale);
+        Store(Avx.Permute2x128(u1, u5, 0x31), ref Unsafe.Add(ref d, 5 * ds), factor, scale);
+        Store(Avx.Permute2x128(u2, u6, 0x31), ref Unsafe.Add(ref d, 6 * ds), factor, scale);
+        Store(Avx.Permute2x128(u3, u7, 0x31), ref Unsafe.Add(ref d, 7 * ds), factor, scale);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(Vector256<float> value, ref float destination, Vector256<float> factor, bool scale) =>
+        (scale ? value * factor : value).StoreUnsafe(ref destination);
+}
