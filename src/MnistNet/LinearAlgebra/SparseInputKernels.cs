@@ -199,25 +199,56 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         ref int rowStart = ref _x.RowStart[0];
         ref int rowColumn = ref _x.RowColumn[0];
         ref T rowValue = ref _x.RowValue[0];
-        for (int k = 0; k < inputs; k++)
+        for (int k0 = 0; k0 < inputs; k0 += RowBlock)
         {
-            TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-            for (nint e = Unsafe.Add(ref rowStart, k), end = Unsafe.Add(ref rowStart, k + 1); e < end; e++)
+            // Rows [k0, k1) into a block of dWᵀ that stays in L1, then straight into dW's rows (scaled by 1/m).
+            int k1 = Math.Min(k0 + RowBlock, inputs);
+            int k = k0;
+            for (; k + 2 <= k1; k += 2)
             {
-                TVec v = TOps.Broadcast(Unsafe.Add(ref rowValue, e));
-                ref T d = ref Unsafe.Add(ref c, (nint)Unsafe.Add(ref rowColumn, e) * s);
-                a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in d), a0);
-                a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, w)), a1);
-                a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, 2 * w)), a2);
-                a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, 3 * w)), a3);
+                // Two rows at a time: eight independent chains.
+                TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+                TVec b0 = TOps.Zero, b1 = TOps.Zero, b2 = TOps.Zero, b3 = TOps.Zero;
+                nint e = Unsafe.Add(ref rowStart, k);
+                nint mid = Unsafe.Add(ref rowStart, k + 1);
+                nint f = mid;
+                nint end = Unsafe.Add(ref rowStart, k + 2);
+                for (; e < mid && f < end; e++, f++)
+                {
+                    TVec v = TOps.Broadcast(Unsafe.Add(ref rowValue, e));
+                    TVec u = TOps.Broadcast(Unsafe.Add(ref rowValue, f));
+                    ref T d = ref Unsafe.Add(ref c, (nint)Unsafe.Add(ref rowColumn, e) * s);
+                    ref T g = ref Unsafe.Add(ref c, (nint)Unsafe.Add(ref rowColumn, f) * s);
+                    a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in d), a0);
+                    b0 = TOps.FusedMultiplyAdd(u, TOps.Load(in g), b0);
+                    a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, w)), a1);
+                    b1 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref g, w)), b1);
+                    a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, 2 * w)), a2);
+                    b2 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref g, 2 * w)), b2);
+                    a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, 3 * w)), a3);
+                    b3 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref g, 3 * w)), b3);
+                }
+
+                AccumulateColumns<TVec, TOps>(ref rowColumn, ref rowValue, ref c, s, e, mid, ref a0, ref a1, ref a2, ref a3);
+                AccumulateColumns<TVec, TOps>(ref rowColumn, ref rowValue, ref c, s, f, end, ref b0, ref b1, ref b2, ref b3);
+                StoreFour<TVec, TOps>(ref Unsafe.Add(ref t, (k - k0) * s), a0, a1, a2, a3);
+                StoreFour<TVec, TOps>(ref Unsafe.Add(ref t, (k + 1 - k0) * s), b0, b1, b2, b3);
             }
 
-            StoreFour<TVec, TOps>(ref Unsafe.Add(ref t, k * s), a0, a1, a2, a3);
-        }
+            for (; k < k1; k++)
+            {
+                TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+                AccumulateColumns<TVec, TOps>(ref rowColumn, ref rowValue, ref c, s, Unsafe.Add(ref rowStart, k), Unsafe.Add(ref rowStart, k + 1), ref a0, ref a1, ref a2, ref a3);
+                StoreFour<TVec, TOps>(ref Unsafe.Add(ref t, (k - k0) * s), a0, a1, a2, a3);
+            }
 
-        // Back to rows, scaled: dW[h0 + l, k] = (1/m) · dWᵀ[k][l].
-        LanesToRows(wt, s, _target, h0, lanes, inputs, _inverseM, scale: true);
+            // dW[h0 + l, k] = (1/m) · dWᵀ[k][l] for this block's rows.
+            BlockTranspose.Run(ref t, s, k1 - k0, lanes, ref Unsafe.Add(ref _target.UnsafeStart, ((nint)h0 * _target.Stride) + k0), _target.Stride, _inverseM, scale: true, _path);
+        }
     }
+
+    /// <summary>Rows of dWᵀ computed before they are transposed into dW: a block of 16 × 64 floats stays in L1.</summary>
+    private const int RowBlock = 16;
 
     /// <summary>a += Σ over entries [e, end) of value · Wᵀ[row] (four vectors).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -234,6 +265,24 @@ internal sealed class SparseInputKernels<T> : IChunkJob
             a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, w)), a1);
             a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 2 * w)), a2);
             a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 3 * w)), a3);
+        }
+    }
+
+    /// <summary>a += Σ over by-row entries [e, end) of value · dZᵀ[column] (four vectors).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AccumulateColumns<TVec, TOps>(ref int columns, ref T values, ref T c, int s, nint e, nint end, ref TVec a0, ref TVec a1, ref TVec a2, ref TVec a3)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        int w = TOps.Count;
+        for (; e < end; e++)
+        {
+            TVec v = TOps.Broadcast(Unsafe.Add(ref values, e));
+            ref T d = ref Unsafe.Add(ref c, (nint)Unsafe.Add(ref columns, e) * s);
+            a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in d), a0);
+            a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, w)), a1);
+            a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, 2 * w)), a2);
+            a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, 3 * w)), a3);
         }
     }
 

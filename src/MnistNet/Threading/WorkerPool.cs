@@ -92,6 +92,14 @@ internal sealed class WorkerPool
 
             RunChunks(job, chunkCount);
 
+            // The helpers are finishing their last chunks: spin for them rather than sleep (a futex wake-up costs tens of
+            // microseconds, as much as a small job).
+            long spinUntil = Stopwatch.GetTimestamp() + SpinTicks;
+            while (Volatile.Read(ref _helpersActive) > 0 && Stopwatch.GetTimestamp() < spinUntil)
+            {
+                Thread.SpinWait(16);
+            }
+
             lock (_gate)
             {
                 while (_helpersActive > 0)

@@ -57,6 +57,8 @@ public sealed class Adam<T> : Optimizer<T>
     public override IEnumerable<KeyValuePair<string, string>> Settings() =>
         [new("beta1", Text(Beta1)), new("beta2", Text(Beta2)), new("epsilon", Text(Epsilon)), new("weight_decay", Text(WeightDecay))];
 
+    private protected override bool Elementwise => true;
+
     /// <inheritdoc/>
     protected override void Update(Parameter<T> parameter, ReadOnlySpan<T> gradient, ReadOnlySpan<Matrix<T>> state, T learningRate)
     {

@@ -43,6 +43,8 @@ public sealed class Momentum<T> : Optimizer<T>
     public override IEnumerable<KeyValuePair<string, string>> Settings() =>
         [new("momentum", Text(Coefficient)), new("nesterov", Nesterov ? "true" : "false")];
 
+    private protected override bool Elementwise => true;
+
     /// <inheritdoc/>
     protected override void Update(Parameter<T> parameter, ReadOnlySpan<T> gradient, ReadOnlySpan<Matrix<T>> state, T learningRate) =>
         Run(parameter.Value.AsSpan(), gradient, StateSpan(state, 0), StateSpan(state, 1), new Kernel(learningRate, T.CreateTruncating(Coefficient), Nesterov));

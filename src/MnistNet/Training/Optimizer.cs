@@ -4,6 +4,7 @@ using System.Runtime.Intrinsics;
 using MnistNet.Layers;
 using MnistNet.LinearAlgebra;
 using MnistNet.Networks;
+using MnistNet.Threading;
 
 namespace MnistNet.Training;
 
@@ -23,7 +24,15 @@ namespace MnistNet.Training;
 public abstract class Optimizer<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>Elements per chunk when an element-wise update is split across threads (a multiple of every vector width).</summary>
+    private const int UpdateChunk = 16 * 1024;
+
+    /// <summary>The element range [start, start + length) of the storage that <see cref="Run{TKernel}"/> updates on this thread; length 0 = all.</summary>
+    [ThreadStatic]
+    private static (int Start, int Length) t_range;
+
     private Matrix<T>[][]? _state;
+    private StepJob? _job;
 
     /// <summary>Initialises the base learning rate.</summary>
     /// <param name="learningRate">η, finite and positive.</param>
@@ -67,6 +76,16 @@ public abstract class Optimizer<T>
         T rate = T.CreateTruncating(learningRate);
         IReadOnlyList<Parameter<T>> parameters = network.Parameters;
         Matrix<T>[] gradients = workspace.GradientBuffers;
+        int threads = MnistNetRuntime.MaxDegreeOfParallelism;
+        if (Elementwise && threads > 1)
+        {
+            // Element-wise rules: the tensors' storage in fixed chunks on every thread; each element's update is the
+            // same wherever its chunk runs, so the bits do not depend on the thread count.
+            _job ??= new StepJob(this);
+            _job.Run(parameters, gradients, rate, threads);
+            return;
+        }
+
         for (int p = 0; p < parameters.Count; p++)
         {
             Update(parameters[p], gradients[p].AsSpan(), _state![p], rate);
@@ -148,10 +167,22 @@ public abstract class Optimizer<T>
         }
     }
 
-    /// <summary>Runs <paramref name="kernel"/> over the whole spans on the SIMD path of <see cref="MnistNetRuntime.EffectiveSimdPath"/>: full 512-bit vectors, then 256-bit, then scalars.</summary>
+    /// <summary>Gets whether <see cref="Update"/> treats every element on its own (the built-in rules), so a tensor may be updated in chunks on several threads.</summary>
+    private protected virtual bool Elementwise => false;
+
+    /// <summary>Runs <paramref name="kernel"/> over the whole spans (or this thread's chunk of them) on the SIMD path of <see cref="MnistNetRuntime.EffectiveSimdPath"/>: full 512-bit vectors, then 256-bit, then scalars.</summary>
     private protected static void Run<TKernel>(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, in TKernel kernel)
         where TKernel : struct, IUpdateKernel<T>
     {
+        (int start, int length) = t_range;
+        if (length > 0)
+        {
+            parameter = parameter.Slice(start, length);
+            gradient = gradient.Slice(start, length);
+            s0 = s0.IsEmpty ? s0 : s0.Slice(start, length);
+            s1 = s1.IsEmpty ? s1 : s1.Slice(start, length);
+        }
+
         ref T p = ref MemoryMarshal.GetReference(parameter);
         ref T g = ref MemoryMarshal.GetReference(gradient);
         ref T a = ref MemoryMarshal.GetReference(s0);
@@ -197,6 +228,62 @@ public abstract class Optimizer<T>
     }
 
     private protected static string Text(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>One optimiser step split into (tensor, element range) chunks for the worker pool.</summary>
+    private sealed class StepJob(Optimizer<T> optimizer) : IChunkJob
+    {
+        private readonly List<(int Parameter, int Start, int Length)> _chunks = [];
+        private IReadOnlyList<Parameter<T>> _parameters = [];
+        private Matrix<T>[] _gradients = [];
+        private T _rate;
+
+        public void Run(IReadOnlyList<Parameter<T>> parameters, Matrix<T>[] gradients, T rate, int threads)
+        {
+            if (_chunks.Count == 0 || !ReferenceEquals(parameters, _parameters))
+            {
+                _chunks.Clear();
+                for (int p = 0; p < parameters.Count; p++)
+                {
+                    int n = parameters[p].Value.AsSpan().Length;
+                    for (int start = 0; start < n || start == 0; start += UpdateChunk)
+                    {
+                        _chunks.Add((p, start, Math.Min(UpdateChunk, n - start)));
+                        if (n == 0)
+                        {
+                            break;
+                        }
+                    }
+                }
+            }
+
+            _parameters = parameters;
+            _gradients = gradients;
+            _rate = rate;
+            try
+            {
+                WorkerPool.Shared.Run(this, _chunks.Count, threads);
+            }
+            finally
+            {
+                _gradients = [];
+            }
+        }
+
+        public void Execute(int chunk)
+        {
+            (int p, int start, int length) = _chunks[chunk];
+            (int Start, int Length) saved = t_range;
+            t_range = (start, length);
+            try
+            {
+                optimizer.Update(_parameters[p], _gradients[p].AsSpan(), optimizer._state![p], _rate);
+            }
+            finally
+            {
+                t_range = saved;
+            }
+        }
+    }
 }
 
 /// <summary>An optimiser's element-wise update, written once for every vector width.</summary>

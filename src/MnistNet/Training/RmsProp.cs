@@ -40,6 +40,8 @@ public sealed class RmsProp<T> : Optimizer<T>
     /// <inheritdoc/>
     public override IEnumerable<KeyValuePair<string, string>> Settings() => [new("rho", Text(Rho)), new("epsilon", Text(Epsilon))];
 
+    private protected override bool Elementwise => true;
+
     /// <inheritdoc/>
     protected override void Update(Parameter<T> parameter, ReadOnlySpan<T> gradient, ReadOnlySpan<Matrix<T>> state, T learningRate) =>
         Run(parameter.Value.AsSpan(), gradient, StateSpan(state, 0), StateSpan(state, 1), new Kernel(learningRate, T.CreateTruncating(Rho), T.CreateTruncating(Epsilon)));

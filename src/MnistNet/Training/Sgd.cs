@@ -31,6 +31,8 @@ public sealed class Sgd<T> : Optimizer<T>
         }
     }
 
+    private protected override bool Elementwise => true;
+
     /// <inheritdoc/>
     protected override void Update(Parameter<T> parameter, ReadOnlySpan<T> gradient, ReadOnlySpan<Matrix<T>> state, T learningRate) =>
         Run(parameter.Value.AsSpan(), gradient, default, default, new Kernel(-learningRate));
