@@ -196,8 +196,46 @@ public class AllocationTests
         Assert.Equal(0, WorkerPool.Shared.WorkerAllocatedBytes - beforeWorkers);
     }
 
+    [Theory]
+    [InlineData(InputMode.Sparse)]
+    [InlineData(InputMode.Dense)]
+    public void MiniBatchStep_SparseOrDenseInput_GatherGradientsAndAdam_AllocateNothing(InputMode mode)
+    {
+        byte[] pixels = new byte[2000 * 784];
+        var random = new Prng(1);
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            pixels[i] = random.NextDouble() < 0.2 ? (byte)random.NextInt32(256) : (byte)0;
+        }
+
+        var data = new MnistNet.Data.Dataset(pixels, TestData.Labels(2000, 10, 1));
+        var net = new DenseNetwork<float>([784, 200, 10], seed: 1);
+        var workspace = new NetworkWorkspace<float>(net, 128) { InputMode = mode };
+        var adam = new MnistNet.Training.Adam<float>(0.001);
+        int[] order = Enumerable.Range(0, 2000).ToArray();
+        void Steps(int count)
+        {
+            for (int s = 0; s < count; s++)
+            {
+                net.ComputeGradients(data, order.AsSpan((s * 128) % 1792, 128), workspace);
+                adam.Step(net, workspace, 0.001);
+            }
+        }
+
+        Assert.Equal(mode == InputMode.Sparse, net.UsesSparseInput(data, mode));
+        Threads.Run(2, () =>
+        {
+            Steps(5);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            long beforeWorkers = WorkerPool.Shared.WorkerAllocatedBytes;
+            Steps(20);
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(0, WorkerPool.Shared.WorkerAllocatedBytes - beforeWorkers);
+        });
+    }
+
     [Fact]
-    public void MiniBatchStep_AssemblyAndSparseOrDenseStep_AllocateNothing()
+    public void SeedMiniBatchStep_GatherAndFusedStep_AllocateNothing()
     {
         byte[] pixels = new byte[2000 * 784];
         var random = new Prng(1);
