@@ -39,11 +39,12 @@ internal static class PackedGemm
         int m = c.Rows;
         int n = c.Columns;
         int slivers = (m + MR - 1) / MR;
-        T[] packedA = ArrayPool<T>.Shared.Rent(Math.Max(1, slivers * MR * k));
         GemmJob<T> job = GemmJob<T>.ForCurrentThread;
         try
         {
-            job.Set(a, rsA, csA, b, rsB, csB, k, c, MnistNetRuntime.Resolve(path), packedA);
+            // The packing buffers belong to the calling thread's job, one for B per column chunk, so which thread runs
+            // which chunk never decides whether something is allocated (a shared pool did, now and then).
+            job.Set(a, rsA, csA, b, rsB, csB, k, c, MnistNetRuntime.Resolve(path), slivers * MR * k, (n + ChunkColumns - 1) / ChunkColumns);
 
             // Phase 1: pack A (one chunk per group of 16 slivers); phase 2: the products, by column chunks.
             job.Phase = 1;
@@ -54,7 +55,6 @@ internal static class PackedGemm
         finally
         {
             job.Clear();
-            ArrayPool<T>.Shared.Return(packedA);
         }
     }
 
@@ -225,21 +225,39 @@ internal static class PackedGemm
         private Matrix<T> _c = null!;
         private int _rsA, _csA, _rsB, _csB, _k;
         private SimdPath _path;
-        private T[] _packedA = null!;
+        private T[] _packedA = [];
+        private T[][] _packedB = [];
 
         public int Phase { get; set; }
 
         public static GemmJob<T> ForCurrentThread => t_instance ??= new GemmJob<T>();
 
-        public void Set(Matrix<T> a, int rsA, int csA, Matrix<T> b, int rsB, int csB, int k, Matrix<T> c, SimdPath path, T[] packedA)
+        public void Set(Matrix<T> a, int rsA, int csA, Matrix<T> b, int rsB, int csB, int k, Matrix<T> c, SimdPath path, int packedALength, int chunks)
         {
-            (_a, _rsA, _csA, _b, _rsB, _csB, _k, _c, _path, _packedA) = (a, rsA, csA, b, rsB, csB, k, c, path, packedA);
+            (_a, _rsA, _csA, _b, _rsB, _csB, _k, _c, _path) = (a, rsA, csA, b, rsB, csB, k, c, path);
+            if (_packedA.Length < packedALength)
+            {
+                _packedA = new T[packedALength];
+            }
+
+            // Room for the widest panel of any path: two 512-bit vectors.
+            int panel = KC * ((ChunkColumns + 31) / 32 * 32);
+            if (_packedB.Length < chunks)
+            {
+                T[][] grown = new T[chunks][];
+                _packedB.CopyTo(grown, 0);
+                for (int i = _packedB.Length; i < chunks; i++)
+                {
+                    grown[i] = new T[panel];
+                }
+
+                _packedB = grown;
+            }
         }
 
         public void Clear()
         {
             _a = _b = _c = null!;
-            _packedA = null!;
         }
 
         public void Execute(int chunk)
@@ -279,8 +297,7 @@ internal static class PackedGemm
             int m = _c.Rows;
             int k = _k;
             int panelWidth = (j1 - j0 + nr - 1) / nr * nr;
-            T[] packedB = ArrayPool<T>.Shared.Rent(Math.Max(1, KC * panelWidth));
-            try
+            T[] packedB = _packedB[chunk];
             {
                 ref T c = ref _c.UnsafeStart;
                 nint ldc = _c.Stride;
@@ -310,10 +327,7 @@ internal static class PackedGemm
                     }
                 }
             }
-            finally
-            {
-                ArrayPool<T>.Shared.Return(packedB);
-            }
+
         }
     }
 }

@@ -24,16 +24,7 @@ namespace MnistNet.Training;
 public sealed class Trainer<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private const string Prefix = "mnistnet.";
-
-    private int _epoch;
-    private int _batchInEpoch;
-    private double _epochLossSum;
-    private double _bestLoss = double.PositiveInfinity;
-    private int _bestEpoch;
-    private int _badEpochs;
-    private Matrix<T>[]? _best;
-    private int _trainCount;
+    private readonly TrainingState<T> _state = new();
 
     /// <summary>Creates a trainer.</summary>
     /// <param name="network">The network to train (changed in place).</param>
@@ -61,10 +52,17 @@ public sealed class Trainer<T>
     public TrainingOptions Options { get; }
 
     /// <summary>Gets the number of completed epochs.</summary>
-    public int CompletedEpochs => _epoch;
+    public int CompletedEpochs => _state.Epoch;
 
     /// <summary>Gets the number of optimiser steps since the start of training.</summary>
-    public long Steps { get; private set; }
+    public long Steps
+    {
+        get => _state.Steps;
+        private set => _state.Steps = value;
+    }
+
+    /// <summary>Gets the position in training and the early-stopping state, which checkpoints save and restore.</summary>
+    internal TrainingState<T> State => _state;
 
     /// <summary>
     /// Restores a trainer from a checkpoint written by <see cref="SaveCheckpoint"/> (or through
@@ -80,63 +78,7 @@ public sealed class Trainer<T>
     /// <exception cref="InvalidDataException">The file is not a valid MnistNet checkpoint.</exception>
     /// <exception cref="ArgumentException">The options' seed or batch size differ from the checkpoint's.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
-    public static Trainer<T> Resume(string path, TrainingOptions options)
-    {
-        ArgumentNullException.ThrowIfNull(options);
-        SafeTensors file = SafeTensors.Read(path);
-        IReadOnlyDictionary<string, string> meta = file.Metadata;
-        if (!meta.TryGetValue(Prefix + "kind", out string? kind) || kind != "checkpoint")
-        {
-            throw DataErrors.InFile(path, "not a MnistNet checkpoint (no mnistnet.kind = checkpoint in the metadata); a model file loads with DenseNetwork<T>.Load.");
-        }
-
-        DenseNetwork<T> network = ModelFile.ReadNetwork<T>(file);
-        Optimizer<T> optimizer = CreateOptimizer(path, meta);
-        long seed = Long(path, meta, "seed");
-        int batch = (int)Long(path, meta, "batch_size");
-        if (seed != options.Seed || batch != options.BatchSize)
-        {
-            throw new ArgumentException($"The checkpoint was made with seed {seed} and batch size {batch}; resume with the same (got seed {options.Seed}, batch size {options.BatchSize}).", nameof(options));
-        }
-
-        var trainer = new Trainer<T>(network, optimizer, options)
-        {
-            _epoch = Int(path, meta, "epoch"),
-            _batchInEpoch = Int(path, meta, "batch_in_epoch"),
-            _epochLossSum = Double(path, meta, "epoch_loss_sum"),
-            _bestLoss = Double(path, meta, "best_loss"),
-            _bestEpoch = Int(path, meta, "best_epoch"),
-            _badEpochs = Int(path, meta, "bad_epochs"),
-            Steps = NonNegative(path, "steps", Long(path, meta, "steps")),
-        };
-        trainer._trainCount = meta.ContainsKey(Prefix + "train_count") ? Int(path, meta, "train_count") : 0;
-        if (trainer._bestEpoch > trainer._epoch || !(trainer._epochLossSum >= 0) || double.IsNaN(trainer._bestLoss))
-        {
-            throw DataErrors.InFile(path, "the checkpoint's training state is inconsistent (best epoch after the current one, or a negative or NaN loss).");
-        }
-
-        optimizer.RestoreSteps(NonNegative(path, "optimizer_steps", Long(path, meta, "optimizer_steps")));
-        IReadOnlyList<Parameter<T>> parameters = network.Parameters;
-        for (int k = 0; k < optimizer.StateCount; k++)
-        {
-            for (int p = 0; p < parameters.Count; p++)
-            {
-                Matrix<T> state = optimizer.State(network, k, p);
-                ReadTensor(file, $"optimizer.{k}.{p}", state);
-            }
-        }
-
-        if (file.Find("best.0") is not null)
-        {
-            trainer._best = trainer.NewParameterCopy();
-            for (int p = 0; p < parameters.Count; p++)
-            {
-                ReadTensor(file, $"best.{p}", trainer._best[p]);
-            }
-        }
-
-        return trainer;
-    }
+    public static Trainer<T> Resume(string path, TrainingOptions options) => Checkpoint.Load<T>(path, options);
 
     /// <summary>
     /// Trains until <see cref="TrainingOptions.Epochs"/> epochs are complete (counting those before a resume) or early
@@ -160,12 +102,12 @@ public sealed class Trainer<T>
 
         var clock = Stopwatch.StartNew();
         int n = train.Count;
-        if (_trainCount != 0 && _trainCount != n && (_epoch > 0 || _batchInEpoch > 0))
+        if (_state.TrainCount != 0 && _state.TrainCount != n && (_state.Epoch > 0 || _state.BatchInEpoch > 0))
         {
-            throw new ArgumentException($"This training started on {_trainCount} examples; continue it on the same training set (got {n}).", nameof(train));
+            throw new ArgumentException($"This training started on {_state.TrainCount} examples; continue it on the same training set (got {n}).", nameof(train));
         }
 
-        _trainCount = n;
+        _state.TrainCount = n;
         int batch = Options.BatchSize <= 0 || Options.BatchSize >= n ? n : Options.BatchSize;
         int stepsPerEpoch = (n + batch - 1) / batch;
         long totalSteps = (long)Options.Epochs * stepsPerEpoch;
@@ -176,10 +118,10 @@ public sealed class Trainer<T>
         bool early = dev is not null && Options.EarlyStoppingPatience > 0;
         bool stopped = false;
         double rate = Optimizer.LearningRate;
-        while (_epoch < Options.Epochs && !stopped)
+        while (_state.Epoch < Options.Epochs && !stopped)
         {
-            FillOrder(order, _epoch);
-            for (; _batchInEpoch < stepsPerEpoch; _batchInEpoch++)
+            FillOrder(order, _state.Epoch);
+            for (; _state.BatchInEpoch < stepsPerEpoch; _state.BatchInEpoch++)
             {
                 if (cancellationToken.IsCancellationRequested)
                 {
@@ -191,49 +133,49 @@ public sealed class Trainer<T>
                     cancellationToken.ThrowIfCancellationRequested();
                 }
 
-                int start = _batchInEpoch * batch;
+                int start = _state.BatchInEpoch * batch;
                 int count = Math.Min(batch, n - start);
                 NetworkWorkspace<T> workspace = count == batch ? full : tail!;
                 double loss = Network.ComputeGradients(train, order.AsSpan(start, count), workspace);
                 if (!double.IsFinite(loss))
                 {
-                    throw new TrainingDivergedException(_epoch + 1, Steps, loss);
+                    throw new TrainingDivergedException(_state.Epoch + 1, Steps, loss);
                 }
 
-                rate = Optimizer.LearningRate * Options.Schedule.Factor(_epoch, Steps, totalSteps);
+                rate = Optimizer.LearningRate * Options.Schedule.Factor(_state.Epoch, Steps, totalSteps);
                 Optimizer.Step(Network, workspace, rate);
-                _epochLossSum += loss * count;
+                _state.EpochLossSum += loss * count;
                 Steps++;
             }
 
-            double trainLoss = _epochLossSum / n;
-            _epochLossSum = 0;
-            _batchInEpoch = 0;
-            _epoch++;
+            double trainLoss = _state.EpochLossSum / n;
+            _state.EpochLossSum = 0;
+            _state.BatchInEpoch = 0;
+            _state.Epoch++;
             ClassificationMetrics? metrics = dev is null ? null : Network.Evaluate(dev);
             bool isBest = false;
             if (metrics is not null)
             {
-                if (metrics.Loss < _bestLoss)
+                if (metrics.Loss < _state.BestLoss)
                 {
-                    _bestLoss = metrics.Loss;
-                    _bestEpoch = _epoch;
-                    _badEpochs = 0;
+                    _state.BestLoss = metrics.Loss;
+                    _state.BestEpoch = _state.Epoch;
+                    _state.BadEpochs = 0;
                     isBest = true;
                     if (early)
                     {
-                        _best ??= NewParameterCopy();
-                        CopyParameters(Network.Parameters, _best);
+                        _state.Best ??= NewParameterCopy();
+                        CopyParameters(Network.Parameters, _state.Best);
                     }
                 }
                 else
                 {
-                    _badEpochs++;
-                    stopped = early && _badEpochs >= Options.EarlyStoppingPatience;
+                    _state.BadEpochs++;
+                    stopped = early && _state.BadEpochs >= Options.EarlyStoppingPatience;
                 }
             }
 
-            var report = new EpochReport(_epoch, Options.Epochs, Steps, trainLoss, rate, metrics, isBest, clock.Elapsed);
+            var report = new EpochReport(_state.Epoch, Options.Epochs, Steps, trainLoss, rate, metrics, isBest, clock.Elapsed);
             history.Add(report);
             if (Options.CheckpointPath is not null)
             {
@@ -243,15 +185,15 @@ public sealed class Trainer<T>
             Options.Progress?.Report(report);
         }
 
-        if (early && _best is not null)
+        if (early && _state.Best is not null)
         {
-            for (int p = 0; p < _best.Length; p++)
+            for (int p = 0; p < _state.Best.Length; p++)
             {
-                _best[p].CopyTo(Network.Parameters[p].Value);
+                _state.Best[p].CopyTo(Network.Parameters[p].Value);
             }
         }
 
-        return new TrainingResult(_epoch, Steps, stopped, _bestEpoch, _bestEpoch == 0 ? double.NaN : _bestLoss, clock.Elapsed, history);
+        return new TrainingResult(_state.Epoch, Steps, stopped, _state.BestEpoch, _state.BestEpoch == 0 ? double.NaN : _state.BestLoss, clock.Elapsed, history);
     }
 
     /// <summary>
@@ -260,52 +202,7 @@ public sealed class Trainer<T>
     /// </summary>
     /// <param name="path">The file to write.</param>
     /// <exception cref="IOException">The file cannot be written; any previous file is left as it was.</exception>
-    public void SaveCheckpoint(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        CultureInfo inv = CultureInfo.InvariantCulture;
-        var meta = new Dictionary<string, string>(StringComparer.Ordinal)
-        {
-            [Prefix + "kind"] = "checkpoint",
-            [Prefix + "optimizer"] = Optimizer.Name,
-            [Prefix + "learning_rate"] = Optimizer.LearningRate.ToString("R", inv),
-            [Prefix + "optimizer_steps"] = Optimizer.Steps.ToString(inv),
-            [Prefix + "epoch"] = _epoch.ToString(inv),
-            [Prefix + "batch_in_epoch"] = _batchInEpoch.ToString(inv),
-            [Prefix + "steps"] = Steps.ToString(inv),
-            [Prefix + "epoch_loss_sum"] = _epochLossSum.ToString("R", inv),
-            [Prefix + "seed"] = Options.Seed.ToString(inv),
-            [Prefix + "batch_size"] = Options.BatchSize.ToString(inv),
-            [Prefix + "train_count"] = _trainCount.ToString(inv),
-            [Prefix + "best_loss"] = _bestLoss.ToString("R", inv),
-            [Prefix + "best_epoch"] = _bestEpoch.ToString(inv),
-            [Prefix + "bad_epochs"] = _badEpochs.ToString(inv),
-        };
-        foreach ((string key, string value) in Optimizer.Settings())
-        {
-            meta[Prefix + "optimizer." + key] = value;
-        }
-
-        var extra = new List<(string Name, Matrix<T> Value, bool Vector)>();
-        int count = Network.Parameters.Count;
-        for (int k = 0; k < Optimizer.StateCount; k++)
-        {
-            for (int p = 0; p < count; p++)
-            {
-                extra.Add(($"optimizer.{k}.{p}", Optimizer.State(Network, k, p), false));
-            }
-        }
-
-        if (_best is not null)
-        {
-            for (int p = 0; p < count; p++)
-            {
-                extra.Add(($"best.{p}", _best[p], false));
-            }
-        }
-
-        ModelFile.Write(Network, path, meta, extra);
-    }
+    public void SaveCheckpoint(string path) => Checkpoint.Save(this, path);
 
     private void FillOrder(int[] order, int epoch) => EpochOrder(Options.Seed, Options.Shuffle, epoch, order);
 
@@ -346,39 +243,7 @@ public sealed class Trainer<T>
         }
     }
 
-    private static Optimizer<T> CreateOptimizer(string path, IReadOnlyDictionary<string, string> meta)
-    {
-        string name = meta.TryGetValue(Prefix + "optimizer", out string? n) ? n : throw DataErrors.InFile(path, "the checkpoint names no optimizer.");
-        double rate = Double(path, meta, "learning_rate");
-        const string settingPrefix = Prefix + "optimizer.";
-        var settings = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach ((string key, string value) in meta)
-        {
-            if (key.StartsWith(settingPrefix, StringComparison.Ordinal))
-            {
-                settings[key[settingPrefix.Length..]] = value;
-            }
-        }
-
-        try
-        {
-            return Optimizers.Create<T>(name, rate, settings);
-        }
-        catch (KeyNotFoundException)
-        {
-            throw DataErrors.InFile(path, $"the checkpoint's optimizer \"{name}\" is unknown; known: {string.Join(", ", Optimizers.Names)} (register others with Optimizers.Register).");
-        }
-        catch (FormatException ex)
-        {
-            throw DataErrors.InFile(path, $"the checkpoint's optimizer settings are not valid: {ex.Message}");
-        }
-        catch (ArgumentOutOfRangeException ex)
-        {
-            throw DataErrors.InFile(path, $"the checkpoint's optimizer settings are out of range: {ex.Message}");
-        }
-    }
-
-    private Matrix<T>[] NewParameterCopy() => [.. Network.Parameters.Select(p => new Matrix<T>(p.Value.Rows, p.Value.Columns))];
+    internal Matrix<T>[] NewParameterCopy() => [.. Network.Parameters.Select(p => new Matrix<T>(p.Value.Rows, p.Value.Columns))];
 
     private static void CopyParameters(IReadOnlyList<Parameter<T>> parameters, Matrix<T>[] destination)
     {
@@ -387,34 +252,4 @@ public sealed class Trainer<T>
             parameters[p].Value.CopyTo(destination[p]);
         }
     }
-
-    private static void ReadTensor(SafeTensors file, string name, Matrix<T> destination)
-    {
-        TensorEntry tensor = file.Find(name) ?? throw DataErrors.InFile(file.Source, $"the checkpoint has no tensor \"{name}\".");
-        if (tensor.Shape.Length != 2 || tensor.Shape[0] != destination.Rows || tensor.Shape[1] != destination.Columns)
-        {
-            throw DataErrors.AtOffset(file.Source, 8, $"tensor \"{name}\" must have shape [{destination.Rows}, {destination.Columns}], found [{string.Join(", ", tensor.Shape)}].");
-        }
-
-        ModelFile.ReadMatrix<T>(file, tensor, destination.Rows, destination.Columns).CopyTo(destination);
-    }
-
-    private static long Long(string path, IReadOnlyDictionary<string, string> meta, string key) =>
-        meta.TryGetValue(Prefix + key, out string? text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value)
-            ? value
-            : throw DataErrors.InFile(path, $"the checkpoint's metadata has no integer {Prefix + key}.");
-
-    private static int Int(string path, IReadOnlyDictionary<string, string> meta, string key)
-    {
-        long value = NonNegative(path, key, Long(path, meta, key));
-        return value <= int.MaxValue ? (int)value : throw DataErrors.InFile(path, $"the checkpoint's {Prefix + key} is {value}, too large.");
-    }
-
-    private static long NonNegative(string path, string key, long value) =>
-        value >= 0 ? value : throw DataErrors.InFile(path, $"the checkpoint's {Prefix + key} is {value}; expected a value ≥ 0.");
-
-    private static double Double(string path, IReadOnlyDictionary<string, string> meta, string key) =>
-        meta.TryGetValue(Prefix + key, out string? text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
-            ? value
-            : throw DataErrors.InFile(path, $"the checkpoint's metadata has no number {Prefix + key}.");
 }
