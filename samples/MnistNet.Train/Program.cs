@@ -76,17 +76,20 @@ static int Run(TrainOptions options)
     }
 
     (Dataset train, Dataset dev) = all.Split(options.DevCount, options.Seed);
-    Console.WriteLine($"data: {source}: {train.Count} train, {dev.Count} dev{(test is null ? string.Empty : $", {test.Count} test")}");
+
+    // The number of classes comes from the data: 10 for MNIST, 27 for EMNIST letters (labels 1–26), 47 for EMNIST balanced.
+    int classes = Math.Max(all.ClassCount, test?.ClassCount ?? 0);
+    Console.WriteLine($"data: {source}: {train.Count} train, {dev.Count} dev{(test is null ? string.Empty : $", {test.Count} test")}, {classes} classes");
     if (options.MiniBatch)
     {
-        return RunMiniBatch(options, train, dev, test);
+        return RunMiniBatch(options, train, dev, test, classes);
     }
 
-    Console.WriteLine($"network: {train.PixelsPerImage}-{options.Hidden}-10, alpha {options.Alpha}, {options.Iterations} iterations, seed {options.Seed}, " +
+    Console.WriteLine($"network: {train.PixelsPerImage}-{options.Hidden}-{classes}, alpha {options.Alpha}, {options.Iterations} iterations, seed {options.Seed}, " +
                       $"{MnistNetRuntime.MaxDegreeOfParallelism} thread(s), {MnistNetRuntime.EffectiveSimdPath}");
 
     var xTrain = train.Pixels<float>();
-    var network = new TwoLayerNetwork<float>(inputs: train.PixelsPerImage, hidden: options.Hidden, outputs: 10, seed: options.Seed);
+    var network = new TwoLayerNetwork<float>(inputs: train.PixelsPerImage, hidden: options.Hidden, outputs: classes, seed: options.Seed);
 
     var stopwatch = Stopwatch.StartNew();
     network.GradientDescent(
@@ -124,7 +127,7 @@ static int Run(TrainOptions options)
     return 0;
 }
 
-static int RunMiniBatch(TrainOptions options, Dataset train, Dataset dev, Dataset? test)
+static int RunMiniBatch(TrainOptions options, Dataset train, Dataset dev, Dataset? test, int classes)
 {
     // The presets; every explicit option overrides its value.
     bool best = options.Preset == "best";
@@ -158,17 +161,9 @@ static int RunMiniBatch(TrainOptions options, Dataset train, Dataset dev, Datase
     }
     else
     {
-        int[] sizes = [train.PixelsPerImage, .. hidden, 10];
+        int[] sizes = [train.PixelsPerImage, .. hidden, classes];
         var created = new DenseNetwork<float>(sizes, Initialization.He, options.Seed);
-        Optimizer<float> optimizer = optimizerName switch
-        {
-            "sgd" => new Sgd<float>(rate),
-            "momentum" => new Momentum<float>(rate),
-            "nesterov" => new Momentum<float>(rate, nesterov: true),
-            "rmsprop" => new RmsProp<float>(rate),
-            "adamw" => new Adam<float>(rate, weightDecay: 0.01),
-            _ => new Adam<float>(rate),
-        };
+        Optimizer<float> optimizer = Optimizers.Create<float>(optimizerName, rate);
         trainer = new Trainer<float>(created, optimizer, trainingOptions);
     }
 

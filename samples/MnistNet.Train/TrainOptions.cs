@@ -1,3 +1,4 @@
+using MnistNet.Training;
 using System.Globalization;
 
 namespace MnistNet.Train;
@@ -156,7 +157,7 @@ internal sealed class TrainOptions
                     options.Batch = ParseInt(name, Value(), min: 0);
                     break;
                 case "--optimizer":
-                    options.Optimizer = OneOf(name, Value(), "sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw");
+                    options.Optimizer = OneOf(name, Value(), [.. Optimizers.Names]);
                     break;
                 case "--lr":
                     options.LearningRate = ParseAlpha(Value(), name);

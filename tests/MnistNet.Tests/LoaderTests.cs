@@ -60,9 +60,13 @@ public class MnistLoaderTests : IDisposable
     {
         IdxWriter.Write(Path.Combine(_folder, "train-images-idx3-ubyte"), IdxFile.Create<byte>([3, 2, 2], new byte[12]));
         IdxWriter.Write(Path.Combine(_folder, "train-labels-idx1-ubyte"), IdxFile.Create<byte>([3], [1, 10, 3]));
-        var ex = Assert.Throws<InvalidDataException>(() => MnistDataset.Load(_folder));
+        var ex = Assert.Throws<InvalidDataException>(() => MnistDataset.Load(_folder, maxLabel: 9));
         Assert.Contains("label 10 of item 1", ex.Message);
+        Assert.Contains("expected 0 to 9", ex.Message);
         Assert.Equal(9L, ex.Data["MnistNet.Offset"]);
+
+        // Without a limit (EMNIST's labels go up to 26, 46 or 61), the same files load, with 11 classes.
+        Assert.Equal(11, MnistDataset.Load(_folder).Train.ClassCount);
     }
 
     [Fact]
@@ -268,6 +272,9 @@ public class DatasetTests
     {
         Assert.Throws<ArgumentException>(() => new Dataset(new byte[5], [0], 2, 2));
         Assert.Throws<ArgumentException>(() => new Dataset(new byte[4], [0, 1], 2, 2));
-        Assert.Throws<ArgumentException>(() => new Dataset(new byte[4], [10], 2, 2));
+
+        // Any byte is a class index: 26 letters need labels up to 26, and the class count follows the labels.
+        Assert.Equal(27, new Dataset(new byte[8], [26, 3], 2, 2).ClassCount);
+        Assert.Equal(0, Dataset.Unlabeled(new byte[8], 2, 2).ClassCount);
     }
 }

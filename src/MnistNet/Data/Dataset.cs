@@ -5,7 +5,8 @@ namespace MnistNet.Data;
 
 /// <summary>
 /// A set of same-sized grayscale images stored as bytes (0–255), one image after another, with an optional
-/// label (0–9) per image. Immutable: shuffles and splits return new datasets.
+/// label (a class index 0–255: digits 0–9 for MNIST, 1–26 for EMNIST letters) per image. Immutable: shuffles and splits
+/// return new datasets.
 /// </summary>
 public sealed class Dataset
 {
@@ -15,10 +16,10 @@ public sealed class Dataset
 
     /// <summary>Creates a labelled dataset from a copy of the given pixels and labels.</summary>
     /// <param name="pixels">count × <paramref name="imageRows"/> × <paramref name="imageColumns"/> bytes, image after image, each row-major.</param>
-    /// <param name="labels">One label per image, each 0–9.</param>
+    /// <param name="labels">One label (class index) per image.</param>
     /// <param name="imageRows">Image height (28 for MNIST).</param>
     /// <param name="imageColumns">Image width (28 for MNIST).</param>
-    /// <exception cref="ArgumentException">The lengths do not agree, or a label exceeds 9.</exception>
+    /// <exception cref="ArgumentException">The lengths do not agree.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An image dimension is not positive.</exception>
     public Dataset(ReadOnlySpan<byte> pixels, ReadOnlySpan<byte> labels, int imageRows = 28, int imageColumns = 28)
         : this(pixels.ToArray(), labels.ToArray(), imageRows, imageColumns, validate: true)
@@ -41,14 +42,6 @@ public sealed class Dataset
             if (labels.Length != count)
             {
                 throw new ArgumentException($"Expected one label per image: {count} labels, got {labels.Length}.", nameof(labels));
-            }
-
-            for (int i = 0; i < labels.Length; i++)
-            {
-                if (labels[i] > 9)
-                {
-                    throw new ArgumentException($"Label {labels[i]} at index {i} is out of range: expected 0 to 9.", nameof(labels));
-                }
             }
         }
 
@@ -202,6 +195,9 @@ public sealed class Dataset
             }
         }
     }
+
+    /// <summary>Gets the number of classes the labels need: the largest label + 1 (0 without labels or images).</summary>
+    public int ClassCount => _labels is null || _labels.Length == 0 ? 0 : System.Numerics.Tensors.TensorPrimitives.Max<byte>(_labels) + 1;
 
     /// <summary>Gets the fraction of non-zero pixels, in [0, 1] (computed once; 0.19 for MNIST).</summary>
     public double Density => SparseIndex.Density;

@@ -33,11 +33,13 @@ public sealed class MnistDataset
     /// <paramref name="folder"/>, each raw or with a <c>.gz</c> suffix.
     /// </summary>
     /// <param name="folder">The folder holding the files.</param>
+    /// <param name="maxLabel">The largest label allowed (9 for MNIST's digits, 26 for EMNIST letters, 46 for EMNIST balanced); by default any byte.</param>
     /// <returns>The training set and the test set if present.</returns>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
     /// <exception cref="FileNotFoundException">A required file (or half of the test pair) is missing.</exception>
-    /// <exception cref="InvalidDataException">A file is malformed, is not an MNIST image or label file, or the counts disagree.</exception>
-    public static MnistDataset Load(string folder)
+    /// <exception cref="InvalidDataException">A file is malformed, is not an MNIST image or label file, a label exceeds <paramref name="maxLabel"/>, or the counts disagree.</exception>
+    /// <remarks>EMNIST ships in the same format and loads the same way; the number of classes is then <see cref="Dataset.ClassCount"/>.</remarks>
+    public static MnistDataset Load(string folder, byte maxLabel = byte.MaxValue)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         if (!Directory.Exists(folder))
@@ -53,7 +55,7 @@ public sealed class MnistDataset
             throw new FileNotFoundException($"The MNIST folder '{folder}' has no '{missing}' (or '{missing}.gz').", Path.Combine(folder, missing));
         }
 
-        Dataset train = LoadPair(trainImages, trainLabels);
+        Dataset train = LoadPair(trainImages, trainLabels, maxLabel);
         string? testImages = Find(folder, FileNames[2]);
         string? testLabels = Find(folder, FileNames[3]);
         if ((testImages is null) != (testLabels is null))
@@ -62,16 +64,17 @@ public sealed class MnistDataset
             throw new FileNotFoundException($"The MNIST folder '{folder}' has only half of the test set: '{missing}' (or '{missing}.gz') is missing.", Path.Combine(folder, missing));
         }
 
-        Dataset? test = testImages is null ? null : LoadPair(testImages, testLabels!);
+        Dataset? test = testImages is null ? null : LoadPair(testImages, testLabels!, maxLabel);
         return new MnistDataset(train, test);
     }
 
     /// <summary>Reads an MNIST image file and its label file and checks that they belong together.</summary>
     /// <param name="imagesPath">An IDX file of magic 2051 (ubyte, 3 dimensions: count × rows × columns).</param>
-    /// <param name="labelsPath">An IDX file of magic 2049 (ubyte, 1 dimension: count), values 0–9.</param>
+    /// <param name="labelsPath">An IDX file of magic 2049 (ubyte, 1 dimension: count).</param>
+    /// <param name="maxLabel">The largest label allowed (9 for MNIST); by default any byte.</param>
     /// <returns>The labelled images.</returns>
-    /// <exception cref="InvalidDataException">A file is malformed or of the wrong kind, a label exceeds 9, or the counts disagree.</exception>
-    public static Dataset LoadPair(string imagesPath, string labelsPath)
+    /// <exception cref="InvalidDataException">A file is malformed or of the wrong kind, a label exceeds <paramref name="maxLabel"/>, or the counts disagree.</exception>
+    public static Dataset LoadPair(string imagesPath, string labelsPath, byte maxLabel = byte.MaxValue)
     {
         IdxFile images = IdxReader.Read(imagesPath);
         RequireKind(images, imagesPath, ImageMagic, 3, "images");
@@ -92,9 +95,9 @@ public sealed class MnistDataset
         ReadOnlySpan<byte> values = labels.GetData<byte>();
         for (int i = 0; i < values.Length; i++)
         {
-            if (values[i] > 9)
+            if (values[i] > maxLabel)
             {
-                throw DataErrors.AtOffset(labelsPath, 8 + i, $"label {values[i]} of item {i} is out of range: expected 0 to 9.");
+                throw DataErrors.AtOffset(labelsPath, 8 + i, $"label {values[i]} of item {i} is out of range: expected 0 to {maxLabel}.");
             }
         }
 
