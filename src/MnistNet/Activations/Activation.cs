@@ -27,7 +27,7 @@ public static class Activation
         Matrix<T>.RequireSameShape(z, destination, nameof(destination));
         for (int r = 0; r < z.Rows; r++)
         {
-            TensorPrimitives.Max(z.Row(r), T.Zero, destination.Row(r));
+            SimdMath.Max(z.Row(r), T.Zero, destination.Row(r));
         }
     }
 
@@ -97,7 +97,7 @@ public static class Activation
     /// <remarks>
     /// Subtracting each column's maximum keeps every exponent ≤ 0, so finite logits of any size give finite
     /// probabilities that sum to 1 (up to rounding); a column containing NaN or ±∞ gives NaN.
-    /// Unlike <see cref="TensorPrimitives.SoftMax{T}(ReadOnlySpan{T}, Span{T})"/>, which normalises a whole span,
+    /// Unlike <c>TensorPrimitives.SoftMax</c>, which normalises a whole span,
     /// this normalises each column separately.
     /// </remarks>
     public static void Softmax<T>(Matrix<T> z, Matrix<T> destination)
@@ -148,7 +148,7 @@ public static class Activation
             z.Row(0).Slice(c0, n).CopyTo(mx);
             for (int r = 1; r < rows; r++)
             {
-                TensorPrimitives.Max(mx, z.Row(r).Slice(c0, n), mx);
+                SimdMath.Max(mx, z.Row(r).Slice(c0, n), mx);
             }
 
             // Labels are read before destination overwrites z (they may be the same matrix).
@@ -167,20 +167,20 @@ public static class Activation
             for (int r = 0; r < rows; r++)
             {
                 Span<T> d = destination.Row(r).Slice(c0, n);
-                TensorPrimitives.Subtract(z.Row(r).Slice(c0, n), mx, d);
-                TensorPrimitives.Exp(d, d);
-                TensorPrimitives.Add(sm, d, sm);
+                SimdMath.Subtract(z.Row(r).Slice(c0, n), mx, d);
+                SimdMath.Exp(d, d);
+                SimdMath.Add(sm, d, sm);
             }
 
             for (int r = 0; r < rows; r++)
             {
                 Span<T> d = destination.Row(r).Slice(c0, n);
-                TensorPrimitives.Divide(d, sm, d);
+                SimdMath.Divide(d, sm, d);
             }
 
             if (!labels.IsEmpty)
             {
-                TensorPrimitives.Log(sm, sm);
+                SimdMath.Log(sm, sm);
                 for (int c = 0; c < n; c++)
                 {
                     lossSum += double.CreateTruncating(sm[c]);

@@ -197,7 +197,24 @@ public sealed class Dataset
     }
 
     /// <summary>Gets the number of classes the labels need: the largest label + 1 (0 without labels or images).</summary>
-    public int ClassCount => _labels is null || _labels.Length == 0 ? 0 : System.Numerics.Tensors.TensorPrimitives.Max<byte>(_labels) + 1;
+    public int ClassCount
+    {
+        get
+        {
+            if (_labels is null || _labels.Length == 0)
+            {
+                return 0;
+            }
+
+            byte max = 0;
+            foreach (byte label in _labels)
+            {
+                max = Math.Max(max, label);
+            }
+
+            return max + 1;
+        }
+    }
 
     /// <summary>Gets the fraction of non-zero pixels, in [0, 1] (computed once; 0.19 for MNIST).</summary>
     public double Density => SparseIndex.Density;

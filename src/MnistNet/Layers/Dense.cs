@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using MnistNet.LinearAlgebra;
 using MnistNet.Networks;
 
@@ -81,9 +80,9 @@ public sealed class Dense<T> : Layer<T>
 
         // dW = (1/m) dZ·Aᵀ,  db = (1/m) Σ_columns dZ
         Matrix<T>.MultiplyByTranspose(outputGradient, input, dw);
-        TensorPrimitives.Multiply(dw.AsSpan(), inverseM, dw.AsSpan());
+        SimdMath.Scale(dw.AsSpan(), inverseM);
         outputGradient.SumRows(db);
-        TensorPrimitives.Multiply(db.AsSpan(), inverseM, db.AsSpan());
+        SimdMath.Scale(db.AsSpan(), inverseM);
 
         // dA = Wᵀ·dZ
         if (inputGradient is not null)
@@ -111,7 +110,7 @@ public sealed class Dense<T> : Layer<T>
         // dW = (1/m) dZ·Xᵀ,  db = (1/m) Σ_columns dZ
         kernels.MultiplyByTranspose(outputGradient, input, parameterGradients[0], inverseM, context.Path, MnistNetRuntime.MaxDegreeOfParallelism);
         outputGradient.SumRows(db);
-        TensorPrimitives.Multiply(db.AsSpan(), inverseM, db.AsSpan());
+        SimdMath.Scale(db.AsSpan(), inverseM);
     }
 
     /// <inheritdoc/>

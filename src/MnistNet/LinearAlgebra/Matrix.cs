@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -352,7 +351,7 @@ public sealed class Matrix<T>
         for (int r = 0; r < Rows; r++)
         {
             Span<T> row = Row(r);
-            TensorPrimitives.Add(row, column._array[column._offset + (r * column.Stride)], row);
+            SimdMath.Add(row, column._array[column._offset + (r * column.Stride)], row);
         }
     }
 
@@ -369,7 +368,7 @@ public sealed class Matrix<T>
 
         for (int r = 0; r < Rows; r++)
         {
-            destination._array[destination._offset + (r * destination.Stride)] = TensorPrimitives.Sum<T>(Row(r));
+            destination._array[destination._offset + (r * destination.Stride)] = SimdMath.Sum<T>(Row(r));
         }
     }
 

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using MnistNet.Layers;
@@ -67,7 +66,7 @@ internal static class FusedHead
         for (int o = 0; o < second.OutputSize; o++)
         {
             Span<T> row = f.A2.Row(o)[c0..c1];
-            TensorPrimitives.Exp(row, row);
+            SimdMath.Exp(row, row);
         }
 
         // Pass 2.
@@ -84,7 +83,7 @@ internal static class FusedHead
 
         Backward<T, T, SimdScalar<T>>(in state, labelValues, sums, column, c1);
 
-        TensorPrimitives.Log(sums, sums);
+        SimdMath.Log(sums, sums);
         for (int j = 0; j < n; j++)
         {
             loss += double.CreateTruncating(sums[j]);

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using MnistNet.Activations;
 using MnistNet.Layers;
@@ -155,19 +154,19 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         {
             if (_sparse is null)
             {
-                TensorPrimitives.Add(g.DW1.AsSpan(), _dW1[c].AsSpan(), g.DW1.AsSpan());
+                SimdMath.Add(g.DW1.AsSpan(), _dW1[c].AsSpan(), g.DW1.AsSpan());
             }
 
-            TensorPrimitives.Add(g.DW2.AsSpan(), _dW2[c].AsSpan(), g.DW2.AsSpan());
+            SimdMath.Add(g.DW2.AsSpan(), _dW2[c].AsSpan(), g.DW2.AsSpan());
             loss += _loss[c];
         }
 
         ReduceBias(_dB1, g.DB1);
         ReduceBias(_dB2, g.DB2);
-        TensorPrimitives.Multiply(g.DW1.AsSpan(), inverseM, g.DW1.AsSpan());
-        TensorPrimitives.Multiply(g.DW2.AsSpan(), inverseM, g.DW2.AsSpan());
-        TensorPrimitives.Multiply(g.DB1.AsSpan(), inverseM, g.DB1.AsSpan());
-        TensorPrimitives.Multiply(g.DB2.AsSpan(), inverseM, g.DB2.AsSpan());
+        SimdMath.Scale(g.DW1.AsSpan(), inverseM);
+        SimdMath.Scale(g.DW2.AsSpan(), inverseM);
+        SimdMath.Scale(g.DB1.AsSpan(), inverseM);
+        SimdMath.Scale(g.DB2.AsSpan(), inverseM);
         _sparse = null;
         return loss;
     }
@@ -194,7 +193,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         Span<T> sum = _dW1T![0].Row(0)[..length];
         for (int c = 1; c < _dW1T.Length; c++)
         {
-            TensorPrimitives.Add(sum, _dW1T[c].Row(0)[..length], sum);
+            SimdMath.Add(sum, _dW1T[c].Row(0)[..length], sum);
         }
 
         int hp = _hp;
@@ -301,7 +300,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     {
         for (int r = 0; r < m.Rows; r++)
         {
-            sums[r] += TensorPrimitives.Sum<T>(m.Row(r)[c0..c1]);
+            sums[r] += SimdMath.Sum<T>(m.Row(r)[c0..c1]);
         }
     }
 }
