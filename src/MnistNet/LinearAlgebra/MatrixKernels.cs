@@ -78,22 +78,26 @@ internal static class MatrixKernels
     {
         for (int r = 0; r < z.Rows; r++)
         {
-            ref T g = ref Unsafe.Add(ref gradient.UnsafeStart, r * gradient.Stride);
-            ref T zz = ref Unsafe.Add(ref z.UnsafeStart, r * z.Stride);
-            ref T d = ref Unsafe.Add(ref destination.UnsafeStart, r * destination.Stride);
-            int j = columnStart;
-            switch (MnistNetRuntime.Resolve(path))
-            {
-                case SimdPath.Vector512:
-                    j = SelectPositive<T, Vector512<T>, Simd512<T>>(ref g, ref zz, ref d, j, columnEnd);
-                    break;
-                case SimdPath.Vector256:
-                    j = SelectPositive<T, Vector256<T>, Simd256<T>>(ref g, ref zz, ref d, j, columnEnd);
-                    break;
-            }
-
-            SelectPositive<T, T, SimdScalar<T>>(ref g, ref zz, ref d, j, columnEnd);
+            var loop = new SelectLoop<T>(
+                ref Unsafe.Add(ref gradient.UnsafeStart, r * gradient.Stride),
+                ref Unsafe.Add(ref z.UnsafeStart, r * z.Stride),
+                ref Unsafe.Add(ref destination.UnsafeStart, r * destination.Stride));
+            Simd.Cascade<T, SelectLoop<T>>(path, ref loop, columnStart, columnEnd);
         }
+    }
+
+    /// <summary>One row of <see cref="ReLUBackward"/> as a loop for <see cref="Simd.Cascade"/>.</summary>
+    private readonly ref struct SelectLoop<T>(ref T g, ref T z, ref T d) : IVectorLoop<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly ref T _g = ref g;
+        private readonly ref T _z = ref z;
+        private readonly ref T _d = ref d;
+
+        public int Run<TVec, TOps>(int i, int end)
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec> =>
+            SelectPositive<T, TVec, TOps>(ref _g, ref _z, ref _d, i, end);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -383,25 +387,20 @@ internal static class MatrixKernels
     internal static void MultiplyColumns<T>(Matrix<T> a, int rowStrideA, int colStrideA, int k, Matrix<T> b, Matrix<T> c, int j0, int j1, SimdPath path)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ref T ra = ref a.UnsafeStart;
-        ref T rb = ref b.UnsafeStart;
-        ref T rc = ref c.UnsafeStart;
-        int m = c.Rows;
-        int j = j0;
-
         // Every path gives the same bits here (one FMA chain per element), so the tail may use
         // narrower vectors than the body.
-        if (path == SimdPath.Vector512)
-        {
-            j = StridedColumns<T, Vector512<T>, Simd512<T>>(ref ra, rowStrideA, colStrideA, m, k, ref rb, b.Stride, ref rc, c.Stride, j, j1);
-        }
+        var loop = new StridedLoop<T>(a, rowStrideA, colStrideA, k, b, c);
+        Simd.Cascade<T, StridedLoop<T>>(path, ref loop, j0, j1);
+    }
 
-        if (path is SimdPath.Vector512 or SimdPath.Vector256)
-        {
-            j = StridedColumns<T, Vector256<T>, Simd256<T>>(ref ra, rowStrideA, colStrideA, m, k, ref rb, b.Stride, ref rc, c.Stride, j, j1);
-        }
-
-        StridedColumns<T, T, SimdScalar<T>>(ref ra, rowStrideA, colStrideA, m, k, ref rb, b.Stride, ref rc, c.Stride, j, j1);
+    /// <summary>The columns of <see cref="MultiplyColumns"/> as a loop for <see cref="Simd.Cascade"/>.</summary>
+    private readonly ref struct StridedLoop<T>(Matrix<T> a, nint rowStrideA, nint colStrideA, int k, Matrix<T> b, Matrix<T> c) : IVectorLoop<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public int Run<TVec, TOps>(int i, int end)
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec> =>
+            StridedColumns<T, TVec, TOps>(ref a.UnsafeStart, rowStrideA, colStrideA, c.Rows, k, ref b.UnsafeStart, b.Stride, ref c.UnsafeStart, c.Stride, i, end);
     }
 
     /// <summary>
@@ -411,21 +410,18 @@ internal static class MatrixKernels
     internal static void DotRange<T>(Matrix<T> a, Matrix<T> b, Matrix<T> c, int j0, int j1, int p0, int p1, bool accumulate, SimdPath path)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ref T ra = ref a.UnsafeStart;
-        ref T rb = ref b.UnsafeStart;
-        ref T rc = ref c.UnsafeStart;
-        switch (path)
-        {
-            case SimdPath.Vector512:
-                DotBlock<T, Vector512<T>, Simd512<T>>(ref ra, a.Stride, c.Rows, ref rb, b.Stride, ref rc, c.Stride, j0, j1, p0, p1, accumulate);
-                break;
-            case SimdPath.Vector256:
-                DotBlock<T, Vector256<T>, Simd256<T>>(ref ra, a.Stride, c.Rows, ref rb, b.Stride, ref rc, c.Stride, j0, j1, p0, p1, accumulate);
-                break;
-            default:
-                DotBlock<T, T, SimdScalar<T>>(ref ra, a.Stride, c.Rows, ref rb, b.Stride, ref rc, c.Stride, j0, j1, p0, p1, accumulate);
-                break;
-        }
+        var kernel = new DotKernel<T>(a, b, c, j0, j1, p0, p1, accumulate);
+        Simd.Dispatch<T, DotKernel<T>>(path, ref kernel);
+    }
+
+    /// <summary><see cref="DotRange"/> as a kernel for <see cref="Simd.Dispatch"/>.</summary>
+    private readonly ref struct DotKernel<T>(Matrix<T> a, Matrix<T> b, Matrix<T> c, int j0, int j1, int p0, int p1, bool accumulate) : IVectorKernel<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        public void Run<TVec, TOps>()
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec> =>
+            DotBlock<T, TVec, TOps>(ref a.UnsafeStart, a.Stride, c.Rows, ref b.UnsafeStart, b.Stride, ref c.UnsafeStart, c.Stride, j0, j1, p0, p1, accumulate);
     }
 
     private sealed class StridedJob<T> : IChunkJob

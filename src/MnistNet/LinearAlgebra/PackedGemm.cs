@@ -273,18 +273,16 @@ internal static class PackedGemm
                 return;
             }
 
-            switch (_path)
-            {
-                case SimdPath.Vector512:
-                    Columns<Vector512<T>, Simd512<T>>(chunk);
-                    break;
-                case SimdPath.Vector256:
-                    Columns<Vector256<T>, Simd256<T>>(chunk);
-                    break;
-                default:
-                    Columns<T, SimdScalar<T>>(chunk);
-                    break;
-            }
+            var kernel = new ChunkKernel(this, chunk);
+            Simd.Dispatch<T, ChunkKernel>(_path, ref kernel);
+        }
+
+        /// <summary>One column chunk of the product for <see cref="Simd.Dispatch"/>.</summary>
+        private readonly ref struct ChunkKernel(GemmJob<T> job, int chunk) : IVectorKernel<T>
+        {
+            public void Run<TVec, TOps>()
+                where TVec : struct
+                where TOps : ISimdOps<T, TVec> => job.Columns<TVec, TOps>(chunk);
         }
 
         private void Columns<TVec, TOps>(int chunk)

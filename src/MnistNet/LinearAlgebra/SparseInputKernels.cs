@@ -109,20 +109,19 @@ internal sealed class SparseInputKernels<T> : IChunkJob
             _columns[chunk] = new Matrix<T>(1, Capacity * WidestSlice);
         }
 
-        Span<T> wt = _wt[chunk].Row(0);
-        Span<T> columns = _columns[chunk].Row(0);
-        switch (_path)
-        {
-            case SimdPath.Vector512:
-                Slice<Vector512<T>, Simd512<T>>(h0, h1, wt, columns);
-                break;
-            case SimdPath.Vector256:
-                Slice<Vector256<T>, Simd256<T>>(h0, h1, wt, columns);
-                break;
-            default:
-                Slice<T, SimdScalar<T>>(h0, h1, wt, columns);
-                break;
-        }
+        var kernel = new SliceKernel(this, h0, h1, _wt[chunk].Row(0), _columns[chunk].Row(0));
+        Simd.Dispatch<T, SliceKernel>(_path, ref kernel);
+    }
+
+    /// <summary>One slice of hidden units for <see cref="Simd.Dispatch"/>.</summary>
+    private readonly ref struct SliceKernel(SparseInputKernels<T> owner, int h0, int h1, Span<T> wt, Span<T> columns) : IVectorKernel<T>
+    {
+        private readonly Span<T> _wt = wt;
+        private readonly Span<T> _columns = columns;
+
+        public void Run<TVec, TOps>()
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec> => owner.Slice<TVec, TOps>(h0, h1, _wt, _columns);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -40,39 +40,37 @@ internal static class SparseKernels
     public static void Forward<T>(SparseColumns<T> x, int block, ReadOnlySpan<T> wt, int hp, Span<T> zt, SimdPath path)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ref T w = ref Unsafe.AsRef(in wt[0]);
-        ref T z = ref zt[0];
-        switch (path)
-        {
-            case SimdPath.Vector512:
-                ForwardBlock<T, Vector512<T>, Simd512<T>>(x, block, ref w, hp, ref z);
-                break;
-            case SimdPath.Vector256:
-                ForwardBlock<T, Vector256<T>, Simd256<T>>(x, block, ref w, hp, ref z);
-                break;
-            default:
-                ForwardBlock<T, T, SimdScalar<T>>(x, block, ref w, hp, ref z);
-                break;
-        }
+        var kernel = new BlockKernel<T>(x, block, ref Unsafe.AsRef(in wt[0]), hp, ref zt[0], gradient: false);
+        Simd.Dispatch<T, BlockKernel<T>>(path, ref kernel);
     }
 
     /// <summary>dwt[k·hp + h] += Σ_{j in block} x[k, j]·dzt[(j − block start)·hp + h] for every row k present in <paramref name="block"/>.</summary>
     public static void AccumulateWeightGradient<T>(SparseColumns<T> x, int block, ReadOnlySpan<T> dzt, int hp, Span<T> dwt, SimdPath path)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ref T dz = ref Unsafe.AsRef(in dzt[0]);
-        ref T dw = ref dwt[0];
-        switch (path)
+        var kernel = new BlockKernel<T>(x, block, ref Unsafe.AsRef(in dzt[0]), hp, ref dwt[0], gradient: true);
+        Simd.Dispatch<T, BlockKernel<T>>(path, ref kernel);
+    }
+
+    /// <summary>One block of <see cref="Forward"/> (source Wᵀ, target Zᵀ) or <see cref="AccumulateWeightGradient"/> (source dZᵀ, target dWᵀ) for <see cref="Simd.Dispatch"/>.</summary>
+    private readonly ref struct BlockKernel<T>(SparseColumns<T> x, int block, ref T source, int hp, ref T target, bool gradient) : IVectorKernel<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly ref T _source = ref source;
+        private readonly ref T _target = ref target;
+
+        public void Run<TVec, TOps>()
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec>
         {
-            case SimdPath.Vector512:
-                GradientBlock<T, Vector512<T>, Simd512<T>>(x, block, ref dz, hp, ref dw);
-                break;
-            case SimdPath.Vector256:
-                GradientBlock<T, Vector256<T>, Simd256<T>>(x, block, ref dz, hp, ref dw);
-                break;
-            default:
-                GradientBlock<T, T, SimdScalar<T>>(x, block, ref dz, hp, ref dw);
-                break;
+            if (gradient)
+            {
+                GradientBlock<T, TVec, TOps>(x, block, ref _source, hp, ref _target);
+            }
+            else
+            {
+                ForwardBlock<T, TVec, TOps>(x, block, ref _source, hp, ref _target);
+            }
         }
     }
 

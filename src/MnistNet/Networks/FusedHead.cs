@@ -42,18 +42,8 @@ internal static class FusedHead
         var state = new State<T>(first, second, f, g, c0);
 
         // Pass 1, then the loss's label term from the shifted logits (before the exponentials overwrite them).
-        int column = c0;
-        if (path == SimdPath.Vector512)
-        {
-            column = Forward<T, Vector512<T>, Simd512<T>>(in state, column, c1);
-        }
-
-        if (path is SimdPath.Vector512 or SimdPath.Vector256)
-        {
-            column = Forward<T, Vector256<T>, Simd256<T>>(in state, column, c1);
-        }
-
-        Forward<T, T, SimdScalar<T>>(in state, column, c1);
+        var forward = new PassLoop<T>(in state, default, default, backward: false);
+        Simd.Cascade<T, PassLoop<T>>(path, ref forward, c0, c1);
 
         double loss = 0;
         ref T a2 = ref f.A2.UnsafeStart;
@@ -70,18 +60,8 @@ internal static class FusedHead
         }
 
         // Pass 2.
-        column = c0;
-        if (path == SimdPath.Vector512)
-        {
-            column = Backward<T, Vector512<T>, Simd512<T>>(in state, labelValues, sums, column, c1);
-        }
-
-        if (path is SimdPath.Vector512 or SimdPath.Vector256)
-        {
-            column = Backward<T, Vector256<T>, Simd256<T>>(in state, labelValues, sums, column, c1);
-        }
-
-        Backward<T, T, SimdScalar<T>>(in state, labelValues, sums, column, c1);
+        var backward = new PassLoop<T>(in state, labelValues, sums, backward: true);
+        Simd.Cascade<T, PassLoop<T>>(path, ref backward, c0, c1);
 
         SimdMath.Log(sums, sums);
         for (int j = 0; j < n; j++)
@@ -90,6 +70,29 @@ internal static class FusedHead
         }
 
         return loss;
+    }
+
+    /// <summary>Pass 1 (<see cref="Forward"/>) or pass 2 (<see cref="Backward"/>) as a loop for <see cref="Simd.Cascade"/>.</summary>
+    private readonly ref struct PassLoop<T> : IVectorLoop<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly State<T> _state;
+        private readonly ReadOnlySpan<T> _labelValues;
+        private readonly Span<T> _sums;
+        private readonly bool _backward;
+
+        public PassLoop(in State<T> state, ReadOnlySpan<T> labelValues, Span<T> sums, bool backward)
+        {
+            _state = state;
+            _labelValues = labelValues;
+            _sums = sums;
+            _backward = backward;
+        }
+
+        public int Run<TVec, TOps>(int i, int end)
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec> =>
+            _backward ? Backward<T, TVec, TOps>(in _state, _labelValues, _sums, i, end) : Forward<T, TVec, TOps>(in _state, i, end);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

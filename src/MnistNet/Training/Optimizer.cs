@@ -183,24 +183,33 @@ public abstract class Optimizer<T>
             s1 = s1.IsEmpty ? s1 : s1.Slice(start, length);
         }
 
-        ref T p = ref MemoryMarshal.GetReference(parameter);
-        ref T g = ref MemoryMarshal.GetReference(gradient);
-        ref T a = ref MemoryMarshal.GetReference(s0);
-        ref T b = ref MemoryMarshal.GetReference(s1);
-        int n = parameter.Length;
-        int i = 0;
-        SimdPath path = MnistNetRuntime.EffectiveSimdPath;
-        if (path == SimdPath.Vector512)
+        var loop = new UpdateLoop<TKernel>(parameter, gradient, s0, s1, kernel);
+        Simd.Cascade<T, UpdateLoop<TKernel>>(MnistNetRuntime.EffectiveSimdPath, ref loop, 0, parameter.Length);
+    }
+
+    /// <summary>An update kernel over four spans, as a loop <see cref="Simd.Cascade"/> runs at every width.</summary>
+    private readonly ref struct UpdateLoop<TKernel> : IVectorLoop<T>
+        where TKernel : struct, IUpdateKernel<T>
+    {
+        private readonly ref T _p;
+        private readonly ref T _g;
+        private readonly ref T _a;
+        private readonly ref T _b;
+        private readonly TKernel _kernel;
+
+        public UpdateLoop(Span<T> parameter, ReadOnlySpan<T> gradient, Span<T> s0, Span<T> s1, TKernel kernel)
         {
-            i = kernel.Apply<Vector512<T>, Simd512<T>>(ref p, ref g, ref a, ref b, i, n);
+            _p = ref MemoryMarshal.GetReference(parameter);
+            _g = ref MemoryMarshal.GetReference(gradient);
+            _a = ref MemoryMarshal.GetReference(s0);
+            _b = ref MemoryMarshal.GetReference(s1);
+            _kernel = kernel;
         }
 
-        if (path is SimdPath.Vector512 or SimdPath.Vector256)
-        {
-            i = kernel.Apply<Vector256<T>, Simd256<T>>(ref p, ref g, ref a, ref b, i, n);
-        }
-
-        kernel.Apply<T, SimdScalar<T>>(ref p, ref g, ref a, ref b, i, n);
+        public int Run<TVec, TOps>(int i, int end)
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec> =>
+            _kernel.Apply<TVec, TOps>(ref _p, ref _g, ref _a, ref _b, i, end);
     }
 
     private protected static void CheckRate(double value, string name)
