@@ -1,5 +1,6 @@
 using System.Numerics;
 using MnistNet.Data;
+using MnistNet.Threading;
 
 namespace MnistNet.LinearAlgebra;
 
@@ -8,15 +9,21 @@ namespace MnistNet.LinearAlgebra;
 /// batch to batch: column j's entries are [ColumnStart[j], ColumnStart[j + 1]) with rows increasing.
 /// </summary>
 /// <typeparam name="T">float or double.</typeparam>
-internal sealed class SparseBatch<T>
+internal sealed class SparseBatch<T> : IChunkJob
     where T : unmanaged, IFloatingPointIeee754<T>
 {
+    /// <summary>Images per chunk of the parallel gather.</summary>
+    private const int GatherChunk = 32;
+
     private readonly T[] _scale = new T[256];
+    private readonly int[] _indices;
+    private SparseImages? _source;
 
     public SparseBatch(int rows, int capacity)
     {
         Rows = rows;
         ColumnStart = new int[capacity + 1];
+        _indices = new int[capacity];
         RowIndex = new ushort[(long)rows * capacity];
         Values = new T[(long)rows * capacity];
         for (int v = 0; v < 256; v++)
@@ -45,8 +52,15 @@ internal sealed class SparseBatch<T>
 
     public T[] RowValue { get; private set; } = [];
 
-    /// <summary>Gathers the images at <paramref name="indices"/> (already validated) from <paramref name="data"/>'s sparse index.</summary>
-    public void Gather(Dataset data, ReadOnlySpan<int> indices)
+    /// <summary>Gets whether <see cref="RowStart"/> and the rest of the by-row layout describe the current batch.</summary>
+    public bool RowsReady { get; private set; }
+
+    /// <summary>
+    /// Gathers the images at <paramref name="indices"/> (already validated) from <paramref name="data"/>'s sparse index:
+    /// the columns' offsets first, then the entries in chunks of images on up to <paramref name="threads"/> threads.
+    /// The by-row layout follows in <see cref="GroupByRow"/>.
+    /// </summary>
+    public void Gather(Dataset data, ReadOnlySpan<int> indices, int threads = 1)
     {
         SparseImages index = data.SparseIndex;
         int e = 0;
@@ -54,8 +68,34 @@ internal sealed class SparseBatch<T>
         {
             ColumnStart[b] = e;
             int i = indices[b];
+            e += index.Start[i + 1] - index.Start[i];
+        }
+
+        ColumnStart[indices.Length] = e;
+        indices.CopyTo(_indices);
+        Columns = indices.Length;
+        RowsReady = false;
+        _source = index;
+        try
+        {
+            WorkerPool.Shared.Run(this, (indices.Length + GatherChunk - 1) / GatherChunk, threads);
+        }
+        finally
+        {
+            _source = null;
+        }
+    }
+
+    /// <summary>Copies the entries of the images of one chunk.</summary>
+    public void Execute(int chunk)
+    {
+        SparseImages index = _source!;
+        for (int b = chunk * GatherChunk, end = Math.Min(b + GatherChunk, Columns); b < end; b++)
+        {
+            int i = _indices[b];
             int s = index.Start[i];
             int n = index.Start[i + 1] - s;
+            int e = ColumnStart[b];
             index.Pixel.AsSpan(s, n).CopyTo(RowIndex.AsSpan(e, n));
             ReadOnlySpan<byte> bytes = index.Value.AsSpan(s, n);
             Span<T> values = Values.AsSpan(e, n);
@@ -63,17 +103,11 @@ internal sealed class SparseBatch<T>
             {
                 values[k] = _scale[bytes[k]];
             }
-
-            e += n;
         }
-
-        ColumnStart[indices.Length] = e;
-        Columns = indices.Length;
-        GroupByRow();
     }
 
     /// <summary>Builds the by-row layout from the by-column one (a counting sort; columns stay in increasing order within a row).</summary>
-    private void GroupByRow()
+    public void GroupByRow()
     {
         if (RowStart.Length != Rows + 1)
         {
@@ -113,5 +147,6 @@ internal sealed class SparseBatch<T>
         }
 
         start[0] = 0;
+        RowsReady = true;
     }
 }

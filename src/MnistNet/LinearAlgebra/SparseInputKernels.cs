@@ -31,6 +31,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
     private T _inverseM;
     private bool _gradient;
     private SimdPath _path;
+    private int _slices;
 
     /// <summary>Allocates per-slice buffers for a layer of <paramref name="hidden"/> units over <paramref name="inputs"/> inputs and batches of up to <paramref name="columns"/>.</summary>
     public SparseInputKernels(int inputs, int hidden, int columns)
@@ -85,10 +86,18 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         _target = target;
         _inverseM = inverseM;
         _path = MnistNetRuntime.Resolve(path);
-        int slices = (_hidden + SliceWidth(_path) - 1) / SliceWidth(_path);
+        _slices = (_hidden + SliceWidth(_path) - 1) / SliceWidth(_path);
+
+        // The forward pass also builds the batch's by-row layout (for the gradient), as one more chunk beside the slices.
+        bool group = !_gradient && !x.RowsReady;
+        if (_gradient && !x.RowsReady)
+        {
+            x.GroupByRow();
+        }
+
         try
         {
-            WorkerPool.Shared.Run(this, slices, threads);
+            WorkerPool.Shared.Run(this, _slices + (group ? 1 : 0), threads);
         }
         finally
         {
@@ -100,6 +109,12 @@ internal sealed class SparseInputKernels<T> : IChunkJob
 
     public void Execute(int chunk)
     {
+        if (chunk == _slices)
+        {
+            _x.GroupByRow();
+            return;
+        }
+
         int width = SliceWidth(_path);
         int h0 = chunk * width;
         int h1 = Math.Min(h0 + width, _hidden);

@@ -229,7 +229,7 @@ public class Network<T>
         data.CopyLabelsTo(indices, workspace.Labels);
         CheckLabels(indices.Length, workspace.Labels);
         SparseBatch<T> x = workspace.SparseInput;
-        x.Gather(data, indices);
+        x.Gather(data, indices, MnistNetRuntime.MaxDegreeOfParallelism);
         LayerContext context = workspace.Context;
         context.Begin(indices.Length, workspace.Labels, training: true);
         Matrix<T>[] outputs = workspace.OutputBuffers;
