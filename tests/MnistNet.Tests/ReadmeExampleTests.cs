@@ -53,6 +53,20 @@ public class ReadmeExampleTests
             train.CopyBatchTo(Enumerable.Range(0, 128).ToArray(), batch, labels);
             double loss = net.ComputeGradients(batch, labels, workspace);
             Assert.True(double.IsFinite(loss));
+            var names = new List<string>();
+            foreach (var (name, parameter, gradient) in workspace.NamedGradients())
+            {
+                names.Add($"{name}: {parameter.Value.Rows} × {parameter.Value.Columns}");
+                Assert.Equal(parameter.Value.Rows, gradient.Rows);
+            }
+
+            Assert.Equal("layers.0.weight: 512 × 784", names[0]);
+            Assert.Equal(["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias", "layers.2.weight", "layers.2.bias"], names.Select(n => n.Split(':')[0]));
+
+            // The door with a dataset: the batch gathered by the network, on the non-zero pixels.
+            double sparseLoss = net.ComputeGradients(train, Enumerable.Range(0, 128).ToArray(), workspace);
+            Assert.Equal(loss, sparseLoss, 5);
+            Assert.Equal(InputMode.Auto, workspace.InputMode);
 
             var reports = new List<EpochReport>();
             var trainer = new Trainer<float>(net, new Adam<float>(learningRate: 0.002), new TrainingOptions
