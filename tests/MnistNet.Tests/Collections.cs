@@ -31,6 +31,13 @@ internal static class Threads
         }
 
         int saved = MnistNetRuntime.MaxDegreeOfParallelism;
+        if (threads > 1)
+        {
+            // Wake the pool's worker first (after a long idle it sleeps, and a small job can finish before it is up);
+            // then it spins for the next job, which is the action's.
+            MnistNet.Threading.WorkerPool.Shared.Run(new Nap(), 8, threads);
+        }
+
         long before = MnistNet.Threading.WorkerPool.Shared.WorkerChunks;
         try
         {
@@ -52,5 +59,11 @@ internal static class Threads
         {
             MnistNetRuntime.MaxDegreeOfParallelism = saved;
         }
+    }
+
+    /// <summary>A job of short chunks that only wakes the worker.</summary>
+    private sealed class Nap : MnistNet.Threading.IChunkJob
+    {
+        public void Execute(int chunk) => Thread.SpinWait(2000);
     }
 }
