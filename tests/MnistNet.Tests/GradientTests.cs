@@ -72,22 +72,34 @@ public class GradientTests
     [Fact]
     public void GradientCheck_DetectsAWrongGradient()
     {
-        // The check itself must be able to fail: break one analytic value and expect a large error.
+        // The check itself must be able to fail: hand it the seed's bias bug (one sum over the whole dZ2 instead of one
+        // per output unit) and expect a large error in b2, and none elsewhere.
         var net = new TwoLayerNetwork<double>(inputs: 4, hidden: 3, outputs: 3, seed: 5);
         Matrix<double> x = TestData.Random<double>(4, 6, 1, 0, 1);
         byte[] labels = TestData.Labels(6, 3, 2);
         GradientCheckResult good = GradientCheck.Run(net, x, labels);
         Assert.True(good.MaxRelativeError < 1e-6);
 
-        // The seed's bias bug (one scalar for the whole matrix) would be caught: compare it with the numeric b2.
         Gradients<double> g = net.BackwardProp(x, labels, net.ForwardProp(x));
-        double seedStyle = 0;
+        Matrix<double>[] seedStyle = [g.DW1.Clone(), g.DB1.Clone(), g.DW2.Clone(), g.DB2.Clone()];
+        double whole = 0;
         for (int r = 0; r < 3; r++)
         {
-            seedStyle += g.DB2[r, 0];
+            for (int j = 0; j < 6; j++)
+            {
+                whole += g.DZ2[r, j] / 6;
+            }
         }
 
-        Assert.True(Math.Abs(seedStyle - g.DB2[0, 0]) > 1e-3 || Math.Abs(seedStyle - g.DB2[1, 0]) > 1e-3);
+        for (int r = 0; r < 3; r++)
+        {
+            seedStyle[3][r, 0] = whole;
+        }
+
+        GradientCheckResult bad = GradientCheck.Compare(net.Network, x, labels, seedStyle);
+        Assert.True(bad.MaxRelativeError > 0.1, $"the seed's bias bug went unnoticed: {bad.MaxRelativeError:E2}");
+        Assert.StartsWith("layers.1.bias", bad.WorstParameter);
+        Assert.True(bad.MaxRelativeErrorByTensor["layers.0.weight"] < 1e-6);
     }
 
     [Fact]

@@ -201,14 +201,7 @@ public class AllocationTests
     [InlineData(InputMode.Dense)]
     public void MiniBatchStep_SparseOrDenseInput_GatherGradientsAndAdam_AllocateNothing(InputMode mode)
     {
-        byte[] pixels = new byte[2000 * 784];
-        var random = new Prng(1);
-        for (int i = 0; i < pixels.Length; i++)
-        {
-            pixels[i] = random.NextDouble() < 0.2 ? (byte)random.NextInt32(256) : (byte)0;
-        }
-
-        var data = new MnistNet.Data.Dataset(pixels, TestData.Labels(2000, 10, 1));
+        MnistNet.Data.Dataset data = SparseInputTests.Images(2000, side: 28, density: 0.2, seed: 1);
         var net = new DenseNetwork<float>([784, 200, 10], seed: 1);
         var workspace = new NetworkWorkspace<float>(net, 128) { InputMode = mode };
         var adam = new MnistNet.Training.Adam<float>(0.001);
@@ -237,14 +230,7 @@ public class AllocationTests
     [Fact]
     public void SeedMiniBatchStep_GatherAndFusedStep_AllocateNothing()
     {
-        byte[] pixels = new byte[2000 * 784];
-        var random = new Prng(1);
-        for (int i = 0; i < pixels.Length; i++)
-        {
-            pixels[i] = random.NextDouble() < 0.2 ? (byte)random.NextInt32(256) : (byte)0;
-        }
-
-        var data = new MnistNet.Data.Dataset(pixels, TestData.Labels(2000, 10, 1));
+        MnistNet.Data.Dataset data = SparseInputTests.Images(2000, side: 28, density: 0.2, seed: 1);
         var net = new TwoLayerNetwork<float>(seed: 1);
         var batch = new Matrix<float>(784, 128);
         byte[] labels = new byte[128];
