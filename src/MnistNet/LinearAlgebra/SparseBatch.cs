@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using MnistNet.Data;
 using MnistNet.Threading;
 
@@ -131,13 +132,19 @@ internal sealed class SparseBatch<T> : IChunkJob
         }
 
         // Fill from each row's start, walking the columns in order; start[k] ends at row k's end, then shift back.
+        ref int next = ref start[0];
+        ref ushort rowOf = ref RowIndex[0];
+        ref int columnOut = ref RowColumn[0];
+        ref T valueOut = ref RowValue[0];
+        ref T valueIn = ref Values[0];
         for (int j = 0; j < Columns; j++)
         {
             for (int e = ColumnStart[j], end = ColumnStart[j + 1]; e < end; e++)
             {
-                int at = start[RowIndex[e]]++;
-                RowColumn[at] = j;
-                RowValue[at] = Values[e];
+                ref int slot = ref Unsafe.Add(ref next, Unsafe.Add(ref rowOf, e));
+                int at = slot++;
+                Unsafe.Add(ref columnOut, at) = j;
+                Unsafe.Add(ref valueOut, at) = Unsafe.Add(ref valueIn, e);
             }
         }
 

@@ -32,6 +32,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
     private bool _gradient;
     private SimdPath _path;
     private int _slices;
+    private bool _group;
 
     /// <summary>Allocates per-slice buffers for a layer of <paramref name="hidden"/> units over <paramref name="inputs"/> inputs and batches of up to <paramref name="columns"/>.</summary>
     public SparseInputKernels(int inputs, int hidden, int columns)
@@ -90,6 +91,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
 
         // The forward pass also builds the batch's by-row layout (for the gradient), as one more chunk beside the slices.
         bool group = !_gradient && !x.RowsReady;
+        _group = group;
         if (_gradient && !x.RowsReady)
         {
             x.GroupByRow();
@@ -109,10 +111,16 @@ internal sealed class SparseInputKernels<T> : IChunkJob
 
     public void Execute(int chunk)
     {
-        if (chunk == _slices)
+        // With the by-row layout to build, it is chunk 0 (the longest, so it starts first) and the slices follow.
+        if (_group)
         {
-            _x.GroupByRow();
-            return;
+            if (chunk == 0)
+            {
+                _x.GroupByRow();
+                return;
+            }
+
+            chunk--;
         }
 
         int width = SliceWidth(_path);
