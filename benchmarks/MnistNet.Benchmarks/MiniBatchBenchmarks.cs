@@ -18,7 +18,7 @@ public class MiniBatchBenchmarks
     private Dataset _data = null!;
     private int[] _order = null!;
     private Matrix<float> _batch = null!;
-    private byte[] _labels = null!;
+    private ushort[] _labels = null!;
     private TwoLayerNetwork<float> _network = null!;
     private TrainingWorkspace<float> _workspace = null!;
     private int _next;
@@ -30,7 +30,7 @@ public class MiniBatchBenchmarks
         _order = Enumerable.Range(0, _data.Count).ToArray();
         new Prng(0).Shuffle(_order.AsSpan());
         _batch = new Matrix<float>(784, BatchSize);
-        _labels = new byte[BatchSize];
+        _labels = new ushort[BatchSize];
         _network = new TwoLayerNetwork<float>(seed: 0);
         _workspace = new TrainingWorkspace<float>(_network, BatchSize);
     }

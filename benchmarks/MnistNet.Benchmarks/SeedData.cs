@@ -8,7 +8,7 @@ internal static class SeedData
 {
     public const int Columns = 41_000;
 
-    public static (Matrix<float> X, byte[] Labels) Load()
+    public static (Matrix<float> X, ushort[] Labels) Load()
     {
         Dataset train = MnistDataset.Load(FindDataFolder()).Train.Shuffle(seed: 0).Slice(0, Columns);
         return (train.Pixels<float>(), train.Labels.ToArray());

@@ -14,7 +14,7 @@ namespace MnistNet.Benchmarks;
 public class SeedIterationBenchmarks
 {
     private Matrix<float> _x = null!;
-    private byte[] _labels = null!;
+    private ushort[] _labels = null!;
     private TwoLayerNetwork<float> _network = null!;
     private TrainingWorkspace<float> _workspace = null!;
     private SparseColumns<float> _sparse = null!;

@@ -12,7 +12,7 @@ namespace MnistNet.TestSupport;
 public static class ReferenceNetwork
 {
     /// <summary>Forward and backward pass with the reference kernels; allocates everything it returns.</summary>
-    public static (ForwardPass<T> Forward, Gradients<T> Gradients) ForwardBackward<T>(TwoLayerNetwork<T> net, Matrix<T> x, ReadOnlySpan<byte> labels)
+    public static (ForwardPass<T> Forward, Gradients<T> Gradients) ForwardBackward<T>(TwoLayerNetwork<T> net, Matrix<T> x, ReadOnlySpan<ushort> labels)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int m = x.Columns;
@@ -65,7 +65,7 @@ public static class ReferenceNetwork
     }
 
     /// <summary>One full-batch step — forward, backward, <c>θ ← θ − α dθ</c> — with the reference kernels.</summary>
-    public static void TrainStep<T>(TwoLayerNetwork<T> net, Matrix<T> x, ReadOnlySpan<byte> labels, T alpha)
+    public static void TrainStep<T>(TwoLayerNetwork<T> net, Matrix<T> x, ReadOnlySpan<ushort> labels, T alpha)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Gradients<T> g = ForwardBackward(net, x, labels).Gradients;

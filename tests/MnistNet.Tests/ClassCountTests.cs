@@ -40,6 +40,35 @@ public sealed class ClassCountTests : IDisposable
         Assert.Equal(net.Predict(letters.Test!), loaded.Predict(letters.Test!));
     }
 
+    [Fact]
+    public void ThousandsOfClasses_LabelsAbove255_TrainAndPredict()
+    {
+        // 1 000 classes (labels up to 999, beyond a byte): each class is one pixel of a 40 × 25 image.
+        const int classes = 1000;
+        var random = new Prng(3);
+        int count = 4000;
+        byte[] pixels = new byte[count * classes];
+        ushort[] labels = new ushort[count];
+        for (int i = 0; i < count; i++)
+        {
+            labels[i] = (ushort)(i < classes ? i : random.NextInt32(classes));
+            pixels[(i * classes) + labels[i]] = 255;
+        }
+
+        var data = new Dataset(pixels, labels, 40, 25);
+        Assert.Equal(classes, data.ClassCount);
+        var net = new DenseNetwork<float>([classes, classes], seed: 1);
+        new Trainer<float>(net, new Adam<float>(0.05), new TrainingOptions { Epochs = 8, BatchSize = 100, Seed = 1 })
+            .Fit(data, cancellationToken: TestContext.Current.CancellationToken);
+        var metrics = net.Evaluate(data);
+        Assert.True(metrics.Accuracy > 0.99, $"accuracy {metrics.Accuracy:F3} over {classes} classes");
+        Assert.Contains(net.Predict(data), p => p > 255);
+
+        string model = Path.Combine(_folder, "thousand.safetensors");
+        net.Save(model);
+        Assert.Equal(net.Predict(data), DenseNetwork<float>.Load(model).Predict(data));
+    }
+
     /// <summary>Class c in 1–26 inks cell (c mod 7, c / 7) of a 7 × 4 grid of 4 × 7-pixel cells, plus noise.</summary>
     private static (byte[] Pixels, byte[] Labels) Letters(int count, long seed)
     {

@@ -13,7 +13,7 @@ public class DenseNetworkTests
     [Property(Arbitrary = [typeof(DenseGenerators)], MaxTest = 100)]
     public void ComputeGradients_Depth1To3_MatchFiniteDifferences(DenseCase c)
     {
-        (DenseNetwork<double> net, Matrix<double> x, byte[] labels) = c.Build();
+        (DenseNetwork<double> net, Matrix<double> x, ushort[] labels) = c.Build();
 
         // The same floor as the two-layer check (GradientTests explains it): relative 1e-6 above 1e-4, absolute 1e-10 below.
         GradientCheckResult result = GradientCheck.Run(net, x, labels, step: 1e-5, floor: 1e-4);
@@ -32,7 +32,7 @@ public class DenseNetworkTests
         Assert.True(TestData.SameBits(seed.W2, dense.Weights[1]) && TestData.SameBits(seed.B2, dense.Biases[1]));
 
         Matrix<double> x = TestData.Random<double>(30, 9, 3, 0, 1);
-        byte[] y = TestData.Labels(9, 5, 3);
+        ushort[] y = TestData.Labels(9, 5, 3);
         Gradients<double> g = seed.BackwardProp(x, y, seed.ForwardProp(x));
         var workspace = new NetworkWorkspace<double>(dense, 9);
         dense.ComputeGradients(x, y, workspace);
@@ -124,17 +124,18 @@ public class DenseNetworkTests
     {
         Assert.Throws<ArgumentException>(() => new DenseNetwork<float>([784]));
         Assert.Throws<ArgumentException>(() => new DenseNetwork<float>([784, 0, 10]));
-        Assert.Throws<ArgumentException>(() => new DenseNetwork<float>([784, 300]));
+        Assert.Throws<ArgumentException>(() => new DenseNetwork<float>([1, 65537]));
+        Assert.Equal(300, new DenseNetwork<float>([2, 300]).Outputs);
         Assert.Throws<ArgumentOutOfRangeException>(() => new DenseNetwork<float>([4, 2], (Initialization)7));
         var net = new DenseNetwork<float>([6, 4, 3]);
         var workspace = new NetworkWorkspace<float>(net, 5);
-        ArgumentException rows = Assert.Throws<ArgumentException>(() => net.ComputeGradients(new Matrix<float>(7, 5), new byte[5], workspace));
+        ArgumentException rows = Assert.Throws<ArgumentException>(() => net.ComputeGradients(new Matrix<float>(7, 5), new ushort[5], workspace));
         Assert.Contains("6 rows", rows.Message);
-        Assert.Throws<ArgumentException>(() => net.ComputeGradients(new Matrix<float>(6, 4), new byte[4], workspace));
-        Assert.Throws<ArgumentException>(() => net.ComputeGradients(new Matrix<float>(6, 5), new byte[4], workspace));
+        Assert.Throws<ArgumentException>(() => net.ComputeGradients(new Matrix<float>(6, 4), new ushort[4], workspace));
+        Assert.Throws<ArgumentException>(() => net.ComputeGradients(new Matrix<float>(6, 5), new ushort[4], workspace));
         Assert.Throws<ArgumentOutOfRangeException>(() => net.ComputeGradients(new Matrix<float>(6, 5), [0, 1, 2, 3, 0], workspace));
         var other = new DenseNetwork<float>([6, 5, 3]);
-        Assert.Throws<ArgumentException>(() => other.ComputeGradients(new Matrix<float>(6, 5), new byte[5], workspace));
+        Assert.Throws<ArgumentException>(() => other.ComputeGradients(new Matrix<float>(6, 5), new ushort[5], workspace));
         Assert.Throws<ArgumentException>(() => net.Predict(SyntheticDigits(3, 1)));
     }
 
@@ -143,7 +144,7 @@ public class DenseNetworkTests
     {
         var random = new Prng(seed);
         byte[] pixels = new byte[count * side * side];
-        byte[] labels = new byte[count];
+        ushort[] labels = new ushort[count];
         for (int i = 0; i < count; i++)
         {
             int label = random.NextInt32(10);
@@ -172,7 +173,7 @@ public class DenseNetworkTests
 
     public sealed record DenseCase(int[] Sizes, Initialization Init, int Batch, long Seed)
     {
-        public (DenseNetwork<double> Net, Matrix<double> X, byte[] Labels) Build()
+        public (DenseNetwork<double> Net, Matrix<double> X, ushort[] Labels) Build()
         {
             var net = new DenseNetwork<double>(Sizes, Init, Seed);
             Matrix<double> x = TestData.Random<double>(Sizes[0], Batch, Seed + 1, 0, 1);

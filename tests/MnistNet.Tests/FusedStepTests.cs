@@ -34,7 +34,7 @@ public class FusedStepTests
             MnistNetRuntime.SimdPath = path;
             var net = new DenseNetwork<float>([50, 10, 10], Initialization.Uniform, seed: 3);
             Matrix<float> x = Sparse(50, m, 0.2, seed: m);
-            byte[] y = TestData.Labels(m, 10, m);
+            ushort[] y = TestData.Labels(m, 10, m);
             var readable = new NetworkWorkspace<float>(net, m);
             var fused = new NetworkWorkspace<float>(net, m);
             double lossReadable = net.ComputeGradientsByLayer(x, y, readable);

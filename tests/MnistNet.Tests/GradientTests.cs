@@ -13,7 +13,7 @@ public class GradientTests
     [Property(Arbitrary = [typeof(CaseGenerators)], MaxTest = 100)]
     public void BackwardProp_RandomNetworks_MatchFiniteDifferences(NetworkCase c)
     {
-        (TwoLayerNetwork<double> net, Matrix<double> x, byte[] labels) = c.Build();
+        (TwoLayerNetwork<double> net, Matrix<double> x, ushort[] labels) = c.Build();
 
         // h = 1e-5 in double: truncation error ~h², but the numerical derivative also carries an absolute
         // rounding error of about ε·|L|/h ≈ 2.2e-16 · 2 / 1e-5 ≈ 5e-11. A relative error of 1e-6 cannot be
@@ -27,7 +27,7 @@ public class GradientTests
     [Property(Arbitrary = [typeof(CaseGenerators)], MaxTest = 100)]
     public void BiasGradients_EqualRowSumsOfDeltasOverM(NetworkCase c)
     {
-        (TwoLayerNetwork<double> net, Matrix<double> x, byte[] labels) = c.Build();
+        (TwoLayerNetwork<double> net, Matrix<double> x, ushort[] labels) = c.Build();
         Gradients<double> g = net.BackwardProp(x, labels, net.ForwardProp(x));
         for (int r = 0; r < net.Hidden; r++)
         {
@@ -55,7 +55,7 @@ public class GradientTests
     [Property(Arbitrary = [typeof(CaseGenerators)], MaxTest = 100)]
     public void ForwardAndBackward_MatchNaiveReferenceMath(NetworkCase c)
     {
-        (TwoLayerNetwork<double> net, Matrix<double> x, byte[] labels) = c.Build();
+        (TwoLayerNetwork<double> net, Matrix<double> x, ushort[] labels) = c.Build();
         ForwardPass<double> f = net.ForwardProp(x);
         Gradients<double> g = net.BackwardProp(x, labels, f);
 
@@ -76,7 +76,7 @@ public class GradientTests
         // per output unit) and expect a large error in b2, and none elsewhere.
         var net = new TwoLayerNetwork<double>(inputs: 4, hidden: 3, outputs: 3, seed: 5);
         Matrix<double> x = TestData.Random<double>(4, 6, 1, 0, 1);
-        byte[] labels = TestData.Labels(6, 3, 2);
+        ushort[] labels = TestData.Labels(6, 3, 2);
         GradientCheckResult good = GradientCheck.Run(net, x, labels);
         Assert.True(good.MaxRelativeError < 1e-6);
 
@@ -126,7 +126,7 @@ public class GradientTests
 
     public sealed record NetworkCase(int Inputs, int Hidden, int Outputs, int Batch, long Seed)
     {
-        public (TwoLayerNetwork<double> Net, Matrix<double> X, byte[] Labels) Build()
+        public (TwoLayerNetwork<double> Net, Matrix<double> X, ushort[] Labels) Build()
         {
             var net = new TwoLayerNetwork<double>(Inputs, Hidden, Outputs, Seed);
             Matrix<double> x = TestData.Random<double>(Inputs, Batch, Seed + 1, 0, 1);

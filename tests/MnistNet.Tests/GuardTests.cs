@@ -123,7 +123,7 @@ public class GuardTests
     {
         var net = new DenseNetwork<double>([4, 3, 3], Initialization.Uniform, seed: 5);
         Matrix<double> x = TestData.Random<double>(4, 6, 1, 0, 1);
-        byte[] labels = TestData.Labels(6, 3, 2);
+        ushort[] labels = TestData.Labels(6, 3, 2);
         var workspace = new NetworkWorkspace<double>(net, 6);
         net.ComputeGradients(x, labels, workspace);
         Matrix<double>[] gradients = [.. workspace.Gradients.Select(g => g.Clone())];

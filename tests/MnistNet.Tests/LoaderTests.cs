@@ -42,7 +42,7 @@ public class MnistLoaderTests : IDisposable
         Assert.Equal(4, mnist.Train.ImageRows);
         Assert.Equal(5, mnist.Train.ImageColumns);
         Assert.Equal(pixels, mnist.Train.RawPixels.ToArray());
-        Assert.Equal(new byte[] { 7, 0, 9 }, mnist.Train.Labels.ToArray());
+        Assert.Equal(new ushort[] { 7, 0, 9 }, mnist.Train.Labels.ToArray());
     }
 
     [Fact]
@@ -121,7 +121,7 @@ public class KaggleCsvTests
         string row2 = "0," + string.Join(",", Enumerable.Repeat(255, 784));
         Dataset data = KaggleCsv.Read(new StringReader($"{TrainHeader}\r\n{row1}\r\n{row2}\r\n"), labelled: true, "train.csv");
         Assert.Equal(2, data.Count);
-        Assert.Equal(new byte[] { 7, 0 }, data.Labels.ToArray());
+        Assert.Equal(new ushort[] { 7, 0 }, data.Labels.ToArray());
         Assert.Equal(200, data.Image(0)[200]);
         Assert.Equal(255, data.Image(1)[783]);
     }
@@ -227,7 +227,7 @@ public class DatasetTests
     public void Split_IsSeeded_KeepsImageLabelPairs_AndPartitions()
     {
         byte[] pixels = Enumerable.Range(0, 50).Select(i => (byte)i).ToArray();
-        byte[] labels = Enumerable.Range(0, 50).Select(i => (byte)(i % 10)).ToArray();
+        ushort[] labels = Enumerable.Range(0, 50).Select(i => (ushort)(i % 10)).ToArray();
         var data = new Dataset(pixels, labels, 1, 1);
         (Dataset train, Dataset dev) = data.Split(devCount: 8, seed: 3);
         (Dataset train2, Dataset dev2) = data.Split(devCount: 8, seed: 3);
@@ -252,9 +252,9 @@ public class DatasetTests
         var data = new Dataset(pixels, [0, 1, 2, 3, 4], 2, 2);
         var all = data.Pixels<float>();
         var batch = new MnistNet.LinearAlgebra.Matrix<float>(4, 3);
-        byte[] labels = new byte[3];
+        ushort[] labels = new ushort[3];
         data.CopyBatchTo<float>([4, 0, 2], batch, labels);
-        Assert.Equal(new byte[] { 4, 0, 2 }, labels);
+        Assert.Equal(new ushort[] { 4, 0, 2 }, labels);
         for (int k = 0; k < 4; k++)
         {
             Assert.Equal(all[k, 4], batch[k, 0]);

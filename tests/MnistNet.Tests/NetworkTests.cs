@@ -53,7 +53,7 @@ public class NetworkTests
         var net = new TwoLayerNetwork<float>(inputs: 4, hidden: 3, outputs: 3);
         var other = new TwoLayerNetwork<float>(inputs: 4, hidden: 5, outputs: 3);
         Matrix<float> x = TestData.Random<float>(4, 8, 1, 0, 1);
-        byte[] y = TestData.Labels(8, 3, 1);
+        ushort[] y = TestData.Labels(8, 3, 1);
         Assert.Throws<ArgumentException>(() => net.TrainStep(x, y, 0.1f, new TrainingWorkspace<float>(net, 7)));
         Assert.Throws<ArgumentException>(() => net.TrainStep(x, y, 0.1f, new TrainingWorkspace<float>(other, 8)));
         Assert.Throws<ArgumentOutOfRangeException>(() => net.TrainStep(x, y, -0.1f, new TrainingWorkspace<float>(net, 8)));
@@ -70,7 +70,7 @@ public class NetworkTests
         // differ by a few ulps (measured max |Δ| 3e-8); over 50 steps the differences compound, since a unit
         // nudged across ReLU's kink changes its whole gradient (measured 6e-5). Bounds: 1e-6 and 5e-4.
         Matrix<float> x = TestData.Random<float>(784, 5000, 1, 0, 1);
-        byte[] y = TestData.Labels(5000, 10, 1);
+        ushort[] y = TestData.Labels(5000, 10, 1);
         var readable = new TwoLayerNetwork<float>(seed: 3);
         var fused = new TwoLayerNetwork<float>(seed: 3);
         var workspace = new TrainingWorkspace<float>(fused, 5000);
@@ -102,7 +102,7 @@ public class NetworkTests
     public void TrainStep_OneCacheBlock_SameBitsAsForwardBackwardUpdate()
     {
         Matrix<float> x = TestData.Random<float>(30, 50, 1, 0, 1);
-        byte[] y = TestData.Labels(50, 10, 1);
+        ushort[] y = TestData.Labels(50, 10, 1);
         var readable = new TwoLayerNetwork<float>(inputs: 30, hidden: 7, seed: 3);
         var fast = new TwoLayerNetwork<float>(inputs: 30, hidden: 7, seed: 3);
         var workspace = new TrainingWorkspace<float>(fast, 50);
@@ -147,7 +147,7 @@ public class ForcedPathTests
         {
             MnistNetRuntime.SimdPath = path;
             Matrix<float> x = TestData.Random<float>(30, m, m, 0, 1);
-            byte[] y = TestData.Labels(m, 10, m);
+            ushort[] y = TestData.Labels(m, 10, m);
             var readable = new TwoLayerNetwork<float>(inputs: 30, hidden: 7, seed: 3);
             var fast = new TwoLayerNetwork<float>(inputs: 30, hidden: 7, seed: 3);
             var workspace = new TrainingWorkspace<float>(fast, m);
@@ -177,7 +177,7 @@ public class AllocationTests
     public void TrainStep_AllocatesNothingOnAnyThread()
     {
         Matrix<float> x = TestData.Random<float>(784, 3000, 1, 0, 1);
-        byte[] y = TestData.Labels(3000, 10, 1);
+        ushort[] y = TestData.Labels(3000, 10, 1);
         var net = new TwoLayerNetwork<float>();
         var workspace = new TrainingWorkspace<float>(net, 3000);
         for (int i = 0; i < 5; i++)
@@ -233,7 +233,7 @@ public class AllocationTests
         MnistNet.Data.Dataset data = SparseInputTests.Images(2000, side: 28, density: 0.2, seed: 1);
         var net = new TwoLayerNetwork<float>(seed: 1);
         var batch = new Matrix<float>(784, 128);
-        byte[] labels = new byte[128];
+        ushort[] labels = new ushort[128];
         int[] order = Enumerable.Range(0, 2000).ToArray();
         var workspace = new TrainingWorkspace<float>(net, 128);
         void Steps(int count)
@@ -292,7 +292,7 @@ public class AllocationTests
     {
         Matrix<float> x = SparseTests.SparseMatrix<float>(784, 3000, 0.2, 3);
         var sparse = SparseColumns<float>.FromDense(x);
-        byte[] y = TestData.Labels(3000, 10, 1);
+        ushort[] y = TestData.Labels(3000, 10, 1);
         var net = new TwoLayerNetwork<float>();
         var workspace = new TrainingWorkspace<float>(net, 3000);
         for (int i = 0; i < 5; i++)
@@ -318,7 +318,7 @@ public class GradientDescentTests
     public void GradientDescent_ReportsProgressAtIntervalAndLast_LossDecreases()
     {
         Matrix<float> x = TestData.Random<float>(20, 200, 1, 0, 1);
-        byte[] y = TestData.Labels(200, 10, 1);
+        ushort[] y = TestData.Labels(200, 10, 1);
         var net = new TwoLayerNetwork<float>(inputs: 20, hidden: 16, seed: 1);
         var reports = new List<TrainingProgress>();
         TrainingProgress last = net.GradientDescent(x, y, 0.5f, 25, reports.Add, progressInterval: 10, TestContext.Current.CancellationToken);
@@ -340,7 +340,7 @@ public class GradientDescentTests
     public void GradientDescent_Cancelled_StopsBetweenSteps()
     {
         Matrix<float> x = TestData.Random<float>(20, 30, 1, 0, 1);
-        byte[] y = TestData.Labels(30, 10, 1);
+        ushort[] y = TestData.Labels(30, 10, 1);
         var net = new TwoLayerNetwork<float>(inputs: 20, seed: 1);
         using var cts = new CancellationTokenSource();
         int seen = 0;
@@ -359,7 +359,7 @@ public class GradientDescentTests
     public void GradientDescent_HugeLearningRate_ThrowsDivergedWithIteration()
     {
         Matrix<float> x = TestData.Random<float>(20, 30, 1, 0, 255);
-        byte[] y = TestData.Labels(30, 10, 1);
+        ushort[] y = TestData.Labels(30, 10, 1);
         var net = new TwoLayerNetwork<float>(inputs: 20, seed: 1);
         var ex = Assert.Throws<TrainingDivergedException>(() => net.GradientDescent(x, y, 1e30f, 100, cancellationToken: TestContext.Current.CancellationToken));
         Assert.InRange(ex.Iteration, 0, 99);

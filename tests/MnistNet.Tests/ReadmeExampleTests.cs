@@ -49,7 +49,7 @@ public class ReadmeExampleTests
             var net = new DenseNetwork<float>([784, 512, 256, 10], Initialization.He, seed: 0);
             var workspace = new NetworkWorkspace<float>(net, columns: 128);
             var batch = new Matrix<float>(784, 128);
-            byte[] labels = new byte[128];
+            ushort[] labels = new ushort[128];
             train.CopyBatchTo(Enumerable.Range(0, 128).ToArray(), batch, labels);
             double loss = net.ComputeGradients(batch, labels, workspace);
             Assert.True(double.IsFinite(loss));

@@ -30,7 +30,7 @@ public class SeedRecipeTests
     {
         Dataset subset = Mnist.Value.Train.Slice(0, 4000);
         Matrix<float> x = subset.Pixels<float>();
-        byte[] labels = subset.Labels.ToArray();
+        ushort[] labels = subset.Labels.ToArray();
         TwoLayerNetwork<float> first = Threads.Run(2, () => Train(x, labels));
         TwoLayerNetwork<float> second = Threads.Run(2, () => Train(x, labels));
         TwoLayerNetwork<float> single = Threads.Run(1, () => Train(x, labels));
@@ -43,7 +43,7 @@ public class SeedRecipeTests
         }
     }
 
-    private static TwoLayerNetwork<float> Train(Matrix<float> x, byte[] labels)
+    private static TwoLayerNetwork<float> Train(Matrix<float> x, ushort[] labels)
     {
         var net = new TwoLayerNetwork<float>(seed: 11);
         net.GradientDescent(x, labels, 0.10f, 30);

@@ -72,7 +72,7 @@ public class SparseTests
     {
         // MNIST-like: 20 % non-zero pixels, 5 000 examples (20 blocks, 3 chunks).
         Matrix<float> x = SparseMatrix<float>(rows: 784, columns: 5000, density: 0.2, seed: 5);
-        byte[] y = TestData.Labels(5000, 10, 5);
+        ushort[] y = TestData.Labels(5000, 10, 5);
         var sparse = SparseColumns<float>.FromDense(x);
         var dense = new TwoLayerNetwork<float>(seed: 2);
         var viaSparse = new TwoLayerNetwork<float>(seed: 2);
@@ -117,16 +117,16 @@ public class SparseTests
     {
         var net = new TwoLayerNetwork<float>(inputs: 20, hidden: 4);
         var sparse = SparseColumns<float>.FromDense(SparseMatrix<float>(rows: 21, columns: 8, density: 0.5, seed: 1));
-        Assert.Throws<ArgumentException>(() => net.TrainStep(sparse, new byte[8], 0.1f, new TrainingWorkspace<float>(net, 8)));
+        Assert.Throws<ArgumentException>(() => net.TrainStep(sparse, new ushort[8], 0.1f, new TrainingWorkspace<float>(net, 8)));
         var ok = SparseColumns<float>.FromDense(SparseMatrix<float>(rows: 20, columns: 8, density: 0.5, seed: 1));
-        Assert.Throws<ArgumentException>(() => net.TrainStep(ok, new byte[8], 0.1f, new TrainingWorkspace<float>(net, 9)));
-        Assert.Throws<ArgumentException>(() => net.TrainStep(ok, new byte[7], 0.1f, new TrainingWorkspace<float>(net, 8)));
+        Assert.Throws<ArgumentException>(() => net.TrainStep(ok, new ushort[8], 0.1f, new TrainingWorkspace<float>(net, 9)));
+        Assert.Throws<ArgumentException>(() => net.TrainStep(ok, new ushort[7], 0.1f, new TrainingWorkspace<float>(net, 8)));
     }
 
     [Fact]
     public void GradientDescent_DenseData_SameResultAsDenseSteps_SparseData_MatchesWithinTolerance()
     {
-        byte[] y = TestData.Labels(600, 10, 9);
+        ushort[] y = TestData.Labels(600, 10, 9);
 
         // Fashion-MNIST-like density (50 %): the dense path is chosen, so the bits equal explicit dense steps.
         Matrix<float> denseX = SparseMatrix<float>(rows: 784, columns: 600, density: 0.5, seed: 8);

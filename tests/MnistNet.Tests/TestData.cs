@@ -10,13 +10,13 @@ internal static class TestData
         where T : unmanaged, IFloatingPointIeee754<T> =>
         Matrix<T>.RandomUniform(rows, columns, T.CreateTruncating(min), T.CreateTruncating(max), seed);
 
-    public static byte[] Labels(int count, int classes, long seed)
+    public static ushort[] Labels(int count, int classes, long seed)
     {
         var random = new Prng(seed);
-        byte[] labels = new byte[count];
+        ushort[] labels = new ushort[count];
         for (int i = 0; i < count; i++)
         {
-            labels[i] = (byte)random.NextInt32(classes);
+            labels[i] = (ushort)random.NextInt32(classes);
         }
 
         return labels;

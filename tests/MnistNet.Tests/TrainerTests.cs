@@ -135,7 +135,7 @@ public class TrainerTests
     {
         // A dev set whose labels are the training labels shifted by one: learning the training set makes its loss rise
         // from the first epoch on, so the best epoch is 1 and training stops after `patience` worse epochs.
-        byte[] shifted = [.. Train.Labels.ToArray().Select(l => (byte)((l + 1) % 10))];
+        ushort[] shifted = [.. Train.Labels.ToArray().Select(l => (ushort)((l + 1) % 10))];
         var wrongDev = new Dataset(Train.RawPixels, shifted);
         var net = new DenseNetwork<float>([784, 64, 10], seed: 2);
         var snapshots = new Dictionary<int, DenseNetwork<float>>();

@@ -128,7 +128,7 @@ public static class Activation
     /// and, when <paramref name="labels"/> is not empty, the summed cross-entropy −Σ log softmax(z)[label] computed
     /// from the logits as <c>log Σ exp(z − max) − (z[label] − max)</c>, which stays finite where log(probability) would not.
     /// </summary>
-    internal static void SoftmaxColumns<T>(Matrix<T> z, Matrix<T> destination, int start, int end, ReadOnlySpan<byte> labels, out double lossSum)
+    internal static void SoftmaxColumns<T>(Matrix<T> z, Matrix<T> destination, int start, int end, ReadOnlySpan<ushort> labels, out double lossSum)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         Span<T> max = stackalloc T[SoftmaxBlock];

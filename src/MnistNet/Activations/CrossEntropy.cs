@@ -13,7 +13,7 @@ public static class CrossEntropy
     /// <returns>A new matrix.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="classes"/> is not positive, or a label is not below it.</exception>
     /// <remarks>The seed sizes the encoding from the largest label present (<c>Y.max() + 1</c>); here it is explicit, so a batch without a 9 still has 10 rows.</remarks>
-    public static Matrix<T> OneHot<T>(ReadOnlySpan<byte> labels, int classes = 10)
+    public static Matrix<T> OneHot<T>(ReadOnlySpan<ushort> labels, int classes = 10)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(classes, 0);
@@ -40,7 +40,7 @@ public static class CrossEntropy
     /// A probability of exactly 0 gives +∞. Training computes the loss from the logits instead, which never
     /// overflows; this overload is for probabilities obtained elsewhere.
     /// </remarks>
-    public static double Loss<T>(Matrix<T> probabilities, ReadOnlySpan<byte> labels)
+    public static double Loss<T>(Matrix<T> probabilities, ReadOnlySpan<ushort> labels)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(probabilities);
@@ -60,7 +60,7 @@ public static class CrossEntropy
         return sum / labels.Length;
     }
 
-    internal static void RequireOneLabelPerColumn(int columns, ReadOnlySpan<byte> labels, string paramName)
+    internal static void RequireOneLabelPerColumn(int columns, ReadOnlySpan<ushort> labels, string paramName)
     {
         if (labels.Length != columns)
         {
@@ -68,7 +68,7 @@ public static class CrossEntropy
         }
     }
 
-    internal static void ValidateLabels(ReadOnlySpan<byte> labels, int classes, string paramName)
+    internal static void ValidateLabels(ReadOnlySpan<ushort> labels, int classes, string paramName)
     {
         for (int j = 0; j < labels.Length; j++)
         {

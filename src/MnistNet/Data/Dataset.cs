@@ -5,13 +5,13 @@ namespace MnistNet.Data;
 
 /// <summary>
 /// A set of same-sized grayscale images stored as bytes (0–255), one image after another, with an optional
-/// label (a class index 0–255: digits 0–9 for MNIST, 1–26 for EMNIST letters) per image. Immutable: shuffles and splits
+/// label (a class index 0–65 535: digits 0–9 for MNIST, 1–26 for EMNIST letters) per image. Immutable: shuffles and splits
 /// return new datasets.
 /// </summary>
 public sealed class Dataset
 {
     private readonly byte[] _pixels;
-    private readonly byte[]? _labels;
+    private readonly ushort[]? _labels;
     private SparseImages? _sparse;
 
     /// <summary>Creates a labelled dataset from a copy of the given pixels and labels.</summary>
@@ -21,12 +21,12 @@ public sealed class Dataset
     /// <param name="imageColumns">Image width (28 for MNIST).</param>
     /// <exception cref="ArgumentException">The lengths do not agree.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An image dimension is not positive.</exception>
-    public Dataset(ReadOnlySpan<byte> pixels, ReadOnlySpan<byte> labels, int imageRows = 28, int imageColumns = 28)
+    public Dataset(ReadOnlySpan<byte> pixels, ReadOnlySpan<ushort> labels, int imageRows = 28, int imageColumns = 28)
         : this(pixels.ToArray(), labels.ToArray(), imageRows, imageColumns, validate: true)
     {
     }
 
-    private Dataset(byte[] pixels, byte[]? labels, int imageRows, int imageColumns, bool validate)
+    private Dataset(byte[] pixels, ushort[]? labels, int imageRows, int imageColumns, bool validate)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(imageRows, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(imageColumns, 1);
@@ -69,7 +69,7 @@ public sealed class Dataset
 
     /// <summary>Gets the labels, one per image.</summary>
     /// <exception cref="InvalidOperationException">The dataset has no labels.</exception>
-    public ReadOnlySpan<byte> Labels => _labels ?? throw new InvalidOperationException("This dataset has no labels (it was read from an unlabelled file such as Kaggle's test.csv).");
+    public ReadOnlySpan<ushort> Labels => _labels ?? throw new InvalidOperationException("This dataset has no labels (it was read from an unlabelled file such as Kaggle's test.csv).");
 
     /// <summary>Gets every pixel byte, image after image.</summary>
     public ReadOnlySpan<byte> RawPixels => _pixels;
@@ -144,7 +144,7 @@ public sealed class Dataset
     /// <exception cref="ArgumentException">A shape or length does not match.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An index is out of range.</exception>
     /// <exception cref="InvalidOperationException"><paramref name="labels"/> is not empty but the dataset has no labels.</exception>
-    public void CopyBatchTo<T>(ReadOnlySpan<int> indices, Matrix<T> destination, Span<byte> labels)
+    public void CopyBatchTo<T>(ReadOnlySpan<int> indices, Matrix<T> destination, Span<ushort> labels)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(destination);
@@ -206,8 +206,8 @@ public sealed class Dataset
                 return 0;
             }
 
-            byte max = 0;
-            foreach (byte label in _labels)
+            int max = 0;
+            foreach (ushort label in _labels)
             {
                 max = Math.Max(max, label);
             }
@@ -223,7 +223,7 @@ public sealed class Dataset
     internal SparseImages SparseIndex => _sparse ??= SparseImages.Build(_pixels, Count, PixelsPerImage);
 
     /// <summary>Writes the labels of the images at <paramref name="indices"/> into <paramref name="labels"/>, checking every index.</summary>
-    internal void CopyLabelsTo(ReadOnlySpan<int> indices, Span<byte> labels)
+    internal void CopyLabelsTo(ReadOnlySpan<int> indices, Span<ushort> labels)
     {
         if (_labels is null)
         {
@@ -299,14 +299,14 @@ public sealed class Dataset
     /// <returns>The count and shape.</returns>
     public override string ToString() => $"{Count} {(HasLabels ? "labelled" : "unlabelled")} {ImageRows} × {ImageColumns} images";
 
-    internal static Dataset Trusted(byte[] pixels, byte[]? labels, int imageRows, int imageColumns) =>
+    internal static Dataset Trusted(byte[] pixels, ushort[]? labels, int imageRows, int imageColumns) =>
         new(pixels, labels, imageRows, imageColumns, validate: false);
 
     private Dataset Reorder(int[] order)
     {
         int perImage = PixelsPerImage;
         byte[] pixels = new byte[_pixels.Length];
-        byte[]? labels = _labels is null ? null : new byte[_labels.Length];
+        ushort[]? labels = _labels is null ? null : new ushort[_labels.Length];
         for (int i = 0; i < order.Length; i++)
         {
             _pixels.AsSpan(order[i] * perImage, perImage).CopyTo(pixels.AsSpan(i * perImage, perImage));

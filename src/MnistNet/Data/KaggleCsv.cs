@@ -53,7 +53,7 @@ public static class KaggleCsv
         CheckHeader(header.TrimStart('\uFEFF'), labelled, fieldCount, sourceName);
 
         var pixels = new List<byte[]>();
-        var labels = labelled ? new List<byte>() : null;
+        var labels = labelled ? new List<ushort>() : null;
         int lineNumber = 1;
         string? line;
         while ((line = reader.ReadLine()) is not null)
@@ -98,7 +98,7 @@ public static class KaggleCsv
 
                 if (isLabel)
                 {
-                    labels!.Add((byte)value);
+                    labels!.Add((ushort)value);
                 }
                 else
                 {

@@ -101,7 +101,13 @@ public sealed class MnistDataset
             }
         }
 
-        return Dataset.Trusted(images.GetData<byte>().ToArray(), values.ToArray(), images.Dimensions[1], images.Dimensions[2]);
+        ushort[] classes = new ushort[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            classes[i] = values[i];
+        }
+
+        return Dataset.Trusted(images.GetData<byte>().ToArray(), classes, images.Dimensions[1], images.Dimensions[2]);
     }
 
     private static void RequireKind(IdxFile file, string path, int magic, int rank, string what)

@@ -73,7 +73,7 @@ public sealed class ClassificationMetrics
     /// <param name="labels">True classes, as many as <paramref name="predictions"/>.</param>
     /// <returns>A value in [0, 1].</returns>
     /// <exception cref="ArgumentException">The lengths differ.</exception>
-    public static double FractionCorrect(ReadOnlySpan<int> predictions, ReadOnlySpan<byte> labels)
+    public static double FractionCorrect(ReadOnlySpan<int> predictions, ReadOnlySpan<ushort> labels)
     {
         if (predictions.Length != labels.Length)
         {
@@ -133,7 +133,7 @@ public sealed class ClassificationMetrics
     /// <param name="loss">The mean loss to report, or NaN.</param>
     /// <returns>The metrics.</returns>
     /// <exception cref="ArgumentException">The lengths differ, or a class is out of range.</exception>
-    public static ClassificationMetrics From(ReadOnlySpan<int> predictions, ReadOnlySpan<byte> labels, int classes, double loss = double.NaN)
+    public static ClassificationMetrics From(ReadOnlySpan<int> predictions, ReadOnlySpan<ushort> labels, int classes, double loss = double.NaN)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
         if (predictions.Length != labels.Length)

@@ -25,7 +25,7 @@ public static class GradientCheck
 {
     /// <summary>
     /// Compares the back-propagated gradients of the seed's network with finite differences (tensors named "W1", "b1",
-    /// "W2", "b2"); the same check as <see cref="Run{T}(Network{T}, Matrix{T}, ReadOnlySpan{byte}, double, double)"/> on its layers.
+    /// "W2", "b2"); the same check as <see cref="Run{T}(Network{T}, Matrix{T}, ReadOnlySpan{ushort}, double, double)"/> on its layers.
     /// </summary>
     /// <typeparam name="T">float or double (prefer double).</typeparam>
     /// <param name="network">The network; its parameters are perturbed during the check and restored exactly afterwards.</param>
@@ -36,7 +36,7 @@ public static class GradientCheck
     /// <returns>The largest relative error, where it occurred, and per-tensor maxima.</returns>
     /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> or <paramref name="floor"/> is out of range, or a label is.</exception>
-    public static GradientCheckResult Run<T>(TwoLayerNetwork<T> network, Matrix<T> x, ReadOnlySpan<byte> labels, double step = 1e-5, double floor = 1e-8)
+    public static GradientCheckResult Run<T>(TwoLayerNetwork<T> network, Matrix<T> x, ReadOnlySpan<ushort> labels, double step = 1e-5, double floor = 1e-8)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
@@ -44,7 +44,7 @@ public static class GradientCheck
     }
 
     /// <summary>
-    /// Compares the gradients that <see cref="Network{T}.ComputeGradients(Matrix{T}, ReadOnlySpan{byte}, NetworkWorkspace{T})"/>
+    /// Compares the gradients that <see cref="Network{T}.ComputeGradients(Matrix{T}, ReadOnlySpan{ushort}, NetworkWorkspace{T})"/>
     /// (the path training takes) computes for a batch with centered finite differences of the mean cross-entropy, for every
     /// parameter (tensors named as in model files: "layers.0.weight", …).
     /// </summary>
@@ -57,7 +57,7 @@ public static class GradientCheck
     /// <returns>The largest relative error, where it occurred, and per-tensor maxima.</returns>
     /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> or <paramref name="floor"/> is out of range, or a label is.</exception>
-    public static GradientCheckResult Run<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<byte> labels, double step = 1e-5, double floor = 1e-8)
+    public static GradientCheckResult Run<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<ushort> labels, double step = 1e-5, double floor = 1e-8)
         where T : unmanaged, IFloatingPointIeee754<T> => Run(network, x, labels, step, floor, null);
 
     /// <summary>
@@ -75,7 +75,7 @@ public static class GradientCheck
     /// <returns>The largest relative error, where it occurred, and per-tensor maxima.</returns>
     /// <exception cref="ArgumentException">A shape or count does not match, or the batch is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> or <paramref name="floor"/> is out of range, or a label is.</exception>
-    public static GradientCheckResult Compare<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<byte> labels, IReadOnlyList<Matrix<T>> gradients, double step = 1e-5, double floor = 1e-8)
+    public static GradientCheckResult Compare<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<ushort> labels, IReadOnlyList<Matrix<T>> gradients, double step = 1e-5, double floor = 1e-8)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
@@ -99,7 +99,7 @@ public static class GradientCheck
         return Check(network, x, labels, gradients, null, step, floor);
     }
 
-    private static GradientCheckResult Run<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<byte> labels, double step, double floor, string[]? names)
+    private static GradientCheckResult Run<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<ushort> labels, double step, double floor, string[]? names)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(network);
@@ -115,7 +115,7 @@ public static class GradientCheck
         return Check(network, x, labels, analytic.Gradients, names, step, floor);
     }
 
-    private static GradientCheckResult Check<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<byte> labels, IReadOnlyList<Matrix<T>> gradients, string[]? names, double step, double floor)
+    private static GradientCheckResult Check<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<ushort> labels, IReadOnlyList<Matrix<T>> gradients, string[]? names, double step, double floor)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (x.Columns == 0)
@@ -129,7 +129,7 @@ public static class GradientCheck
         network.Loss(x, labels);
         network.Forward(x, baseline.Context, baseline.OutputBuffers);
         var scratch = new NetworkWorkspace<T>(network, x.Columns, training: false, input: false);
-        byte[] y = labels.ToArray();
+        ushort[] y = labels.ToArray();
         double Loss()
         {
             scratch.Context.Begin(x.Columns, y, training: false);

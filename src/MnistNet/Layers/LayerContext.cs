@@ -4,7 +4,7 @@ namespace MnistNet.Layers;
 /// <remarks>One context lives in each workspace and is reused for every batch (no allocation per step).</remarks>
 public sealed class LayerContext
 {
-    internal LayerContext(int capacity) => LabelBuffer = new byte[capacity];
+    internal LayerContext(int capacity) => LabelBuffer = new ushort[capacity];
 
     /// <summary>Gets the number of examples (columns) in the batch.</summary>
     public int Columns { get; private set; }
@@ -13,7 +13,7 @@ public sealed class LayerContext
     public double InverseBatch => Columns == 0 ? 0 : 1.0 / Columns;
 
     /// <summary>Gets the batch's labels, or an empty span for prediction.</summary>
-    public ReadOnlySpan<byte> Labels => HasLabels ? LabelBuffer.AsSpan(0, Columns) : default;
+    public ReadOnlySpan<ushort> Labels => HasLabels ? LabelBuffer.AsSpan(0, Columns) : default;
 
     /// <summary>Gets whether labels were given (training or loss evaluation).</summary>
     public bool HasLabels { get; private set; }
@@ -27,9 +27,9 @@ public sealed class LayerContext
     /// <summary>Gets or sets the summed loss written by the loss layer's forward pass (0 without labels).</summary>
     public double LossSum { get; set; }
 
-    internal byte[] LabelBuffer { get; }
+    internal ushort[] LabelBuffer { get; }
 
-    internal void Begin(int columns, ReadOnlySpan<byte> labels, bool training)
+    internal void Begin(int columns, ReadOnlySpan<ushort> labels, bool training)
     {
         Columns = columns;
         HasLabels = !labels.IsEmpty;

@@ -19,14 +19,17 @@ public sealed class SoftmaxCrossEntropy<T> : Layer<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
     /// <summary>Creates the output layer for <paramref name="classes"/> classes.</summary>
-    /// <param name="classes">Classes (rows), 1 to 256 (labels are bytes).</param>
+    /// <param name="classes">Classes (rows), 1 to 65 536 (labels are 16-bit).</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="classes"/> is out of range.</exception>
     public SoftmaxCrossEntropy(int classes)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(classes, 256);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(classes, MaxClasses);
         Classes = classes;
     }
+
+    /// <summary>The most classes a label (16 bits) can name: 65 536.</summary>
+    public const int MaxClasses = ushort.MaxValue + 1;
 
     /// <summary>Gets the number of classes.</summary>
     public int Classes { get; }
@@ -60,7 +63,7 @@ public sealed class SoftmaxCrossEntropy<T> : Layer<T>
 
         // dZ = A − onehot(Y)
         output.CopyTo(inputGradient);
-        ReadOnlySpan<byte> labels = context.Labels;
+        ReadOnlySpan<ushort> labels = context.Labels;
         for (int j = 0; j < labels.Length; j++)
         {
             inputGradient[labels[j], j] -= T.One;

@@ -13,7 +13,7 @@ namespace MnistNet.Networks;
 /// </summary>
 /// <remarks>
 /// Train it with <see cref="Training.Trainer{T}"/> (mini-batches, optimisers, schedules, early stopping, checkpoints) or
-/// step by step with <see cref="Network{T}.ComputeGradients(Matrix{T}, ReadOnlySpan{byte}, NetworkWorkspace{T})"/> and an
+/// step by step with <see cref="Network{T}.ComputeGradients(Matrix{T}, ReadOnlySpan{ushort}, NetworkWorkspace{T})"/> and an
 /// <see cref="Training.Optimizer{T}"/>.
 /// </remarks>
 /// <typeparam name="T">float or double.</typeparam>
@@ -25,7 +25,7 @@ public sealed class DenseNetwork<T> : Network<T>
     private readonly Matrix<T>[] _biases;
 
     /// <summary>Creates a network with the given layer sizes and seeded initial parameters.</summary>
-    /// <param name="layerSizes">Inputs, each hidden layer, outputs: e.g. [784, 256, 10]. At least two sizes, each ≥ 1; at most 256 outputs (labels are bytes).</param>
+    /// <param name="layerSizes">Inputs, each hidden layer, outputs: e.g. [784, 256, 10]. At least two sizes, each ≥ 1; at most 65 536 outputs (labels are 16-bit class indices).</param>
     /// <param name="initialization">How the weights are drawn.</param>
     /// <param name="seed">The seed of the initial parameters; equal seeds give equal bits.</param>
     /// <exception cref="ArgumentException">The sizes are not valid.</exception>
@@ -130,9 +130,9 @@ public sealed class DenseNetwork<T> : Network<T>
             }
         }
 
-        if (sizes[^1] > 256)
+        if (sizes[^1] > SoftmaxCrossEntropy<T>.MaxClasses)
         {
-            throw new ArgumentException($"At most 256 outputs are supported (labels are bytes), got {sizes[^1]}.", nameof(layerSizes));
+            throw new ArgumentException($"At most 65 536 outputs are supported (labels are 16-bit class indices), got {sizes[^1]}.", nameof(layerSizes));
         }
 
         return sizes;

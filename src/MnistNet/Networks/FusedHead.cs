@@ -23,7 +23,7 @@ internal static class FusedHead
     /// Runs the head on columns [<paramref name="c0"/>, <paramref name="c1"/>) (at most <paramref name="scratch"/>.Length / 2
     /// of them) and returns their summed cross-entropy. Z1 must hold W1·X (without b1) there.
     /// </summary>
-    public static double Run<T>(Dense<T> first, Dense<T> second, ForwardPass<T> f, Gradients<T> g, ReadOnlySpan<byte> labels, int c0, int c1, Span<T> scratch, SimdPath path)
+    public static double Run<T>(Dense<T> first, Dense<T> second, ForwardPass<T> f, Gradients<T> g, ReadOnlySpan<ushort> labels, int c0, int c1, Span<T> scratch, SimdPath path)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int n = c1 - c0;

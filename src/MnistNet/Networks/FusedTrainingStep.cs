@@ -16,7 +16,7 @@ namespace MnistNet.Networks;
 /// <para>Determinism: the columns are split into chunks of <see cref="ChunkColumns"/> (fixed, whatever the thread
 /// count); each chunk accumulates its own partial gradients block by block, and the partials are summed in chunk
 /// order. The result is therefore bit-identical on any number of threads. It differs from the unfused
-/// <see cref="TwoLayerNetwork{T}.BackwardProp(Matrix{T}, ReadOnlySpan{byte}, ForwardPass{T}, Gradients{T})"/> only in
+/// <see cref="TwoLayerNetwork{T}.BackwardProp(Matrix{T}, ReadOnlySpan{ushort}, ForwardPass{T}, Gradients{T})"/> only in
 /// the order of the additions inside dW1, dW2, db1 and db2.</para>
 /// <para>Allocation: everything lives in the owning <see cref="TrainingWorkspace{T}"/>; a step allocates nothing.</para>
 /// </remarks>
@@ -32,7 +32,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     private readonly NetworkWorkspace<T> _workspace;
     private readonly ForwardPass<T> _forward;
     private readonly Gradients<T> _gradients;
-    private readonly byte[] _labels;
+    private readonly ushort[] _labels;
     private readonly Matrix<T>[] _dW1;
     private readonly Matrix<T>[] _dW2;
     private readonly T[][] _dB1;
@@ -67,7 +67,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         int hidden = network.Layers[0].OutputSize;
         int outputs = network.Outputs;
         int chunks = ChunkCount(columns);
-        _labels = new byte[columns];
+        _labels = new ushort[columns];
         _dW1 = new Matrix<T>[chunks];
         _dW2 = new Matrix<T>[chunks];
         _dB1 = new T[chunks][];
@@ -85,7 +85,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     private static int ChunkCount(int columns) => (columns + ChunkColumns - 1) / ChunkColumns;
 
     /// <summary>Computes the forward pass and the gradients of a dense batch into the workspace; returns the summed loss.</summary>
-    public double Run(Network<T> network, Matrix<T> x, ReadOnlySpan<byte> labels)
+    public double Run(Network<T> network, Matrix<T> x, ReadOnlySpan<ushort> labels)
     {
         _x = x;
         _sparse = null;
@@ -94,7 +94,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     }
 
     /// <summary>Computes the forward pass and the gradients of a sparse batch into the workspace; returns the summed loss.</summary>
-    public double Run(Network<T> network, SparseColumns<T> x, ReadOnlySpan<byte> labels)
+    public double Run(Network<T> network, SparseColumns<T> x, ReadOnlySpan<ushort> labels)
     {
         _x = null;
         _sparse = x;
@@ -118,7 +118,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         return RunCore(network, labels);
     }
 
-    private double RunCore(Network<T> network, ReadOnlySpan<byte> labels)
+    private double RunCore(Network<T> network, ReadOnlySpan<ushort> labels)
     {
         labels.CopyTo(_labels);
         _first = (Dense<T>)network.Layers[0];

@@ -13,7 +13,7 @@ namespace MnistNet.Networks;
 /// cross-entropy. Examples are columns: a batch is <see cref="Inputs"/> × m.
 /// </summary>
 /// <remarks>
-/// <para>Every caller goes through one door: <see cref="ComputeGradients(Matrix{T}, ReadOnlySpan{byte}, NetworkWorkspace{T})"/>
+/// <para>Every caller goes through one door: <see cref="ComputeGradients(Matrix{T}, ReadOnlySpan{ushort}, NetworkWorkspace{T})"/>
 /// picks the fastest kernels for the network's shape — for dense → ReLU → dense → softmax, the fused two-layer step
 /// (and, for mostly-zero inputs given as <see cref="SparseColumns{T}"/>, its sparse form); otherwise the layers one by
 /// one. The layer-by-layer path (<see cref="ForwardProp"/>, <see cref="Backward"/>) is the readable oracle the fast
@@ -154,7 +154,7 @@ public class Network<T>
     /// <returns>The mean cross-entropy of the batch (computed from the logits).</returns>
     /// <exception cref="ArgumentException">A shape or length does not match.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A label is out of range.</exception>
-    public double ComputeGradients(Matrix<T> x, ReadOnlySpan<byte> labels, NetworkWorkspace<T> workspace)
+    public double ComputeGradients(Matrix<T> x, ReadOnlySpan<ushort> labels, NetworkWorkspace<T> workspace)
     {
         CheckTrainingBatch(x, labels, workspace);
         if (FusedPattern && _layers[0].OutputSize <= FusedMaxHidden)
@@ -176,7 +176,7 @@ public class Network<T>
     /// <returns>The mean cross-entropy of the batch.</returns>
     /// <exception cref="ArgumentException">A shape or length does not match, or the batch is empty.</exception>
     /// <exception cref="NotSupportedException">The network is not dense → ReLU → dense → softmax.</exception>
-    public double ComputeGradients(SparseColumns<T> x, ReadOnlySpan<byte> labels, NetworkWorkspace<T> workspace)
+    public double ComputeGradients(SparseColumns<T> x, ReadOnlySpan<ushort> labels, NetworkWorkspace<T> workspace)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(workspace);
@@ -198,7 +198,7 @@ public class Network<T>
 
     /// <summary>
     /// Gathers the examples at <paramref name="indices"/> from <paramref name="data"/> into the workspace and computes their
-    /// mean loss and gradients, as <see cref="ComputeGradients(Matrix{T}, ReadOnlySpan{byte}, NetworkWorkspace{T})"/> does. This
+    /// mean loss and gradients, as <see cref="ComputeGradients(Matrix{T}, ReadOnlySpan{ushort}, NetworkWorkspace{T})"/> does. This
     /// is the door mini-batch training goes through: for mostly-zero data (MNIST: 19 % non-zero pixels) and a dense first
     /// layer, that layer's forward pass and weight gradient run on the non-zero pixels only (see
     /// <see cref="NetworkWorkspace{T}.InputMode"/>), split across threads by hidden units. Allocates nothing.
@@ -262,7 +262,7 @@ public class Network<T>
     }
 
     /// <summary>The readable path: every layer's forward, then every layer's backward; returns the mean loss.</summary>
-    internal double ComputeGradientsByLayer(Matrix<T> x, ReadOnlySpan<byte> labels, NetworkWorkspace<T> workspace)
+    internal double ComputeGradientsByLayer(Matrix<T> x, ReadOnlySpan<ushort> labels, NetworkWorkspace<T> workspace)
     {
         CheckTrainingBatch(x, labels, workspace);
         LayerContext context = workspace.Context;
@@ -305,7 +305,7 @@ public class Network<T>
     /// <param name="labels">The m labels.</param>
     /// <returns>The accuracy in [0, 1]; 0 for an empty batch.</returns>
     /// <exception cref="ArgumentException">A shape or length does not match.</exception>
-    public double GetAccuracy(Matrix<T> x, ReadOnlySpan<byte> labels)
+    public double GetAccuracy(Matrix<T> x, ReadOnlySpan<ushort> labels)
     {
         ArgumentNullException.ThrowIfNull(x);
         CrossEntropy.RequireOneLabelPerColumn(x.Columns, labels, nameof(labels));
@@ -322,7 +322,7 @@ public class Network<T>
     {
         ArgumentNullException.ThrowIfNull(data);
         CheckPixels(data);
-        ReadOnlySpan<byte> labels = data.Labels;
+        ReadOnlySpan<ushort> labels = data.Labels;
         CrossEntropy.ValidateLabels(labels, Outputs, nameof(data));
         var predictions = new int[data.Count];
         double loss = 0;
@@ -336,7 +336,7 @@ public class Network<T>
     /// <returns>The mean loss.</returns>
     /// <exception cref="ArgumentException">A shape or length does not match, or the batch is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A label is out of range.</exception>
-    public double Loss(Matrix<T> x, ReadOnlySpan<byte> labels)
+    public double Loss(Matrix<T> x, ReadOnlySpan<ushort> labels)
     {
         ArgumentNullException.ThrowIfNull(x);
         CheckRows(x);
@@ -463,7 +463,7 @@ public class Network<T>
         }
     }
 
-    private void CheckLabels(int columns, ReadOnlySpan<byte> labels)
+    private void CheckLabels(int columns, ReadOnlySpan<ushort> labels)
     {
         CrossEntropy.RequireOneLabelPerColumn(columns, labels, nameof(labels));
         CrossEntropy.ValidateLabels(labels, Outputs, nameof(labels));
@@ -477,7 +477,7 @@ public class Network<T>
         CheckWorkspace(x.Columns, workspace, training: false);
     }
 
-    private void CheckTrainingBatch(Matrix<T> x, ReadOnlySpan<byte> labels, NetworkWorkspace<T> workspace)
+    private void CheckTrainingBatch(Matrix<T> x, ReadOnlySpan<ushort> labels, NetworkWorkspace<T> workspace)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(workspace);

@@ -66,7 +66,7 @@ public sealed class NetworkWorkspace<T>
 
         Columns = columns;
         IsTraining = training;
-        Labels = new byte[columns];
+        Labels = new ushort[columns];
         Input = input ? new Matrix<T>(network.Inputs, columns) : empty;
         Context = new LayerContext(columns);
     }
@@ -90,7 +90,7 @@ public sealed class NetworkWorkspace<T>
     public Matrix<T> Input { get; }
 
     /// <summary>Gets a buffer for a batch of labels (m), for callers that assemble batches in place.</summary>
-    public byte[] Labels { get; }
+    public ushort[] Labels { get; }
 
     /// <summary>
     /// Gets or sets how <see cref="Network{T}.ComputeGradients(Data.Dataset, ReadOnlySpan{int}, NetworkWorkspace{T})"/> feeds a

@@ -23,7 +23,7 @@ namespace MnistNet.Networks;
 /// </code>
 /// <para>Every method that allocates has a form that writes into buffers you own
 /// (<see cref="ForwardPass{T}"/>, <see cref="Gradients{T}"/>, <see cref="TrainingWorkspace{T}"/>).
-/// Reading methods (<see cref="Predict"/>, <see cref="GetAccuracy(Matrix{T}, ReadOnlySpan{byte})"/>, the allocating
+/// Reading methods (<see cref="Predict"/>, <see cref="GetAccuracy(Matrix{T}, ReadOnlySpan{ushort})"/>, the allocating
 /// <see cref="ForwardProp(Matrix{T})"/>) are safe to call from several threads at once while nothing trains the network.</para>
 /// </remarks>
 /// <typeparam name="T">float (fast) or double (precise, for gradient checks).</typeparam>
@@ -35,13 +35,13 @@ public sealed class TwoLayerNetwork<T>
     /// <param name="hidden">Hidden units (the seed uses 10).</param>
     /// <param name="outputs">Classes (10 digits).</param>
     /// <param name="seed">Seed for the initial parameters; the same seed gives the same bits.</param>
-    /// <exception cref="ArgumentOutOfRangeException">A size is not positive, or <paramref name="outputs"/> exceeds 256 (labels are bytes).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size is not positive, or <paramref name="outputs"/> exceeds 65 536 (labels are 16-bit class indices).</exception>
     public TwoLayerNetwork(int inputs = 784, int hidden = 10, int outputs = 10, long seed = 0)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(inputs, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(hidden, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(outputs, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(outputs, 256);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(outputs, Layers.SoftmaxCrossEntropy<T>.MaxClasses);
         Network = new DenseNetwork<T>([inputs, hidden, outputs], Initialization.Uniform, seed);
         W1 = Network.Weights[0];
         B1 = Network.Biases[0];
@@ -115,7 +115,7 @@ public sealed class TwoLayerNetwork<T>
     /// <returns>New gradient buffers.</returns>
     /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A label is out of range.</exception>
-    public Gradients<T> BackwardProp(Matrix<T> x, ReadOnlySpan<byte> labels, ForwardPass<T> forward)
+    public Gradients<T> BackwardProp(Matrix<T> x, ReadOnlySpan<ushort> labels, ForwardPass<T> forward)
     {
         ArgumentNullException.ThrowIfNull(x);
         var gradients = new Gradients<T>(this, x.Columns);
@@ -130,7 +130,7 @@ public sealed class TwoLayerNetwork<T>
     /// <param name="destination">Gradient buffers sized for this network and m columns.</param>
     /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A label is out of range.</exception>
-    public void BackwardProp(Matrix<T> x, ReadOnlySpan<byte> labels, ForwardPass<T> forward, Gradients<T> destination)
+    public void BackwardProp(Matrix<T> x, ReadOnlySpan<ushort> labels, ForwardPass<T> forward, Gradients<T> destination)
     {
         CheckInputs(x, forward);
         ArgumentNullException.ThrowIfNull(destination);
@@ -150,7 +150,7 @@ public sealed class TwoLayerNetwork<T>
     }
 
     /// <summary>Takes one gradient-descent step: <c>W ← W − α dW</c> and <c>b ← b − α db</c> for both layers.</summary>
-    /// <param name="gradients">Gradients from <see cref="BackwardProp(Matrix{T}, ReadOnlySpan{byte}, ForwardPass{T}, Gradients{T})"/>.</param>
+    /// <param name="gradients">Gradients from <see cref="BackwardProp(Matrix{T}, ReadOnlySpan{ushort}, ForwardPass{T}, Gradients{T})"/>.</param>
     /// <param name="alpha">The learning rate α (finite, &gt; 0).</param>
     /// <exception cref="ArgumentException">The gradients belong to a network of another shape.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="alpha"/> is not finite and positive.</exception>
@@ -169,7 +169,7 @@ public sealed class TwoLayerNetwork<T>
     /// </summary>
     /// <remarks>
     /// The step is fused: X is streamed once, block by block, through the forward and backward passes, which is
-    /// about twice as fast as <see cref="ForwardProp(Matrix{T}, ForwardPass{T})"/> + <see cref="BackwardProp(Matrix{T}, ReadOnlySpan{byte}, ForwardPass{T}, Gradients{T})"/>
+    /// about twice as fast as <see cref="ForwardProp(Matrix{T}, ForwardPass{T})"/> + <see cref="BackwardProp(Matrix{T}, ReadOnlySpan{ushort}, ForwardPass{T}, Gradients{T})"/>
     /// + <see cref="UpdateParams"/> on large batches. The two agree to float rounding (the gradient sums are added in
     /// another order); the fused result is bit-identical on any number of threads.
     /// </remarks>
@@ -180,7 +180,7 @@ public sealed class TwoLayerNetwork<T>
     /// <returns>The mean cross-entropy of the batch before the update (computed from the logits, so always finite for finite parameters).</returns>
     /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A label or <paramref name="alpha"/> is out of range.</exception>
-    public double TrainStep(Matrix<T> x, ReadOnlySpan<byte> labels, T alpha, TrainingWorkspace<T> workspace)
+    public double TrainStep(Matrix<T> x, ReadOnlySpan<ushort> labels, T alpha, TrainingWorkspace<T> workspace)
     {
         ArgumentNullException.ThrowIfNull(workspace);
         CheckInputs(x, workspace.Forward);
@@ -202,12 +202,12 @@ public sealed class TwoLayerNetwork<T>
     /// <param name="workspace">Buffers for m columns; afterwards they hold this step's forward pass and gradients.</param>
     /// <returns>The mean cross-entropy of the batch before the update.</returns>
     /// <remarks>
-    /// Agrees with the dense <see cref="TrainStep(Matrix{T}, ReadOnlySpan{byte}, T, TrainingWorkspace{T})"/> to float rounding (the sums run over
+    /// Agrees with the dense <see cref="TrainStep(Matrix{T}, ReadOnlySpan{ushort}, T, TrainingWorkspace{T})"/> to float rounding (the sums run over
     /// the non-zero entries only, in another order); bit-identical on any number of threads.
     /// </remarks>
     /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A label or <paramref name="alpha"/> is out of range.</exception>
-    public double TrainStep(SparseColumns<T> x, ReadOnlySpan<byte> labels, T alpha, TrainingWorkspace<T> workspace)
+    public double TrainStep(SparseColumns<T> x, ReadOnlySpan<ushort> labels, T alpha, TrainingWorkspace<T> workspace)
     {
         ArgumentNullException.ThrowIfNull(x);
         ArgumentNullException.ThrowIfNull(workspace);
@@ -235,7 +235,7 @@ public sealed class TwoLayerNetwork<T>
     /// </summary>
     /// <remarks>
     /// When fewer than <see cref="SparseColumns{T}.RecommendedMaxDensity"/> of the inputs are non-zero (MNIST: 19 %),
-    /// the steps run on the sparse kernels (<see cref="TrainStep(SparseColumns{T}, ReadOnlySpan{byte}, T, TrainingWorkspace{T})"/>),
+    /// the steps run on the sparse kernels (<see cref="TrainStep(SparseColumns{T}, ReadOnlySpan{ushort}, T, TrainingWorkspace{T})"/>),
     /// otherwise on the dense fused step. Either way the result depends only on the data and the seed.
     /// </remarks>
     /// <param name="x">Training inputs, <see cref="Inputs"/> × m.</param>
@@ -252,7 +252,7 @@ public sealed class TwoLayerNetwork<T>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public TrainingProgress GradientDescent(
         Matrix<T> x,
-        ReadOnlySpan<byte> labels,
+        ReadOnlySpan<ushort> labels,
         T alpha,
         int iterations,
         Action<TrainingProgress>? progress = null,
@@ -323,14 +323,14 @@ public sealed class TwoLayerNetwork<T>
     /// <param name="labels">True classes, as many as <paramref name="predictions"/>.</param>
     /// <returns>A value in [0, 1]; 0 for empty inputs.</returns>
     /// <exception cref="ArgumentException">The lengths differ.</exception>
-    public static double GetAccuracy(ReadOnlySpan<int> predictions, ReadOnlySpan<byte> labels) => ClassificationMetrics.FractionCorrect(predictions, labels);
+    public static double GetAccuracy(ReadOnlySpan<int> predictions, ReadOnlySpan<ushort> labels) => ClassificationMetrics.FractionCorrect(predictions, labels);
 
     /// <summary>Returns the fraction of the columns of <paramref name="x"/> classified as <paramref name="labels"/> says. Thread-safe.</summary>
     /// <param name="x">Inputs, <see cref="Inputs"/> × m.</param>
     /// <param name="labels">The m true classes.</param>
     /// <returns>A value in [0, 1].</returns>
     /// <exception cref="ArgumentException">A shape does not match.</exception>
-    public double GetAccuracy(Matrix<T> x, ReadOnlySpan<byte> labels)
+    public double GetAccuracy(Matrix<T> x, ReadOnlySpan<ushort> labels)
     {
         ArgumentNullException.ThrowIfNull(x);
         return Network.GetAccuracy(x, labels);
@@ -342,7 +342,7 @@ public sealed class TwoLayerNetwork<T>
     /// <returns>The mean loss.</returns>
     /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A label is out of range.</exception>
-    public double Loss(Matrix<T> x, ReadOnlySpan<byte> labels)
+    public double Loss(Matrix<T> x, ReadOnlySpan<ushort> labels)
     {
         ArgumentNullException.ThrowIfNull(x);
         CheckLabels(x, labels);
@@ -409,9 +409,9 @@ public sealed class TwoLayerNetwork<T>
         }
     }
 
-    private void CheckLabels(Matrix<T> x, ReadOnlySpan<byte> labels) => CheckBatch(x.Columns, labels);
+    private void CheckLabels(Matrix<T> x, ReadOnlySpan<ushort> labels) => CheckBatch(x.Columns, labels);
 
-    private void CheckBatch(int columns, ReadOnlySpan<byte> labels)
+    private void CheckBatch(int columns, ReadOnlySpan<ushort> labels)
     {
         if (columns == 0)
         {

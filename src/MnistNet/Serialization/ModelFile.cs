@@ -177,9 +177,9 @@ public static class ModelFile
             throw DataErrors.InFile(source, "no tensor layers.0.weight: not a MnistNet model (expected layers.{l}.weight and layers.{l}.bias).");
         }
 
-        if (sizes[^1] > 256)
+        if (sizes[^1] > SoftmaxCrossEntropy<T>.MaxClasses)
         {
-            throw DataErrors.InFile(source, $"the last layer has {sizes[^1]} outputs; at most 256 are supported.");
+            throw DataErrors.InFile(source, $"the last layer has {sizes[^1]} outputs; at most 65 536 are supported.");
         }
 
         string architecture = string.Join('-', sizes);

@@ -57,7 +57,7 @@ public abstract class Optimizer<T>
 
     /// <summary>Applies one update to every parameter of <paramref name="network"/>, with the gradients in <paramref name="workspace"/>.</summary>
     /// <param name="network">The network to update.</param>
-    /// <param name="workspace">Holds the gradients of the last <see cref="Network{T}.ComputeGradients(Matrix{T}, ReadOnlySpan{byte}, NetworkWorkspace{T})"/>.</param>
+    /// <param name="workspace">Holds the gradients of the last <see cref="Network{T}.ComputeGradients(Matrix{T}, ReadOnlySpan{ushort}, NetworkWorkspace{T})"/>.</param>
     /// <param name="learningRate">The learning rate of this step (the base rate times the schedule's factor).</param>
     /// <exception cref="ArgumentException">The workspace belongs to a network of another shape, or the optimiser's state does.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not finite and positive.</exception>
