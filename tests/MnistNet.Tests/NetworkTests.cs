@@ -218,12 +218,7 @@ public class AllocationTests
         Assert.Equal(mode == InputMode.Sparse, net.UsesSparseInput(data, mode));
         Threads.Run(2, () =>
         {
-            Steps(5);
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            long beforeWorkers = WorkerPool.Shared.WorkerAllocatedBytes;
-            Steps(20);
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
-            Assert.Equal(0, WorkerPool.Shared.WorkerAllocatedBytes - beforeWorkers);
+            AssertNoAllocation(Steps);
         });
     }
 
@@ -245,10 +240,16 @@ public class AllocationTests
             }
         }
 
-        Steps(5);
+        AssertNoAllocation(Steps);
+    }
+
+    /// <summary>Five warm-up steps (JIT tiers, per-thread job objects, lazily built buffers), then twenty that must allocate nothing on the caller or the pool's workers.</summary>
+    private static void AssertNoAllocation(Action<int> steps)
+    {
+        steps(5);
         long before = GC.GetAllocatedBytesForCurrentThread();
         long beforeWorkers = WorkerPool.Shared.WorkerAllocatedBytes;
-        Steps(20);
+        steps(20);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.Equal(0, WorkerPool.Shared.WorkerAllocatedBytes - beforeWorkers);
     }
