@@ -88,20 +88,8 @@ internal static class SparseKernels
             throw new ArgumentException("The transposed block is too short.", nameof(t));
         }
 
-        ref T source = ref Unsafe.AsRef(in t[0]);
-        ref T target = ref Unsafe.Add(ref m.UnsafeStart, c0);
-        nint stride = m.Stride;
-        int columns = c1 - c0;
-        for (int h = 0; h < m.Rows; h++)
-        {
-            // Contiguous writes along the row; the strided reads stay in L1.
-            ref T s = ref Unsafe.Add(ref source, h);
-            ref T d = ref Unsafe.Add(ref target, h * stride);
-            for (int j = 0; j < columns; j++)
-            {
-                Unsafe.Add(ref d, j) = Unsafe.Add(ref s, j * hp);
-            }
-        }
+        // Rows of t (one per column j) become columns of m.
+        BlockTranspose.Run(ref Unsafe.AsRef(in t[0]), hp, c1 - c0, m.Rows, ref Unsafe.Add(ref m.UnsafeStart, c0), m.Stride, T.One, scale: false, MnistNetRuntime.EffectiveSimdPath);
     }
 
     /// <summary>t[j·hp + h] = m[h, c0 + j] for h &lt; m.Rows and j in [0, c1 − c0): a block of rows into the padded transposed layout.</summary>
@@ -118,19 +106,8 @@ internal static class SparseKernels
             throw new ArgumentException("The transposed block is too short.", nameof(t));
         }
 
-        ref T target = ref t[0];
-        ref T source = ref Unsafe.Add(ref m.UnsafeStart, c0);
-        nint stride = m.Stride;
-        int rows = m.Rows;
-        for (int j = 0; j < c1 - c0; j++)
-        {
-            ref T d = ref Unsafe.Add(ref target, j * hp);
-            ref T s = ref Unsafe.Add(ref source, j);
-            for (int h = 0; h < rows; h++)
-            {
-                Unsafe.Add(ref d, h) = Unsafe.Add(ref s, h * stride);
-            }
-        }
+        // Columns c0..c1 of m become rows of t.
+        BlockTranspose.Run(ref Unsafe.Add(ref m.UnsafeStart, c0), m.Stride, m.Rows, c1 - c0, ref t[0], hp, T.One, scale: false, MnistNetRuntime.EffectiveSimdPath);
     }
 
     /// <summary>Returns mᵀ with each row padded to <paramref name="hp"/> elements (zeros beyond m.Rows).</summary>
@@ -146,14 +123,17 @@ internal static class SparseKernels
     public static void TransposeInto<T>(Matrix<T> m, Span<T> destination, int hp)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int h = 0; h < m.Rows; h++)
+        if (m.Rows == 0 || m.Columns == 0)
         {
-            Span<T> row = m.Row(h);
-            for (int k = 0; k < row.Length; k++)
-            {
-                destination[(k * hp) + h] = row[k];
-            }
+            return;
         }
+
+        if (destination.Length < ((m.Columns - 1) * hp) + m.Rows)
+        {
+            throw new ArgumentException("The destination is too short for the transposed matrix.", nameof(destination));
+        }
+
+        BlockTranspose.Run(ref m.UnsafeStart, m.Stride, m.Rows, m.Columns, ref destination[0], hp, T.One, scale: false, MnistNetRuntime.EffectiveSimdPath);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
