@@ -125,6 +125,7 @@ public class DenseNetworkTests
         Assert.Throws<ArgumentException>(() => new DenseNetwork<float>([784]));
         Assert.Throws<ArgumentException>(() => new DenseNetwork<float>([784, 0, 10]));
         Assert.Throws<ArgumentException>(() => new DenseNetwork<float>([1, 65537]));
+        Assert.Throws<ArgumentException>(() => new DenseNetwork<float>([6, 3]).Loss(new Matrix<float>(6, 0), []));
         Assert.Equal(300, new DenseNetwork<float>([2, 300]).Outputs);
         Assert.Throws<ArgumentOutOfRangeException>(() => new DenseNetwork<float>([4, 2], (Initialization)7));
         var net = new DenseNetwork<float>([6, 4, 3]);

@@ -123,10 +123,10 @@ public static class GradientCheck
             throw new ArgumentException("The batch is empty.", nameof(x));
         }
 
-        // The baseline forward pass (also validates shapes and labels), then one scratch pass per perturbation.
+        // The baseline forward pass, then one scratch pass per perturbation.
+        network.CheckLabelledBatch(x, labels);
         var baseline = new NetworkWorkspace<T>(network, x.Columns, training: false, input: false);
         baseline.Context.Begin(x.Columns, labels, training: false);
-        network.Loss(x, labels);
         network.Forward(x, baseline.Context, baseline.OutputBuffers);
         var scratch = new NetworkWorkspace<T>(network, x.Columns, training: false, input: false);
         ushort[] y = labels.ToArray();

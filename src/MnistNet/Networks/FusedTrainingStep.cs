@@ -32,7 +32,6 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     private readonly NetworkWorkspace<T> _workspace;
     private readonly ForwardPass<T> _forward;
     private readonly Gradients<T> _gradients;
-    private readonly ushort[] _labels;
     private readonly Matrix<T>[] _dW1;
     private readonly Matrix<T>[] _dW2;
     private readonly T[][] _dB1;
@@ -67,7 +66,6 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         int hidden = network.Layers[0].OutputSize;
         int outputs = network.Outputs;
         int chunks = ChunkCount(columns);
-        _labels = new ushort[columns];
         _dW1 = new Matrix<T>[chunks];
         _dW2 = new Matrix<T>[chunks];
         _dB1 = new T[chunks][];
@@ -84,17 +82,17 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
 
     private static int ChunkCount(int columns) => (columns + ChunkColumns - 1) / ChunkColumns;
 
-    /// <summary>Computes the forward pass and the gradients of a dense batch into the workspace; returns the summed loss.</summary>
-    public double Run(Network<T> network, Matrix<T> x, ReadOnlySpan<ushort> labels)
+    /// <summary>Computes the forward pass and the gradients of a dense batch into the workspace (labels from its context); returns the summed loss.</summary>
+    public double Run(Network<T> network, Matrix<T> x)
     {
         _x = x;
         _sparse = null;
         _path = MnistNetRuntime.EffectiveSimdPath;
-        return RunCore(network, labels);
+        return RunCore(network);
     }
 
-    /// <summary>Computes the forward pass and the gradients of a sparse batch into the workspace; returns the summed loss.</summary>
-    public double Run(Network<T> network, SparseColumns<T> x, ReadOnlySpan<ushort> labels)
+    /// <summary>Computes the forward pass and the gradients of a sparse batch into the workspace (labels from its context); returns the summed loss.</summary>
+    public double Run(Network<T> network, SparseColumns<T> x)
     {
         _x = null;
         _sparse = x;
@@ -115,12 +113,11 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         _hp = SparseKernels.PaddedWidth<T>(hidden, _path);
         _w1t.Clear();
         SparseKernels.TransposeInto(first.Weight.Value, _w1t.Row(0), _hp);
-        return RunCore(network, labels);
+        return RunCore(network);
     }
 
-    private double RunCore(Network<T> network, ReadOnlySpan<ushort> labels)
+    private double RunCore(Network<T> network)
     {
-        labels.CopyTo(_labels);
         _first = (Dense<T>)network.Layers[0];
         _second = (Dense<T>)network.Layers[2];
         int chunks = _loss.Length;
@@ -260,7 +257,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
 
             // Bias, ReLU, W2·A1, softmax, loss, dZ2 and dZ1 in two passes over the block (FusedHead);
             // dW2 += dZ2·A1ᵀ;  db2 += Σ dZ2
-            loss += FusedHead.Run(first, second, f, g, _labels, c0, c1, headScratch, _path);
+            loss += FusedHead.Run(first, second, f, g, _workspace.Context.LabelBuffer, c0, c1, headScratch, _path);
             MatrixKernels.DotRange(g.DZ2, f.A1, dW2, 0, hidden, c0, c1, accumulate, _path);
             AddRowSums(g.DZ2, dB2, c0, c1);
 

@@ -160,7 +160,7 @@ public class Network<T>
         if (FusedPattern && _layers[0].OutputSize <= FusedMaxHidden)
         {
             workspace.Context.Begin(x.Columns, labels, training: true);
-            return workspace.Fused.Run(this, x, workspace.Context.Labels) / x.Columns;
+            return workspace.Fused.Run(this, x) / x.Columns;
         }
 
         return ComputeGradientsByLayer(x, labels, workspace);
@@ -193,7 +193,7 @@ public class Network<T>
         }
 
         workspace.Context.Begin(x.Columns, labels, training: true);
-        return workspace.Fused.Run(this, x, workspace.Context.Labels) / x.Columns;
+        return workspace.Fused.Run(this, x) / x.Columns;
     }
 
     /// <summary>
@@ -338,9 +338,12 @@ public class Network<T>
     /// <exception cref="ArgumentOutOfRangeException">A label is out of range.</exception>
     public double Loss(Matrix<T> x, ReadOnlySpan<ushort> labels)
     {
-        ArgumentNullException.ThrowIfNull(x);
-        CheckRows(x);
-        CheckLabels(x.Columns, labels);
+        CheckLabelledBatch(x, labels);
+        if (x.Columns == 0)
+        {
+            throw new ArgumentException("The batch is empty.", nameof(x));
+        }
+
         var workspace = new NetworkWorkspace<T>(this, x.Columns, training: false, input: false);
         workspace.Context.Begin(x.Columns, labels, training: false);
         Forward(x, workspace.Context, workspace.OutputBuffers);
@@ -461,6 +464,14 @@ public class Network<T>
         {
             throw new ArgumentException($"The network has {Inputs} inputs, but the images have {data.PixelsPerImage} pixels ({data.ImageRows} × {data.ImageColumns}).", nameof(data));
         }
+    }
+
+    /// <summary>Checks x's rows and that labels has one valid label per column.</summary>
+    internal void CheckLabelledBatch(Matrix<T> x, ReadOnlySpan<ushort> labels)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        CheckRows(x);
+        CheckLabels(x.Columns, labels);
     }
 
     private void CheckLabels(int columns, ReadOnlySpan<ushort> labels)
