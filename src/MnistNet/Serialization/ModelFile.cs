@@ -117,7 +117,7 @@ public static class ModelFile
             all[key] = value;
         }
 
-        all["checksum"] = Checksum(all, tensors.Select(t => (t.Name, t.DType, t.Shape)), name => tensors.First(t => t.Name == name).Data);
+        all["checksum"] = Checksum(all, [.. tensors.Select(t => (t.Name, t.DType, t.Shape))], i => tensors[i].Data);
         SafeTensors.Write(path, all, tensors);
     }
 
@@ -210,7 +210,7 @@ public static class ModelFile
                 throw DataErrors.InFile(source, $"the file says it is MnistNet format version {version} but has no checksum; it was changed or truncated.");
             }
 
-            string actual = Checksum(meta, file.Tensors.Select(t => (t.Name, t.DType, t.Shape)), name => file.Bytes(file.Find(name)!).ToArray());
+            string actual = Checksum(meta, [.. file.Tensors.Select(t => (t.Name, t.DType, t.Shape))], i => file.Bytes(file.Tensors[i]));
             if (!string.Equals(checksum, actual, StringComparison.Ordinal))
             {
                 throw DataErrors.InFile(source, $"the checksum does not match: the metadata says {checksum}, the file's metadata, tensor entries and bytes hash to {actual}. The file is corrupt or was changed.");
@@ -230,7 +230,7 @@ public static class ModelFile
     /// SHA-256 over every metadata entry but the checksum (keys in ordinal order), then every tensor in name order:
     /// name, dtype, shape and bytes — so no number in the file can change without the checksum noticing.
     /// </summary>
-    private static string Checksum(IReadOnlyDictionary<string, string> metadata, IEnumerable<(string Name, string DType, long[] Shape)> tensors, Func<string, byte[]> bytes)
+    private static string Checksum(IReadOnlyDictionary<string, string> metadata, IReadOnlyList<(string Name, string DType, long[] Shape)> tensors, TensorBytes bytes)
     {
         using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
         void Text(string value)
@@ -246,18 +246,22 @@ public static class ModelFile
         }
 
         hash.AppendData([1]);
-        foreach ((string name, string dtype, long[] shape) in tensors.OrderBy(t => t.Name, StringComparer.Ordinal))
+        foreach (int i in Enumerable.Range(0, tensors.Count).OrderBy(i => tensors[i].Name, StringComparer.Ordinal))
         {
+            (string name, string dtype, long[] shape) = tensors[i];
             Text(name);
             Text(dtype);
             Text(string.Join(',', shape.Select(d => d.ToString(CultureInfo.InvariantCulture))));
-            byte[] data = bytes(name);
+            ReadOnlySpan<byte> data = bytes(i);
             Text(data.Length.ToString(CultureInfo.InvariantCulture));
             hash.AppendData(data);
         }
 
         return "sha256:" + Convert.ToHexStringLower(hash.GetHashAndReset());
     }
+
+    /// <summary>The bytes of tensor i (in the list given to <see cref="Checksum"/>), read in place.</summary>
+    private delegate ReadOnlySpan<byte> TensorBytes(int index);
 
     internal static Matrix<T> ReadMatrix<T>(SafeTensors file, TensorEntry tensor, int rows, int columns)
         where T : unmanaged, IFloatingPointIeee754<T>
