@@ -158,24 +158,7 @@ public sealed class Dataset
             throw new ArgumentException($"Expected {indices.Length} label slots (or none), got {labels.Length}.", nameof(labels));
         }
 
-        if (!labels.IsEmpty && _labels is null)
-        {
-            throw new InvalidOperationException("This dataset has no labels.");
-        }
-
-        for (int b = 0; b < indices.Length; b++)
-        {
-            int index = indices[b];
-            if ((uint)index >= (uint)Count)
-            {
-                throw new ArgumentOutOfRangeException(nameof(indices), index, $"Image index at position {b} must be in [0, {Count}).");
-            }
-
-            if (!labels.IsEmpty)
-            {
-                labels[b] = _labels![index];
-            }
-        }
+        CopyLabelsTo(indices, labels);
 
         // The same scaled values as Pixels<T>(), from a table rather than a division per pixel.
         Span<T> scale = stackalloc T[256];
@@ -223,9 +206,10 @@ public sealed class Dataset
     internal SparseImages SparseIndex => _sparse ??= SparseImages.Build(_pixels, Count, PixelsPerImage);
 
     /// <summary>Writes the labels of the images at <paramref name="indices"/> into <paramref name="labels"/>, checking every index.</summary>
+    /// <remarks>With an empty <paramref name="labels"/> it only checks the indices.</remarks>
     internal void CopyLabelsTo(ReadOnlySpan<int> indices, Span<ushort> labels)
     {
-        if (_labels is null)
+        if (!labels.IsEmpty && _labels is null)
         {
             throw new InvalidOperationException("This dataset has no labels.");
         }
@@ -238,7 +222,10 @@ public sealed class Dataset
                 throw new ArgumentOutOfRangeException(nameof(indices), index, $"Image index at position {b} must be in [0, {Count}).");
             }
 
-            labels[b] = _labels[index];
+            if (!labels.IsEmpty)
+            {
+                labels[b] = _labels![index];
+            }
         }
     }
 
