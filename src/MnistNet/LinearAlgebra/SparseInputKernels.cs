@@ -170,43 +170,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
 
             // Zᵀ[j] = Σ over column j's non-zeros of x_kj · Wᵀ[k], four vectors in registers; two columns at a time so
             // eight independent chains keep the FMA units busy (each element is still one chain in row order).
-            int j = 0;
-            for (; j + 2 <= m; j += 2)
-            {
-                TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-                TVec b0 = TOps.Zero, b1 = TOps.Zero, b2 = TOps.Zero, b3 = TOps.Zero;
-                nint e = Unsafe.Add(ref start, j);
-                nint mid = Unsafe.Add(ref start, j + 1);
-                nint f = mid;
-                nint end = Unsafe.Add(ref start, j + 2);
-                for (; e < mid && f < end; e++, f++)
-                {
-                    TVec v = TOps.Broadcast(Unsafe.Add(ref values, e));
-                    TVec u = TOps.Broadcast(Unsafe.Add(ref values, f));
-                    ref T r = ref Unsafe.Add(ref t, Unsafe.Add(ref rows, e) * (nint)s);
-                    ref T q = ref Unsafe.Add(ref t, Unsafe.Add(ref rows, f) * (nint)s);
-                    a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in r), a0);
-                    b0 = TOps.FusedMultiplyAdd(u, TOps.Load(in q), b0);
-                    a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, w)), a1);
-                    b1 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, w)), b1);
-                    a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 2 * w)), a2);
-                    b2 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, 2 * w)), b2);
-                    a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 3 * w)), a3);
-                    b3 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, 3 * w)), b3);
-                }
-
-                Accumulate<TVec, TOps>(ref rows, ref values, ref t, s, e, mid, ref a0, ref a1, ref a2, ref a3);
-                Accumulate<TVec, TOps>(ref rows, ref values, ref t, s, f, end, ref b0, ref b1, ref b2, ref b3);
-                StoreFour<TVec, TOps>(ref Unsafe.Add(ref c, j * s), a0, a1, a2, a3);
-                StoreFour<TVec, TOps>(ref Unsafe.Add(ref c, (j + 1) * s), b0, b1, b2, b3);
-            }
-
-            for (; j < m; j++)
-            {
-                TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-                Accumulate<TVec, TOps>(ref rows, ref values, ref t, s, Unsafe.Add(ref start, j), Unsafe.Add(ref start, j + 1), ref a0, ref a1, ref a2, ref a3);
-                StoreFour<TVec, TOps>(ref Unsafe.Add(ref c, j * s), a0, a1, a2, a3);
-            }
+            SumLists<TVec, TOps, ushort>(ref start, ref rows, ref values, ref t, s, 0, m, ref c);
 
             // Back to rows: Z[h0 + l, j] = Zᵀ[j][l].
             LanesToRows(columns, s, _target, h0, lanes, m, T.One, scale: false);
@@ -225,44 +189,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         {
             // Rows [k0, k1) into a block of dWᵀ that stays in L1, then straight into dW's rows (scaled by 1/m).
             int k1 = Math.Min(k0 + RowBlock, inputs);
-            int k = k0;
-            for (; k + 2 <= k1; k += 2)
-            {
-                // Two rows at a time: eight independent chains.
-                TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-                TVec b0 = TOps.Zero, b1 = TOps.Zero, b2 = TOps.Zero, b3 = TOps.Zero;
-                nint e = Unsafe.Add(ref rowStart, k);
-                nint mid = Unsafe.Add(ref rowStart, k + 1);
-                nint f = mid;
-                nint end = Unsafe.Add(ref rowStart, k + 2);
-                for (; e < mid && f < end; e++, f++)
-                {
-                    TVec v = TOps.Broadcast(Unsafe.Add(ref rowValue, e));
-                    TVec u = TOps.Broadcast(Unsafe.Add(ref rowValue, f));
-                    ref T d = ref Unsafe.Add(ref c, (nint)Unsafe.Add(ref rowColumn, e) * s);
-                    ref T g = ref Unsafe.Add(ref c, (nint)Unsafe.Add(ref rowColumn, f) * s);
-                    a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in d), a0);
-                    b0 = TOps.FusedMultiplyAdd(u, TOps.Load(in g), b0);
-                    a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, w)), a1);
-                    b1 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref g, w)), b1);
-                    a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, 2 * w)), a2);
-                    b2 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref g, 2 * w)), b2);
-                    a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, 3 * w)), a3);
-                    b3 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref g, 3 * w)), b3);
-                }
-
-                AccumulateColumns<TVec, TOps>(ref rowColumn, ref rowValue, ref c, s, e, mid, ref a0, ref a1, ref a2, ref a3);
-                AccumulateColumns<TVec, TOps>(ref rowColumn, ref rowValue, ref c, s, f, end, ref b0, ref b1, ref b2, ref b3);
-                StoreFour<TVec, TOps>(ref Unsafe.Add(ref t, (k - k0) * s), a0, a1, a2, a3);
-                StoreFour<TVec, TOps>(ref Unsafe.Add(ref t, (k + 1 - k0) * s), b0, b1, b2, b3);
-            }
-
-            for (; k < k1; k++)
-            {
-                TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-                AccumulateColumns<TVec, TOps>(ref rowColumn, ref rowValue, ref c, s, Unsafe.Add(ref rowStart, k), Unsafe.Add(ref rowStart, k + 1), ref a0, ref a1, ref a2, ref a3);
-                StoreFour<TVec, TOps>(ref Unsafe.Add(ref t, (k - k0) * s), a0, a1, a2, a3);
-            }
+            SumLists<TVec, TOps, int>(ref rowStart, ref rowColumn, ref rowValue, ref c, s, k0, k1, ref t);
 
             // dW[h0 + l, k] = (1/m) · dWᵀ[k][l] for this block's rows.
             BlockTranspose.Run(ref t, s, k1 - k0, lanes, ref Unsafe.Add(ref _target.UnsafeStart, ((nint)h0 * _target.Stride) + k0), _target.Stride, _inverseM, scale: true, _path);
@@ -272,39 +199,73 @@ internal sealed class SparseInputKernels<T> : IChunkJob
     /// <summary>Rows of dWᵀ computed before they are transposed into dW: a block of 16 × 64 floats stays in L1.</summary>
     private const int RowBlock = 16;
 
-    /// <summary>a += Σ over entries [e, end) of value · Wᵀ[row] (four vectors).</summary>
+    /// <summary>
+    /// output[(i − i0)·s …] = Σ over list i's entries e of value[e] · table[index[e]·s …] (four vectors), for lists
+    /// [i0, i1): the forward pass's columns (index = row, table = Wᵀ) and the gradient's rows (index = column, table = dZᵀ).
+    /// Two lists at a time, so eight independent chains keep the FMA units busy; each element is still one chain in entry order.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Accumulate<TVec, TOps>(ref ushort rows, ref T values, ref T t, int s, nint e, nint end, ref TVec a0, ref TVec a1, ref TVec a2, ref TVec a3)
+    private static void SumLists<TVec, TOps, TIndex>(ref int start, ref TIndex index, ref T values, ref T table, int s, int i0, int i1, ref T output)
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
+        where TIndex : unmanaged, IBinaryInteger<TIndex>
+    {
+        int w = TOps.Count;
+        int i = i0;
+        for (; i + 2 <= i1; i += 2)
+        {
+            TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+            TVec b0 = TOps.Zero, b1 = TOps.Zero, b2 = TOps.Zero, b3 = TOps.Zero;
+            nint e = Unsafe.Add(ref start, i);
+            nint mid = Unsafe.Add(ref start, i + 1);
+            nint f = mid;
+            nint end = Unsafe.Add(ref start, i + 2);
+            for (; e < mid && f < end; e++, f++)
+            {
+                TVec v = TOps.Broadcast(Unsafe.Add(ref values, e));
+                TVec u = TOps.Broadcast(Unsafe.Add(ref values, f));
+                ref T r = ref Unsafe.Add(ref table, nint.CreateTruncating(Unsafe.Add(ref index, e)) * s);
+                ref T q = ref Unsafe.Add(ref table, nint.CreateTruncating(Unsafe.Add(ref index, f)) * s);
+                a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in r), a0);
+                b0 = TOps.FusedMultiplyAdd(u, TOps.Load(in q), b0);
+                a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, w)), a1);
+                b1 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, w)), b1);
+                a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 2 * w)), a2);
+                b2 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, 2 * w)), b2);
+                a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 3 * w)), a3);
+                b3 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, 3 * w)), b3);
+            }
+
+            Accumulate<TVec, TOps, TIndex>(ref index, ref values, ref table, s, e, mid, ref a0, ref a1, ref a2, ref a3);
+            Accumulate<TVec, TOps, TIndex>(ref index, ref values, ref table, s, f, end, ref b0, ref b1, ref b2, ref b3);
+            StoreFour<TVec, TOps>(ref Unsafe.Add(ref output, (i - i0) * s), a0, a1, a2, a3);
+            StoreFour<TVec, TOps>(ref Unsafe.Add(ref output, (i + 1 - i0) * s), b0, b1, b2, b3);
+        }
+
+        for (; i < i1; i++)
+        {
+            TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
+            Accumulate<TVec, TOps, TIndex>(ref index, ref values, ref table, s, Unsafe.Add(ref start, i), Unsafe.Add(ref start, i + 1), ref a0, ref a1, ref a2, ref a3);
+            StoreFour<TVec, TOps>(ref Unsafe.Add(ref output, (i - i0) * s), a0, a1, a2, a3);
+        }
+    }
+
+    /// <summary>a += Σ over entries [e, end) of value · table[index·s …] (four vectors).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Accumulate<TVec, TOps, TIndex>(ref TIndex index, ref T values, ref T table, int s, nint e, nint end, ref TVec a0, ref TVec a1, ref TVec a2, ref TVec a3)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+        where TIndex : unmanaged, IBinaryInteger<TIndex>
     {
         int w = TOps.Count;
         for (; e < end; e++)
         {
             TVec v = TOps.Broadcast(Unsafe.Add(ref values, e));
-            ref T r = ref Unsafe.Add(ref t, Unsafe.Add(ref rows, e) * (nint)s);
+            ref T r = ref Unsafe.Add(ref table, nint.CreateTruncating(Unsafe.Add(ref index, e)) * s);
             a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in r), a0);
             a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, w)), a1);
             a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 2 * w)), a2);
             a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 3 * w)), a3);
-        }
-    }
-
-    /// <summary>a += Σ over by-row entries [e, end) of value · dZᵀ[column] (four vectors).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void AccumulateColumns<TVec, TOps>(ref int columns, ref T values, ref T c, int s, nint e, nint end, ref TVec a0, ref TVec a1, ref TVec a2, ref TVec a3)
-        where TVec : struct
-        where TOps : ISimdOps<T, TVec>
-    {
-        int w = TOps.Count;
-        for (; e < end; e++)
-        {
-            TVec v = TOps.Broadcast(Unsafe.Add(ref values, e));
-            ref T d = ref Unsafe.Add(ref c, (nint)Unsafe.Add(ref columns, e) * s);
-            a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in d), a0);
-            a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, w)), a1);
-            a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, 2 * w)), a2);
-            a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref d, 3 * w)), a3);
         }
     }
 
