@@ -13,6 +13,7 @@ public sealed class Dataset
     private readonly byte[] _pixels;
     private readonly ushort[]? _labels;
     private SparseImages? _sparse;
+    private double _density = double.NaN;
 
     /// <summary>Creates a labelled dataset from a copy of the given pixels and labels.</summary>
     /// <param name="pixels">count × <paramref name="imageRows"/> × <paramref name="imageColumns"/> bytes, image after image, each row-major.</param>
@@ -200,7 +201,20 @@ public sealed class Dataset
     }
 
     /// <summary>Gets the fraction of non-zero pixels, in [0, 1] (computed once; 0.19 for MNIST).</summary>
-    public double Density => SparseIndex.Density;
+    /// <remarks>Counted without building the sparse index, which only a sparse first layer needs.</remarks>
+    public double Density
+    {
+        get
+        {
+            if (double.IsNaN(_density))
+            {
+                int nonZero = _pixels.Length - System.MemoryExtensions.Count<byte>(_pixels, 0);
+                _density = _pixels.Length == 0 ? 0 : (double)nonZero / _pixels.Length;
+            }
+
+            return _density;
+        }
+    }
 
     /// <summary>Each image's non-zero pixels (index and byte value), built once on first use, for sparse mini-batches.</summary>
     internal SparseImages SparseIndex => _sparse ??= SparseImages.Build(_pixels, Count, PixelsPerImage);

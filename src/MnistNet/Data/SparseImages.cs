@@ -7,12 +7,11 @@ namespace MnistNet.Data;
 /// </summary>
 internal sealed class SparseImages
 {
-    private SparseImages(int[] start, ushort[] pixel, byte[] value, long total)
+    private SparseImages(int[] start, ushort[] pixel, byte[] value)
     {
         Start = start;
         Pixel = pixel;
         Value = value;
-        Density = total == 0 ? 0 : (double)pixel.Length / total;
     }
 
     public int[] Start { get; }
@@ -21,9 +20,6 @@ internal sealed class SparseImages
 
     public byte[] Value { get; }
 
-    /// <summary>Gets the fraction of pixels that are not 0.</summary>
-    public double Density { get; }
-
     /// <summary>The largest image size the index supports (pixel indices are 16-bit).</summary>
     public const int MaxPixels = ushort.MaxValue + 1;
 
@@ -31,7 +27,7 @@ internal sealed class SparseImages
     {
         if (perImage > MaxPixels)
         {
-            return new SparseImages(new int[count + 1], [], [], 0);
+            return new SparseImages(new int[count + 1], [], []);
         }
 
         int nonZero = 0;
@@ -60,6 +56,6 @@ internal sealed class SparseImages
         }
 
         start[count] = e;
-        return new SparseImages(start, pixel, value, (long)count * perImage);
+        return new SparseImages(start, pixel, value);
     }
 }
