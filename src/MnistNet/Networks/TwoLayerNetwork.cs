@@ -184,9 +184,10 @@ public sealed class TwoLayerNetwork<T>
     {
         ArgumentNullException.ThrowIfNull(workspace);
         CheckInputs(x, workspace.Forward);
-        CheckLabels(x, labels);
+        CheckNotEmpty(x.Columns);
         CheckStep(workspace, alpha);
 
+        // The door validates the labels.
         double loss = Network.ComputeGradients(x, labels, workspace.Workspace);
         UpdateCore(workspace.Gradients, alpha);
         return loss;
@@ -221,7 +222,7 @@ public sealed class TwoLayerNetwork<T>
             throw new ArgumentException($"The workspace is sized for {workspace.Columns} columns, but the batch has {x.Columns}.", nameof(workspace));
         }
 
-        CheckBatch(x.Columns, labels);
+        CheckNotEmpty(x.Columns);
         CheckStep(workspace, alpha);
 
         double loss = Network.ComputeGradients(x, labels, workspace.Workspace);
@@ -411,13 +412,17 @@ public sealed class TwoLayerNetwork<T>
 
     private void CheckLabels(Matrix<T> x, ReadOnlySpan<ushort> labels) => CheckBatch(x.Columns, labels);
 
-    private void CheckBatch(int columns, ReadOnlySpan<ushort> labels)
+    private static void CheckNotEmpty(int columns)
     {
         if (columns == 0)
         {
             throw new ArgumentException("The batch is empty: training needs at least one column.", nameof(columns));
         }
+    }
 
+    private void CheckBatch(int columns, ReadOnlySpan<ushort> labels)
+    {
+        CheckNotEmpty(columns);
         CrossEntropy.RequireOneLabelPerColumn(columns, labels, nameof(labels));
         CrossEntropy.ValidateLabels(labels, Outputs, nameof(labels));
     }
