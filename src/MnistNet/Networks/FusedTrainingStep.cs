@@ -47,14 +47,12 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     // Flat buffers are one-row matrices: 64-byte aligned, so every padded row of 16 floats is one cache line.
     private Matrix<T>? _w1t;
     private Matrix<T>[]? _dW1T;
+    private Matrix<T>[]? _blockScratch;
     private int _hp;
 
-    [ThreadStatic]
-    private static Matrix<T>? t_blockScratch;
-
-    [ThreadStatic]
-    private static T[]? t_headScratch;
-
+    // Scratch belongs to a chunk, not to a thread: which thread runs a chunk varies from step to step, and a
+    // thread-static buffer would be allocated (and its thread-static storage grown) whenever a thread first ran one.
+    private readonly T[][] _headScratch;
 
     public FusedTrainingStep(Network<T> network, NetworkWorkspace<T> workspace)
     {
@@ -71,8 +69,10 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         _dB1 = new T[chunks][];
         _dB2 = new T[chunks][];
         _loss = new double[chunks];
+        _headScratch = new T[chunks][];
         for (int c = 0; c < chunks; c++)
         {
+            _headScratch[c] = new T[2 * BlockColumns];
             _dW1[c] = new Matrix<T>(hidden, inputs);
             _dW2[c] = new Matrix<T>(outputs, hidden);
             _dB1[c] = new T[hidden];
@@ -103,9 +103,14 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         {
             _w1t = new Matrix<T>(1, network.Inputs * maxHp);
             _dW1T = new Matrix<T>[_loss.Length];
+            _blockScratch = new Matrix<T>[_loss.Length];
             for (int c = 0; c < _dW1T.Length; c++)
             {
                 _dW1T[c] = new Matrix<T>(1, network.Inputs * maxHp);
+
+                // Two blocks of padded rows (Z1ᵀ and dZ1ᵀ) at the widest padding any path uses. Padding lanes may hold
+                // stale values from another path's width; they only ever feed padding lanes, which the reductions never read.
+                _blockScratch[c] = new Matrix<T>(1, 2 * BlockColumns * maxHp);
             }
         }
 
@@ -219,14 +224,15 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         Span<T> dW1T = default;
         if (sparse is not null)
         {
-            int size = FusedBlockScratch(hp);
-            zt = t_blockScratch!.Row(0).Slice(0, size);
-            dzt = t_blockScratch.Row(0).Slice(size, size);
+            int size = BlockColumns * hp;
+            Span<T> scratch = _blockScratch![chunk].Row(0);
+            zt = scratch.Slice(0, size);
+            dzt = scratch.Slice(size, size);
             dW1T = _dW1T![chunk].Row(0);
             dW1T.Clear();
         }
 
-        T[] headScratch = t_headScratch ??= new T[2 * BlockColumns];
+        T[] headScratch = _headScratch[chunk];
         ForwardPass<T> f = _forward;
         Gradients<T> g = _gradients;
         Matrix<T> dW1 = _dW1[chunk];
@@ -277,20 +283,6 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         }
 
         _loss[chunk] = loss;
-    }
-
-    /// <summary>Ensures this thread's block scratch holds two blocks of padded rows; returns the size of one.</summary>
-    private static int FusedBlockScratch(int hp)
-    {
-        int size = Math.Max(1, BlockColumns * hp);
-        if (t_blockScratch is null || t_blockScratch.Columns < 2 * size)
-        {
-            // Once per thread (and again only for a wider hidden layer). Padding lanes may hold stale values
-            // from another width; they only ever feed padding lanes, which the reductions never read.
-            t_blockScratch = new Matrix<T>(1, 2 * size);
-        }
-
-        return size;
     }
 
     private static void AddRowSums(Matrix<T> m, Span<T> sums, int c0, int c1)
