@@ -36,6 +36,7 @@ public static class GradientCheck
     /// <returns>The largest relative error, where it occurred, and per-tensor maxima.</returns>
     /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> or <paramref name="floor"/> is out of range, or a label is.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "One overload per network type, each with the same defaults; they never compete for a call.")]
     public static GradientCheckResult Run<T>(TwoLayerNetwork<T> network, Matrix<T> x, ReadOnlySpan<ushort> labels, double step = 1e-5, double floor = 1e-8)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -57,6 +58,7 @@ public static class GradientCheck
     /// <returns>The largest relative error, where it occurred, and per-tensor maxima.</returns>
     /// <exception cref="ArgumentException">A shape does not match, or the batch is empty.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="step"/> or <paramref name="floor"/> is out of range, or a label is.</exception>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("ApiDesign", "RS0026:Do not add multiple public overloads with optional parameters", Justification = "One overload per network type, each with the same defaults; they never compete for a call.")]
     public static GradientCheckResult Run<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<ushort> labels, double step = 1e-5, double floor = 1e-8)
         where T : unmanaged, IFloatingPointIeee754<T> => Run(network, x, labels, step, floor, null);
 

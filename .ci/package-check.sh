@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The package as a consumer gets it: pack MnistNet (.nupkg + .snupkg) into a local folder feed, then build and run
+# tests/PackageConsumer — outside the repository, so none of its build settings apply — referencing MnistNet by
+# PackageReference from that feed only. The consumer loads the bundled data, trains briefly, evaluates, saves, loads
+# and predicts, and checks the package's contents. Exits non-zero if any of it fails.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+version=$(dotnet msbuild "$root/src/MnistNet/MnistNet.csproj" -getProperty:Version)
+dotnet pack "$root/src/MnistNet/MnistNet.csproj" -c Release -o "$work/feed" --nologo -v q
+ls -l "$work/feed"
+
+cp -r "$root/tests/PackageConsumer" "$work/consumer"
+rm -rf "$work/consumer/bin" "$work/consumer/obj"
+cat > "$work/consumer/nuget.config" <<XML
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <clear />
+    <add key="local" value="$work/feed" />
+    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
+  </packageSources>
+  <packageSourceMapping>
+    <packageSource key="local"><package pattern="MnistNet" /></packageSource>
+    <packageSource key="nuget.org"><package pattern="*" /></packageSource>
+  </packageSourceMapping>
+</configuration>
+XML
+
+# A packages folder of its own, so that no MnistNet from an earlier run can stand in for this one.
+mkdir -p "$work/out"
+dotnet run --project "$work/consumer/PackageConsumer.csproj" -c Release \
+  -p:MnistNetVersion="$version" -p:RestorePackagesPath="$work/packages" -- \
+  "$root/data/mnist" "$work/out" "$work/feed"
+echo "package check: MnistNet $version from the feed builds, trains, saves, loads and predicts"
