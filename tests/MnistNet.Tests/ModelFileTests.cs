@@ -152,6 +152,31 @@ public sealed class ModelFileTests : IDisposable
         Assert.Single(Directory.GetFiles(_folder));
     }
 
+    [Fact]
+    public void SaveIntoMissingFolder_NamesTheUsersPath_NotATemporaryFile()
+    {
+        string path = Path.Combine(_folder, "missing", "model.safetensors");
+        var net = new DenseNetwork<float>([4, 3], seed: 1);
+        var error = Assert.Throws<DirectoryNotFoundException>(() => net.Save(path));
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(".tmp", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CheckWritable_AcceptsAWritablePath_LeavingNothingBehind_AndNamesEachProblem()
+    {
+        AtomicFile.CheckWritable(Path.Combine(_folder, "new.safetensors"));
+        Assert.Empty(Directory.GetFileSystemEntries(_folder));
+
+        string missing = Path.Combine(_folder, "no-such-folder", "m.safetensors");
+        var noFolder = Assert.Throws<DirectoryNotFoundException>(() => AtomicFile.CheckWritable(missing));
+        Assert.Contains(missing, noFolder.Message, StringComparison.Ordinal);
+
+        var isFolder = Assert.Throws<IOException>(() => AtomicFile.CheckWritable(_folder));
+        Assert.Contains("is a folder", isFolder.Message, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFileSystemEntries(_folder));
+    }
+
     public static TheoryData<string, string> BadFiles() => new()
     {
         { "short", "8-byte" },

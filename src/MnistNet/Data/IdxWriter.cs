@@ -1,3 +1,5 @@
+using MnistNet.Serialization;
+
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Runtime.InteropServices;
