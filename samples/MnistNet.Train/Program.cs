@@ -47,6 +47,15 @@ catch (Exception ex) when (ex is IOException or InvalidDataException or Unauthor
 
 static int Run(TrainOptions options)
 {
+    // Nothing is lost: every output path is checked before any work starts.
+    foreach (string? output in new[] { options.SavePath, options.CheckpointPath })
+    {
+        if (output is not null)
+        {
+            MnistNet.Serialization.AtomicFile.CheckWritable(output);
+        }
+    }
+
     if (options.Threads is int threads)
     {
         MnistNetRuntime.MaxDegreeOfParallelism = threads;

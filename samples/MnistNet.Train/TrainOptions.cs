@@ -215,9 +215,9 @@ internal sealed class TrainOptions
 
     private static double ParseAlpha(string text, string name)
     {
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value) || value <= 0 || (float)value <= 0)
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value) || value <= 0 || (float)value <= 0 || !float.IsFinite((float)value))
         {
-            throw new UsageException($"option {name} expects a number > 0, got '{text}'");
+            throw new UsageException($"option {name} expects a finite number > 0 (float range), got '{text}'");
         }
 
         return value;
