@@ -72,20 +72,5 @@ internal static class TestData
 
     public static double Epsilon<T>() => typeof(T) == typeof(float) ? MathF.BitIncrement(1f) - 1f : Math.BitIncrement(1.0) - 1.0;
 
-    public static string DataFolder
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                string candidate = Path.Combine(dir.FullName, "data", "mnist");
-                if (File.Exists(Path.Combine(candidate, "train-images-idx3-ubyte.gz")))
-                {
-                    return candidate;
-                }
-            }
-
-            throw new DirectoryNotFoundException("The bundled data/mnist folder was not found above the test binaries.");
-        }
-    }
+    public static string DataFolder => BundledData.MnistFolder;
 }
