@@ -9,7 +9,9 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 version=$(dotnet msbuild "$root/src/MnistNet/MnistNet.csproj" -getProperty:Version)
-dotnet pack "$root/src/MnistNet/MnistNet.csproj" -c Release -o "$work/feed" --nologo -v q
+for project in MnistNet MnistNet.Onnx; do
+  dotnet pack "$root/src/$project/$project.csproj" -c Release -o "$work/feed" --nologo -v q
+done
 ls -l "$work/feed"
 
 cp -r "$root/tests/PackageConsumer" "$work/consumer"
@@ -23,7 +25,7 @@ cat > "$work/consumer/nuget.config" <<XML
     <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
   </packageSources>
   <packageSourceMapping>
-    <packageSource key="local"><package pattern="MnistNet" /></packageSource>
+    <packageSource key="local"><package pattern="MnistNet" /><package pattern="MnistNet.*" /></packageSource>
     <packageSource key="nuget.org"><package pattern="*" /></packageSource>
   </packageSourceMapping>
 </configuration>
@@ -34,4 +36,4 @@ mkdir -p "$work/out"
 dotnet run --project "$work/consumer/PackageConsumer.csproj" -c Release \
   -p:MnistNetVersion="$version" -p:RestorePackagesPath="$work/packages" -- \
   "$root/data/mnist" "$work/out" "$work/feed"
-echo "package check: MnistNet $version from the feed builds, trains, saves, loads and predicts"
+echo "package check: MnistNet and MnistNet.Onnx $version from the feed build, train, save, load, predict and export"

@@ -4,6 +4,7 @@
 using System.IO.Compression;
 using MnistNet.Data;
 using MnistNet.Networks;
+using MnistNet.Onnx;
 using MnistNet.Training;
 
 if (args.Length != 3)
@@ -14,7 +15,8 @@ if (args.Length != 3)
 
 string version = typeof(DenseNetwork<>).Assembly.GetName().Version!.ToString(3);
 string? problem = CheckPackage(Path.Combine(args[2], $"MnistNet.{version}.nupkg"), ["README.md", "LICENSE", "lib/net10.0/MnistNet.dll", "lib/net10.0/MnistNet.xml"])
-    ?? CheckPackage(Path.Combine(args[2], $"MnistNet.{version}.snupkg"), ["lib/net10.0/MnistNet.pdb"]);
+    ?? CheckPackage(Path.Combine(args[2], $"MnistNet.{version}.snupkg"), ["lib/net10.0/MnistNet.pdb"])
+    ?? CheckPackage(Path.Combine(args[2], $"MnistNet.Onnx.{version}.nupkg"), ["README.md", "LICENSE", "lib/net10.0/MnistNet.Onnx.dll", "lib/net10.0/MnistNet.Onnx.xml"]);
 if (problem is not null)
 {
     Console.Error.WriteLine($"error: {problem}");
@@ -32,8 +34,17 @@ net.Save(path);
 var loaded = DenseNetwork<float>.Load(path);
 int[] before = net.Predict(mnist.Test!);
 int[] after = loaded.Predict(mnist.Test!);
+string onnx = Path.Combine(args[1], "model.onnx");
+loaded.ExportOnnx(onnx);
+long onnxBytes = new FileInfo(onnx).Length;
 
-Console.WriteLine($"MnistNet {version}: {result.Epochs} epoch, test accuracy {accuracy:F4}, model {new FileInfo(path).Length} bytes");
+Console.WriteLine($"MnistNet {version}: {result.Epochs} epoch, test accuracy {accuracy:F4}, model {new FileInfo(path).Length} bytes, ONNX {onnxBytes} bytes");
+if (onnxBytes < (784 * 64 + 64 * 10) * sizeof(float))
+{
+    Console.Error.WriteLine($"error: the ONNX file has {onnxBytes} bytes, fewer than the weights alone");
+    return 1;
+}
+
 if (accuracy < 0.90)
 {
     Console.Error.WriteLine($"error: one epoch of 784-64-10 should reach 90 % test accuracy, got {accuracy:P2}");
