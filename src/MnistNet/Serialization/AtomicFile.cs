@@ -89,6 +89,7 @@ public static class AtomicFile
         string why = inner switch
         {
             DirectoryNotFoundException => "the folder does not exist",
+            FileNotFoundException => "the folder does not take new files (a virtual or read-only file system?)",
             UnauthorizedAccessException => "access is denied",
             _ => inner.Message.Replace(temporary, path, StringComparison.Ordinal).TrimEnd('.'),
         };

@@ -3,11 +3,13 @@ using System.Globalization;
 
 namespace MnistNet.Train;
 
-/// <summary>The sample's command line, parsed by hand so that every mistake gets a one-line message.</summary>
+/// <summary>The training command line (the Train sample's and <c>mnistnet train</c>'s), parsed by hand so that every mistake gets a one-line message.</summary>
 internal sealed class TrainOptions
 {
-    public const string Usage = """
-        Usage: dotnet run -c Release --project samples/MnistNet.Train -- [options]
+    /// <summary>The help text, with the command that runs it (the sample's <c>dotnet run …</c> or the tool's <c>mnistnet train</c>).</summary>
+    public static string Usage(string command) => $"Usage: {command} [options]\n" + Help;
+
+    private const string Help = """
 
         Trains a digit classifier and reports accuracy. The default preset is the seed: 784-10-10 by full-batch
         gradient descent. --preset fast or best (or any mini-batch option) trains a DenseNetwork by mini-batches.
