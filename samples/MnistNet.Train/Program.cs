@@ -9,4 +9,4 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 Console.OutputEncoding = Encoding.UTF8;
 
-return TrainRecipe.Run(args, "dotnet run -c Release --project samples/MnistNet.Train --", () => new PlainDisplay(Console.Out), writeHistory: false);
+return TrainRecipe.Run(args, "dotnet run -c Release --project samples/MnistNet.Train --", Console.Out, Console.Error, () => new PlainDisplay(Console.Out), writeHistory: false);

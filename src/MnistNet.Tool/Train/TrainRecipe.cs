@@ -58,9 +58,11 @@ internal static class TrainRecipe
     /// <summary>Parses <paramref name="args"/>, trains, reports; returns the exit code. Never throws for bad input.</summary>
     /// <param name="args">The training options.</param>
     /// <param name="command">How the user ran it, for the help text.</param>
+    /// <param name="output">Where help goes.</param>
+    /// <param name="error">Where errors go (one line each).</param>
     /// <param name="display">Creates the display once the options are known.</param>
     /// <param name="writeHistory">With <c>--save</c>, also write the per-epoch history next to the model (<see cref="TrainingHistory.PathFor"/>).</param>
-    public static int Run(string[] args, string command, Func<ITrainingDisplay> display, bool writeHistory)
+    public static int Run(string[] args, string command, TextWriter output, TextWriter error, Func<ITrainingDisplay> display, bool writeHistory)
     {
         TrainOptions options;
         try
@@ -69,13 +71,13 @@ internal static class TrainRecipe
         }
         catch (UsageException ex)
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
+            error.WriteLine($"error: {ex.Message}");
             return 2;
         }
 
         if (options.ShowHelp)
         {
-            Console.WriteLine(TrainOptions.Usage(command));
+            output.WriteLine(TrainOptions.Usage(command));
             return 0;
         }
 
@@ -85,12 +87,12 @@ internal static class TrainRecipe
         }
         catch (OperationCanceledException)
         {
-            Console.Error.WriteLine("stopped (Ctrl+C)" + (options.CheckpointPath is null ? "." : $"; checkpoint in {options.CheckpointPath}, continue with --resume {options.CheckpointPath}"));
+            error.WriteLine("stopped (Ctrl+C)" + (options.CheckpointPath is null ? "." : $"; checkpoint in {options.CheckpointPath}, continue with --resume {options.CheckpointPath}"));
             return 130;
         }
         catch (Exception ex) when (ex is IOException or InvalidDataException or UnauthorizedAccessException or ArgumentException or TrainingDivergedException or NotSupportedException)
         {
-            Console.Error.WriteLine($"error: {ex.Message}");
+            error.WriteLine($"error: {ex.Message}");
             return 1;
         }
     }
