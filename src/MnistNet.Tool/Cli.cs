@@ -4,6 +4,7 @@ using MnistNet.Data;
 using MnistNet.Diagnostics;
 using MnistNet.Networks;
 using MnistNet.Onnx;
+using MnistNet.Reporting;
 using MnistNet.Serialization;
 using MnistNet.Train;
 using MnistNet.Training;
@@ -186,8 +187,36 @@ internal static class Cli
 
     private static int Report(TextWriter output, string modelPath, string folder, string? dataFolder)
     {
-        output.WriteLine($"report: not available in this build ({modelPath}, {folder}, {dataFolder})");
-        return 1;
+        DenseNetwork<float> network = DenseNetwork<float>.Load(modelPath);
+        (Dataset test, string source) = LoadLabelled(dataFolder, csv: null);
+        Require(network, test, source);
+        var options = new ReportOptions { Title = $"MnistNet report: {Path.GetFileName(modelPath)}" };
+        options.Settings.Add(new("model", modelPath));
+        options.Settings.Add(new("test data", $"{source} ({test.Count} images)"));
+        string historyPath = TrainingHistory.PathFor(modelPath);
+        if (File.Exists(historyPath))
+        {
+            TrainingHistory history = TrainingHistory.Load(historyPath);
+            options.History = history.Points.Select(p => new Reporting.HistoryPoint(p.Step, p.TrainLoss, p.TrainAccuracy, p.DevLoss, p.DevAccuracy)).ToList();
+            options.Unit = history.Unit;
+            options.Settings.Add(new("training", history.Settings));
+            options.Settings.Add(new("training data", history.Data));
+            options.Settings.Add(new("seed", history.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            options.Settings.Add(new("training time", $"{history.TrainingSeconds:F2} s"));
+            options.Settings.Add(new("final accuracy", $"train {history.FinalTrainAccuracy:F4}, dev {history.FinalDevAccuracy:F4}"));
+        }
+        else
+        {
+            output.WriteLine($"note: no training history at {historyPath}; the report has no curves (mnistnet train --save writes one)");
+        }
+
+        IReadOnlyList<string> files = TrainingReport.Write(folder, network, test, options);
+        foreach (string file in files)
+        {
+            output.WriteLine($"wrote: {file}");
+        }
+
+        return 0;
     }
 
     /// <summary>The probabilities a network gives one 784-pixel image.</summary>
