@@ -9,7 +9,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 version=$(dotnet msbuild "$root/src/MnistNet/MnistNet.csproj" -getProperty:Version)
-for project in MnistNet MnistNet.Onnx; do
+for project in MnistNet MnistNet.Onnx MnistNet.Reporting MnistNet.Tool; do
   dotnet pack "$root/src/$project/$project.csproj" -c Release -o "$work/feed" --nologo -v q
 done
 ls -l "$work/feed"
@@ -36,4 +36,12 @@ mkdir -p "$work/out"
 dotnet run --project "$work/consumer/PackageConsumer.csproj" -c Release \
   -p:MnistNetVersion="$version" -p:RestorePackagesPath="$work/packages" -- \
   "$root/data/mnist" "$work/out" "$work/feed"
-echo "package check: MnistNet and MnistNet.Onnx $version from the feed build, train, save, load, predict and export"
+# The tool, installed from the feed as a user would, then run on the model the consumer saved.
+dotnet tool install MnistNet.Tool --version "$version" --tool-path "$work/tools" --configfile "$work/consumer/nuget.config"
+help=$("$work/tools/mnistnet" --help)
+grep -q "evaluate <model>" <<< "$help"
+evaluation=$("$work/tools/mnistnet" evaluate "$work/out/model.safetensors" --data "$root/data/mnist")
+grep -q "^accuracy 0\.9" <<< "$evaluation"
+echo "package check: the mnistnet tool installs from the feed and evaluates the model"
+
+echo "package check: MnistNet, MnistNet.Onnx and MnistNet.Reporting $version from the feed build, train, save, load, predict, export and draw"

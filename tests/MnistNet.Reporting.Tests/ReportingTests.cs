@@ -79,6 +79,17 @@ public sealed class ReportingTests(SmallModel model) : IClassFixture<SmallModel>
     }
 
     [Fact]
+    public void Charts_DrawWithTheEmbeddedFont_NotWhateverTheMachineHas()
+    {
+        // Machines without fonts (CI containers) get no text at all from ScottPlot unless a font is registered; this
+        // machine may have fonts, so check that the typeface charts resolve is the embedded Inter itself.
+        Charts.SaveLoss(model.History, Path.Combine(_folder, "loss.png"));
+        using SkiaSharp.SKTypeface typeface = ScottPlot.Fonts.GetTypeface("Inter", bold: false, italic: false);
+        Assert.Equal("Inter", typeface.FamilyName);
+        Assert.Equal("Inter", ScottPlot.Fonts.Default);
+    }
+
+    [Fact]
     public void ConfusionSvg_ShowsEveryCountAsText()
     {
         string path = Path.Combine(_folder, "confusion.svg");

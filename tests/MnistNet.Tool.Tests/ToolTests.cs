@@ -157,6 +157,23 @@ public sealed class ToolTests(TrainedByTool trained) : IDisposable
         Assert.Contains("does not exist", error);
     }
 
+    [Fact]
+    public void Report_DrawsTheRunsPicturesFromTheModelAndItsHistory()
+    {
+        string folder = Path.Combine(_folder, "report");
+        (int code, string output, string error) = Mnistnet.Run("report", trained.ModelPath, "--out", folder, "--data", BundledData.MnistFolder);
+        Assert.True(code == 0, error);
+        foreach (string name in new[] { "loss.png", "loss.svg", "accuracy.png", "confusion.png", "weights.png", "mistakes.png", "report.html" })
+        {
+            Assert.True(File.Exists(Path.Combine(folder, name)), name);
+            Assert.Contains(name, output);
+        }
+
+        string html = File.ReadAllText(Path.Combine(folder, "report.html"));
+        Assert.Contains("784-32-10", html);
+        Assert.Contains("adam lr 0.002, batch 128", html);
+    }
+
     [Theory]
     [InlineData("evaluate")]
     [InlineData("predict")]

@@ -5,6 +5,7 @@ using System.IO.Compression;
 using MnistNet.Data;
 using MnistNet.Networks;
 using MnistNet.Onnx;
+using MnistNet.Reporting;
 using MnistNet.Training;
 
 if (args.Length != 3)
@@ -16,7 +17,8 @@ if (args.Length != 3)
 string version = typeof(DenseNetwork<>).Assembly.GetName().Version!.ToString(3);
 string? problem = CheckPackage(Path.Combine(args[2], $"MnistNet.{version}.nupkg"), ["README.md", "LICENSE", "lib/net10.0/MnistNet.dll", "lib/net10.0/MnistNet.xml"])
     ?? CheckPackage(Path.Combine(args[2], $"MnistNet.{version}.snupkg"), ["lib/net10.0/MnistNet.pdb"])
-    ?? CheckPackage(Path.Combine(args[2], $"MnistNet.Onnx.{version}.nupkg"), ["README.md", "LICENSE", "lib/net10.0/MnistNet.Onnx.dll", "lib/net10.0/MnistNet.Onnx.xml"]);
+    ?? CheckPackage(Path.Combine(args[2], $"MnistNet.Onnx.{version}.nupkg"), ["README.md", "LICENSE", "lib/net10.0/MnistNet.Onnx.dll", "lib/net10.0/MnistNet.Onnx.xml"])
+    ?? CheckPackage(Path.Combine(args[2], $"MnistNet.Reporting.{version}.nupkg"), ["README.md", "LICENSE", "fonts/Inter-LICENSE.txt", "lib/net10.0/MnistNet.Reporting.dll"]);
 if (problem is not null)
 {
     Console.Error.WriteLine($"error: {problem}");
@@ -37,6 +39,13 @@ int[] after = loaded.Predict(mnist.Test!);
 string onnx = Path.Combine(args[1], "model.onnx");
 loaded.ExportOnnx(onnx);
 long onnxBytes = new FileInfo(onnx).Length;
+string confusion = Path.Combine(args[1], "confusion.svg");
+Charts.SaveConfusionMatrix(loaded.Evaluate(mnist.Test!), confusion);
+if (!File.ReadAllText(confusion).Contains("predicted class", StringComparison.Ordinal))
+{
+    Console.Error.WriteLine("error: the confusion matrix SVG has no axis label");
+    return 1;
+}
 
 Console.WriteLine($"MnistNet {version}: {result.Epochs} epoch, test accuracy {accuracy:F4}, model {new FileInfo(path).Length} bytes, ONNX {onnxBytes} bytes");
 if (onnxBytes < (784 * 64 + 64 * 10) * sizeof(float))
