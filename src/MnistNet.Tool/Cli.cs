@@ -21,6 +21,20 @@ internal static class Cli
 
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
+        try
+        {
+            return Dispatch(args, output, error);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A bug, not a user's mistake: still one line, never a stack trace; the type says where to look.
+            error.WriteLine($"error: unexpected {ex.GetType().Name}: {ex.Message} (please report it)");
+            return 1;
+        }
+    }
+
+    private static int Dispatch(string[] args, TextWriter output, TextWriter error)
+    {
         // `train` takes exactly the Train sample's options, parsed by the one parser they share (TrainOptions).
         if (args.Length > 0 && args[0] == "train")
         {
@@ -187,6 +201,17 @@ internal static class Cli
 
     private static int Report(TextWriter output, string modelPath, string folder, string? dataFolder)
     {
+        // Nothing is lost: the output folder must take files before anything is drawn.
+        try
+        {
+            Directory.CreateDirectory(folder);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new IOException($"Cannot create the folder '{folder}' for the report ({ex.GetType().Name}).", ex);
+        }
+
+        AtomicFile.CheckWritable(Path.Combine(folder, "report.html"));
         DenseNetwork<float> network = DenseNetwork<float>.Load(modelPath);
         (Dataset test, string source) = LoadLabelled(dataFolder, csv: null);
         Require(network, test, source);

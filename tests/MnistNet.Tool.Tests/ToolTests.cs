@@ -174,6 +174,18 @@ public sealed class ToolTests(TrainedByTool trained) : IDisposable
         Assert.Contains("adam lr 0.002, batch 128", html);
     }
 
+    [Fact]
+    public void Report_IntoAFolderThatCannotBeMade_FailsFirst_NamingIt()
+    {
+        string blocker = Path.Combine(_folder, "file");
+        File.WriteAllText(blocker, "not a folder");
+        string folder = Path.Combine(blocker, "report");
+        (int code, string output, string error) = Mnistnet.Run("report", trained.ModelPath, "--out", folder, "--data", BundledData.MnistFolder);
+        Assert.Equal(1, code);
+        Assert.StartsWith($"error: Cannot create the folder '{folder}'", error);
+        Assert.Empty(output);
+    }
+
     [Theory]
     [InlineData("evaluate")]
     [InlineData("predict")]
