@@ -249,6 +249,7 @@ public static class Charts
             devLine.LineWidth = 2;
         }
 
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.Title(title);
         plot.XLabel(unit);
         plot.YLabel(axis);
