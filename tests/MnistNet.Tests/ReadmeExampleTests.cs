@@ -97,4 +97,37 @@ public class ReadmeExampleTests
     {
         public void Report(EpochReport value) => reports.Add(value);
     }
+
+    [Fact]
+    public void QuickStartAndPackageReadme_RunAsWritten_OnASlice()
+    {
+        string folder = Directory.CreateTempSubdirectory("mnistnet-readme-").FullName;
+        try
+        {
+            var mnist = MnistDataset.Load(TestData.DataFolder);
+            var (train, dev) = mnist.Train.Slice(0, 6000).Split(devCount: 1000, seed: 0);
+            var net = new DenseNetwork<float>([784, 256, 10], seed: 0);
+            var printed = new List<int>();
+            new Trainer<float>(net, new Adam<float>(0.002), new TrainingOptions { Epochs = 2, BatchSize = 128, Progress = new PrintEpochs(printed) })
+                .Fit(train, dev, TestContext.Current.CancellationToken);
+
+            // The synchronous IProgress of the README: every epoch reported, in order, before Fit returned.
+            Assert.Equal([1, 2], printed);
+            double accuracy = net.Evaluate(mnist.Test!).Accuracy;
+            Assert.True(accuracy > 0.9, $"test accuracy {accuracy:F3} after 2 epochs on 5 000 images");
+            string path = Path.Combine(folder, "model.safetensors");
+            net.Save(path);
+            int digit = DenseNetwork<float>.Load(path).Predict(mnist.Test!)[0];
+            Assert.Equal(net.Predict(mnist.Test!)[0], digit);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private sealed class PrintEpochs(List<int> printed) : IProgress<EpochReport>
+    {
+        public void Report(EpochReport r) => printed.Add(r.Epoch);
+    }
 }
