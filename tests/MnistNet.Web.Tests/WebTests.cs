@@ -142,19 +142,7 @@ public sealed class ApiTests(DigitServer server) : IClassFixture<DigitServer>
         return await server.Client.PostAsync("/api/predict", content, TestContext.Current.CancellationToken);
     }
 
-    internal static string DataFolder()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "data", "mnist");
-            if (File.Exists(Path.Combine(candidate, "train-images-idx3-ubyte.gz")))
-            {
-                return candidate;
-            }
-        }
-
-        throw new DirectoryNotFoundException("data/mnist not found above the test binaries.");
-    }
+    internal static string DataFolder() => MnistNet.TestSupport.BundledData.MnistFolder;
 }
 
 /// <summary>The page in a real headless browser: draw strokes, see the digit and ten bars.</summary>
