@@ -33,6 +33,8 @@ internal sealed class SparseInputKernels<T> : IChunkJob
     private SimdPath _path;
     private int _slices;
     private bool _group;
+    private int[] _owners = [];
+    private int[] _groupOwners = [];
 
     /// <summary>Allocates per-slice buffers for a layer of <paramref name="hidden"/> units over <paramref name="inputs"/> inputs and batches of up to <paramref name="columns"/>.</summary>
     public SparseInputKernels(int inputs, int hidden, int columns)
@@ -97,9 +99,17 @@ internal sealed class SparseInputKernels<T> : IChunkJob
             x.GroupByRow();
         }
 
+        if (_owners.Length != _slices)
+        {
+            // Slice s always runs on participant s % threads (its block of W, dW and the optimiser's state stay in one
+            // core's cache from step to step: see Optimizer's chunks); the by-row grouping goes to the first helper.
+            _owners = [.. Enumerable.Range(0, _slices)];
+            _groupOwners = [1, .. Enumerable.Range(0, _slices)];
+        }
+
         try
         {
-            WorkerPool.Shared.Run(this, _slices + (group ? 1 : 0), threads);
+            WorkerPool.Shared.RunOwned(this, _slices + (group ? 1 : 0), threads, group ? _groupOwners : _owners);
         }
         finally
         {

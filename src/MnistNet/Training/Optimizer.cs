@@ -242,27 +242,47 @@ public abstract class Optimizer<T>
     private sealed class StepJob(Optimizer<T> optimizer) : IChunkJob
     {
         private readonly List<(int Parameter, int Start, int Length)> _chunks = [];
+        private int[] _owners = [];
+        private int _blockRows;
         private IReadOnlyList<Parameter<T>> _parameters = [];
         private Matrix<T>[] _gradients = [];
         private T _rate;
 
         public void Run(IReadOnlyList<Parameter<T>> parameters, Matrix<T>[] gradients, T rate, int threads)
         {
-            if (_chunks.Count == 0 || !ReferenceEquals(parameters, _parameters))
+            // Chunks never cross a block of rows of the sparse first layer's slices, and each chunk is owned by its
+            // block: the thread that wrote a block's gradient (that slice's chunk) updates its weights and state, and
+            // transposes them in the next step's forward pass, without the block moving between cores.
+            int blockRows = LinearAlgebra.SparseInputKernels<T>.SliceWidth(MnistNetRuntime.EffectiveSimdPath);
+            if (_chunks.Count == 0 || !ReferenceEquals(parameters, _parameters) || blockRows != _blockRows)
             {
                 _chunks.Clear();
+                var owners = new List<int>();
                 for (int p = 0; p < parameters.Count; p++)
                 {
-                    int n = parameters[p].Value.AsSpan().Length;
-                    for (int start = 0; start < n || start == 0; start += UpdateChunk)
+                    Matrix<T> value = parameters[p].Value;
+                    int n = value.AsSpan().Length;
+                    int block = Math.Max(1, blockRows * value.Stride);
+                    if (n == 0)
                     {
-                        _chunks.Add((p, start, Math.Min(UpdateChunk, n - start)));
-                        if (n == 0)
+                        _chunks.Add((p, 0, 0));
+                        owners.Add(0);
+                        continue;
+                    }
+
+                    for (int blockStart = 0; blockStart < n; blockStart += block)
+                    {
+                        int blockEnd = Math.Min(n, blockStart + block);
+                        for (int start = blockStart; start < blockEnd; start += UpdateChunk)
                         {
-                            break;
+                            _chunks.Add((p, start, Math.Min(UpdateChunk, blockEnd - start)));
+                            owners.Add(blockStart / block);
                         }
                     }
                 }
+
+                _owners = [.. owners];
+                _blockRows = blockRows;
             }
 
             _parameters = parameters;
@@ -270,7 +290,7 @@ public abstract class Optimizer<T>
             _rate = rate;
             try
             {
-                WorkerPool.Shared.Run(this, _chunks.Count, threads);
+                WorkerPool.Shared.RunOwned(this, _chunks.Count, threads, _owners);
             }
             finally
             {
