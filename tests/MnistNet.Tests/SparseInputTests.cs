@@ -104,6 +104,44 @@ public class SparseInputTests
         Assert.InRange(Images(2000, 6, 0.2, 1).Density, 0.17, 0.23);
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(7, 2)]
+    [InlineData(130, 3)]
+    [InlineData(257, 2)]
+    public void GroupRows_InAnyNumberOfParts_BuildsTheSameByRowLayout(int m, int parts)
+    {
+        Dataset data = Images(300, side: 28, density: 0.2, seed: m);
+        int[] indices = [.. Enumerable.Range(0, m).Select(i => (i * 37) % data.Count)];
+        var whole = new SparseBatch<float>(784, m);
+        whole.Gather(data, indices);
+        whole.GroupByRow();
+
+        var split = new SparseBatch<float>(784, m);
+        split.Gather(data, indices);
+        split.PrepareRowLayout(parts);
+        for (int part = parts - 1; part >= 0; part--)
+        {
+            split.GroupRows(part, parts);                                       // any order: parts write disjoint rows
+        }
+
+        split.MarkRowsReady();
+        int total = whole.ColumnStart[m];
+        Assert.True(split.RowsReady);
+        Assert.Equal(whole.RowStart, split.RowStart);
+        Assert.Equal(whole.RowColumn.AsSpan(0, total).ToArray(), split.RowColumn.AsSpan(0, total).ToArray());
+        Assert.Equal(whole.RowValue.AsSpan(0, total).ToArray(), split.RowValue.AsSpan(0, total).ToArray());
+
+        // And against the definition: row k holds column j's entry for each j with x_kj ≠ 0, columns increasing.
+        var x = new Matrix<float>(784, m);
+        data.CopyBatchTo(indices, x, default);
+        for (int k = 0; k < 784; k++)
+        {
+            int[] columns = [.. Enumerable.Range(0, m).Where(j => x[k, j] != 0)];
+            Assert.Equal(columns, split.RowColumn.AsSpan(split.RowStart[k], split.RowStart[k + 1] - split.RowStart[k]).ToArray());
+        }
+    }
+
     private static void Check(Dataset data, int hidden, int m, SimdPath path, long seed)
     {
         var random = new Prng(seed);

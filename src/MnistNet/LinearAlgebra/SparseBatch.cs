@@ -17,6 +17,10 @@ internal sealed class SparseBatch<T> : IChunkJob
     private const int GatherChunk = 32;
 
     private readonly T[] _scale = new T[256];
+    private int[][] _rowCursor = [];
+
+    /// <summary>How many parts the forward pass splits the by-row grouping into (one per thread of a two-core machine).</summary>
+    public const int GroupParts = 2;
     private readonly int[] _indices;
     private SparseImages? _source;
 
@@ -110,29 +114,53 @@ internal sealed class SparseBatch<T> : IChunkJob
     /// <summary>Builds the by-row layout from the by-column one (a counting sort; columns stay in increasing order within a row).</summary>
     public void GroupByRow()
     {
-        if (RowStart.Length != Rows + 1)
+        PrepareRowLayout(1);
+        GroupRows(0, 1);
+        RowsReady = true;
+    }
+
+    /// <summary>
+    /// Builds part <paramref name="part"/> of <paramref name="parts"/> of the by-row layout: the rows of one contiguous
+    /// range. Every part counts all rows (cheap) to know where its rows start, and writes only its own rows' entries and
+    /// starts, so the parts run on different threads with the same result as <see cref="GroupByRow"/>. Call
+    /// <see cref="MarkRowsReady"/> when all parts are done.
+    /// </summary>
+    public void GroupRows(int part, int parts)
+    {
+        if (RowStart.Length != Rows + 1 || _rowCursor.Length < parts)
         {
-            RowStart = new int[Rows + 1];
-            RowColumn = new int[Values.Length];
-            RowValue = new T[Values.Length];
+            throw new InvalidOperationException("Call PrepareRowLayout before grouping in parts.");
         }
 
-        Span<int> start = RowStart;
-        start.Clear();
+        int r0 = (int)((long)Rows * part / parts);
+        int r1 = (int)((long)Rows * (part + 1) / parts);
+        Span<int> next = _rowCursor[part];
+        next.Clear();
         int total = ColumnStart[Columns];
         ReadOnlySpan<ushort> rows = RowIndex.AsSpan(0, total);
         foreach (ushort r in rows)
         {
-            start[r + 1]++;
+            next[r + 1]++;
         }
 
         for (int k = 0; k < Rows; k++)
         {
-            start[k + 1] += start[k];
+            next[k + 1] += next[k];
         }
 
-        // Fill from each row's start, walking the columns in order; start[k] ends at row k's end, then shift back.
-        ref int next = ref start[0];
+        Span<int> start = RowStart;
+        for (int k = r0; k < r1; k++)
+        {
+            start[k] = next[k];
+        }
+
+        if (r1 == Rows)
+        {
+            start[Rows] = next[Rows];
+        }
+
+        // Fill from each row's start, walking the columns in order, keeping only this part's rows.
+        ref int cursor = ref next[0];
         ref ushort rowOf = ref RowIndex[0];
         ref int columnOut = ref RowColumn[0];
         ref T valueOut = ref RowValue[0];
@@ -141,19 +169,39 @@ internal sealed class SparseBatch<T> : IChunkJob
         {
             for (int e = ColumnStart[j], end = ColumnStart[j + 1]; e < end; e++)
             {
-                ref int slot = ref Unsafe.Add(ref next, Unsafe.Add(ref rowOf, e));
-                int at = slot++;
-                Unsafe.Add(ref columnOut, at) = j;
-                Unsafe.Add(ref valueOut, at) = Unsafe.Add(ref valueIn, e);
+                int row = Unsafe.Add(ref rowOf, e);
+                if ((uint)(row - r0) < (uint)(r1 - r0))
+                {
+                    int at = Unsafe.Add(ref cursor, row)++;
+                    Unsafe.Add(ref columnOut, at) = j;
+                    Unsafe.Add(ref valueOut, at) = Unsafe.Add(ref valueIn, e);
+                }
             }
         }
+    }
 
-        for (int k = Rows; k > 0; k--)
+    /// <summary>Marks the by-row layout complete after every part of <see cref="GroupRows"/> ran.</summary>
+    public void MarkRowsReady() => RowsReady = true;
+
+    /// <summary>Allocates the by-row layout's buffers for <paramref name="parts"/> parts (once; before the parts run on several threads).</summary>
+    public void PrepareRowLayout(int parts)
+    {
+        if (RowStart.Length == Rows + 1 && _rowCursor.Length >= parts)
         {
-            start[k] = start[k - 1];
+            return;
         }
 
-        start[0] = 0;
-        RowsReady = true;
+        if (RowStart.Length != Rows + 1)
+        {
+            RowStart = new int[Rows + 1];
+            RowColumn = new int[Values.Length];
+            RowValue = new T[Values.Length];
+        }
+
+        _rowCursor = new int[Math.Max(parts, GroupParts)][];
+        for (int p = 0; p < _rowCursor.Length; p++)
+        {
+            _rowCursor[p] = new int[Rows + 1];
+        }
     }
 }

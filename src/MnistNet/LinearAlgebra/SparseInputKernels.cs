@@ -33,8 +33,10 @@ internal sealed class SparseInputKernels<T> : IChunkJob
     private SimdPath _path;
     private int _slices;
     private bool _group;
+    private int _groupParts;
     private int[] _owners = [];
     private int[] _groupOwners = [];
+    private int[] _owners1 = [];
 
     /// <summary>Allocates per-slice buffers for a layer of <paramref name="hidden"/> units over <paramref name="inputs"/> inputs and batches of up to <paramref name="columns"/>.</summary>
     public SparseInputKernels(int inputs, int hidden, int columns)
@@ -91,7 +93,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         _path = MnistNetRuntime.Resolve(path);
         _slices = (_hidden + SliceWidth(_path) - 1) / SliceWidth(_path);
 
-        // The forward pass also builds the batch's by-row layout (for the gradient), as one more chunk beside the slices.
+        // The forward pass also builds the batch's by-row layout (for the gradient), as more chunks beside the slices.
         bool group = !_gradient && !x.RowsReady;
         _group = group;
         if (_gradient && !x.RowsReady)
@@ -102,14 +104,27 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         if (_owners.Length != _slices)
         {
             // Slice s always runs on participant s % threads (its block of W, dW and the optimiser's state stay in one
-            // core's cache from step to step: see Optimizer's chunks); the by-row grouping goes to the first helper.
+            // core's cache from step to step: see Optimizer's chunks); the by-row grouping is split one part per thread.
             _owners = [.. Enumerable.Range(0, _slices)];
-            _groupOwners = [1, .. Enumerable.Range(0, _slices)];
+            _groupOwners = [.. Enumerable.Range(0, SparseBatch<T>.GroupParts), .. Enumerable.Range(0, _slices)];
+            _owners1 = [0, .. Enumerable.Range(0, _slices)];
         }
 
         try
         {
-            WorkerPool.Shared.RunOwned(this, _slices + (group ? 1 : 0), threads, group ? _groupOwners : _owners);
+            // One part on one thread (the parts only split the work: the layout is the same for any number of parts).
+            _groupParts = threads > 1 ? SparseBatch<T>.GroupParts : 1;
+            if (group)
+            {
+                x.PrepareRowLayout(_groupParts);
+            }
+
+            int[] owners = !group ? _owners : _groupParts == 1 ? _owners1 : _groupOwners;
+            WorkerPool.Shared.RunOwned(this, _slices + (group ? _groupParts : 0), threads, owners);
+            if (group)
+            {
+                x.MarkRowsReady();
+            }
         }
         finally
         {
@@ -121,16 +136,16 @@ internal sealed class SparseInputKernels<T> : IChunkJob
 
     public void Execute(int chunk)
     {
-        // With the by-row layout to build, it is chunk 0 (the longest, so it starts first) and the slices follow.
+        // With the by-row layout to build, its parts are the first chunks (one per thread) and the slices follow.
         if (_group)
         {
-            if (chunk == 0)
+            if (chunk < _groupParts)
             {
-                _x.GroupByRow();
+                _x.GroupRows(chunk, _groupParts);
                 return;
             }
 
-            chunk--;
+            chunk -= _groupParts;
         }
 
         int width = SliceWidth(_path);
