@@ -135,6 +135,41 @@ public class IdxTests : IDisposable
     }
 
     [Fact]
+    public void Read_Gzip_IsStrict_AboutTheTrailerAndWhatFollowsTheMember()
+    {
+        byte[] gz = Gzip(Serialize(IdxFile.Create<short>([3, 5], Enumerable.Range(0, 15).Select(i => (short)i).ToArray())));
+        Assert.Equal(15, IdxReader.Read(new MemoryStream(gz), "good").Count);
+
+        // A wrong CRC-32 (the decompressed bytes differ from what was compressed) is refused, naming the trailer.
+        byte[] badCrc = (byte[])gz.Clone();
+        badCrc[^8] ^= 0x01;
+        Assert.Contains("CRC-32", Assert.Throws<InvalidDataException>(() => IdxReader.Read(new MemoryStream(badCrc), "crc")).Message);
+
+        // A wrong length in the trailer, a trailer cut short, junk after the member: all refused.
+        byte[] badSize = (byte[])gz.Clone();
+        badSize[^4] ^= 0x01;
+        Assert.Throws<InvalidDataException>(() => IdxReader.Read(new MemoryStream(badSize), "size"));
+        Assert.Throws<InvalidDataException>(() => IdxReader.Read(new MemoryStream(gz[..^4]), "cut"));
+        foreach (byte[] junk in new byte[][] { [0], [1, 2, 3], "junk after the member"u8.ToArray() })
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => IdxReader.Read(new MemoryStream([.. gz, .. junk]), "junk"));
+            Assert.Contains("follows the gzip member", ex.Message);
+        }
+
+        // The same checks on an unseekable stream (a pipe).
+        Assert.Throws<InvalidDataException>(() => IdxReader.Read(new UnseekableStream([.. gz, 7, 7]), "pipe"));
+        Assert.Equal(15, IdxReader.Read(new UnseekableStream(gz), "pipe").Count);
+    }
+
+    [Fact]
+    public void Read_BareGzipSignature_SaysTheGzipFileIsTruncated()
+    {
+        var ex = Assert.Throws<InvalidDataException>(() => IdxReader.Read(new MemoryStream([0x1F, 0x8B]), "bare"));
+        Assert.DoesNotContain("the file is empty", ex.Message);
+        Assert.Contains("gzip", ex.Message);
+    }
+
+    [Fact]
     public void Read_FromUnseekableStream_Works()
     {
         byte[] gz = Gzip(Serialize(IdxFile.Create<short>([2], [1, -2])));

@@ -49,13 +49,44 @@ public static class IdxReader
         int got = ReadAtMost(stream, signature, sourceName, 0);
         if (got == 2 && signature[0] == 0x1F && signature[1] == 0x8B)
         {
-            using var prefixed = new PrefixedStream(signature.ToArray(), stream);
-            using var gzip = new GZipStream(prefixed, CompressionMode.Decompress, leaveOpen: true);
-            return ReadRaw(gzip, sourceName + " (gzip)", remainingLength: null, prefix: default);
+            return ReadGzip(stream, signature.ToArray(), sourceName);
         }
 
         long? remaining = stream.CanSeek ? stream.Length - stream.Position + got : null;
         return ReadRaw(stream, sourceName, remaining, signature[..got]);
+    }
+
+    /// <summary>
+    /// A single gzip member (RFC 1952), checked strictly: the member's CRC-32 and length trailer must match the
+    /// decompressed bytes, and nothing may follow the member (.NET's GZipStream alone checks neither).
+    /// </summary>
+    private static IdxFile ReadGzip(Stream stream, byte[] signature, string sourceName)
+    {
+        string source = sourceName + " (gzip)";
+        using var compressed = new PrefixedStream(signature, stream);
+        IdxFile file;
+        Crc32Stream decompressed;
+        using (var gzip = new GZipStream(compressed, CompressionMode.Decompress, leaveOpen: true))
+        {
+            decompressed = new Crc32Stream(gzip);
+            file = ReadRaw(decompressed, source, remainingLength: null, prefix: default);
+        }
+
+        // Whatever GZipStream left unread also counts: the trailer must be the file's last 8 bytes.
+        Span<byte> rest = stackalloc byte[4096];
+        while (compressed.Read(rest) > 0)
+        {
+        }
+
+        ReadOnlySpan<byte> tail = compressed.Tail;
+        uint crc = BinaryPrimitives.ReadUInt32LittleEndian(tail);
+        uint size = BinaryPrimitives.ReadUInt32LittleEndian(tail[4..]);
+        if (compressed.Total < 18 || crc != decompressed.Crc || size != (uint)decompressed.Length)
+        {
+            throw DataErrors.AtOffset(sourceName, Math.Max(0, compressed.Total - 8), $"the gzip trailer (CRC-32 0x{crc:X8}, length {size}) does not match the {decompressed.Length} decompressed bytes (CRC-32 0x{decompressed.Crc:X8}): the compressed data is damaged, or other data follows the gzip member.");
+        }
+
+        return file;
     }
 
     private static IdxFile ReadRaw(Stream stream, string source, long? remainingLength, ReadOnlySpan<byte> prefix)
@@ -65,7 +96,9 @@ public static class IdxReader
         int got = prefix.Length + ReadAtMost(stream, magic[prefix.Length..], source, prefix.Length);
         if (got == 0)
         {
-            throw DataErrors.AtOffset(source, 0, "the file is empty: expected a 4-byte IDX magic number.");
+            throw DataErrors.AtOffset(source, 0, stream is Crc32Stream
+                ? "the gzip data decompresses to nothing (a truncated or empty gzip file): expected a 4-byte IDX magic number."
+                : "the file is empty: expected a 4-byte IDX magic number.");
         }
 
         if (got < HeaderPrefix)
@@ -204,7 +237,7 @@ public static class IdxReader
         }
         catch (InvalidDataException ex) when (!ex.Data.Contains(DataErrors.SourceKey))
         {
-            throw DataErrors.AtOffset(source, offset + total, $"the compressed data is corrupt: {ex.Message}", ex);
+            throw DataErrors.AtOffset(source, offset + total, $"the gzip data fails its checks (a corrupt compressed stream, or a CRC-32 or length trailer that does not match), or other data follows the gzip member; the decompressor said: {ex.Message}", ex);
         }
 
         return total;
@@ -215,7 +248,14 @@ public static class IdxReader
     /// <summary>Replays already-read bytes before the rest of a stream (for gzip detection on unseekable streams).</summary>
     private sealed class PrefixedStream(byte[] prefix, Stream inner) : Stream
     {
+        private readonly byte[] _tail = new byte[8];
         private int _position;
+
+        /// <summary>Gets the number of bytes read so far.</summary>
+        public long Total { get; private set; }
+
+        /// <summary>Gets the last 8 bytes read (zeros before the first 8).</summary>
+        public ReadOnlySpan<byte> Tail => _tail;
 
         public override bool CanRead => true;
 
@@ -235,15 +275,78 @@ public static class IdxReader
 
         public override int Read(Span<byte> buffer)
         {
+            int n;
             if (_position < prefix.Length)
             {
-                int n = Math.Min(buffer.Length, prefix.Length - _position);
+                n = Math.Min(buffer.Length, prefix.Length - _position);
                 prefix.AsSpan(_position, n).CopyTo(buffer);
                 _position += n;
-                return n;
+            }
+            else
+            {
+                n = inner.Read(buffer);
             }
 
-            return inner.Read(buffer);
+            Remember(buffer[..n]);
+            return n;
+        }
+
+        private void Remember(ReadOnlySpan<byte> read)
+        {
+            Total += read.Length;
+            if (read.Length >= 8)
+            {
+                read[^8..].CopyTo(_tail);
+            }
+            else if (read.Length > 0)
+            {
+                _tail.AsSpan(read.Length).CopyTo(_tail);
+                read.CopyTo(_tail.AsSpan(8 - read.Length));
+            }
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>Passes reads through, computing the CRC-32 and the length of what was read.</summary>
+    private sealed class Crc32Stream(Stream inner) : Stream
+    {
+        private uint _crc = 0xFFFFFFFFu;
+
+        public uint Crc => _crc ^ 0xFFFFFFFFu;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => _length;
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        private long _length;
+
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            int n = inner.Read(buffer);
+            _crc = Crc32.Update(_crc, buffer[..n]);
+            _length += n;
+            return n;
         }
 
         public override void Flush()

@@ -286,36 +286,8 @@ internal static class PngReader
         return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
     }
 
-    private static readonly uint[] CrcTable = BuildCrcTable();
-
-    private static uint[] BuildCrcTable()
-    {
-        uint[] table = new uint[256];
-        for (uint n = 0; n < 256; n++)
-        {
-            uint c = n;
-            for (int k = 0; k < 8; k++)
-            {
-                c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            }
-
-            table[n] = c;
-        }
-
-        return table;
-    }
-
-    /// <summary>The CRC-32 PNG chunks carry (ISO 3309 / ITU-T V.42 polynomial).</summary>
-    internal static uint Crc32(ReadOnlySpan<byte> bytes)
-    {
-        uint c = 0xFFFFFFFFu;
-        foreach (byte b in bytes)
-        {
-            c = CrcTable[(c ^ b) & 0xFF] ^ (c >> 8);
-        }
-
-        return c ^ 0xFFFFFFFFu;
-    }
+    /// <summary>The CRC-32 PNG chunks carry.</summary>
+    internal static uint Crc32(ReadOnlySpan<byte> bytes) => Data.Crc32.Update(0xFFFFFFFFu, bytes) ^ 0xFFFFFFFFu;
 
     private static InvalidDataException Bad(string source, string problem) => new($"{source}: {problem}.");
 }
