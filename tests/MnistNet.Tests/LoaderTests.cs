@@ -14,6 +14,23 @@ public class MnistLoaderTests : IDisposable
     }
 
     [Fact]
+    public void PathsOfTheWrongKind_GetTheDocumentedExceptions_SayingWhatTheyAre()
+    {
+        string file = Path.Combine(_folder, "a-file");
+        File.WriteAllText(file, "x");
+        var notAFolder = Assert.Throws<DirectoryNotFoundException>(() => MnistDataset.Load(file));
+        Assert.Contains("is a file", notAFolder.Message);
+        Assert.Contains("does not exist", Assert.Throws<DirectoryNotFoundException>(() => MnistDataset.Load(Path.Combine(_folder, "missing"))).Message);
+
+        // A folder where a file is expected: on Linux opening it throws UnauthorizedAccessException, which no reader documents.
+        var idx = Assert.Throws<FileNotFoundException>(() => IdxReader.Read(_folder));
+        Assert.Contains("is a folder", idx.Message);
+        var model = Assert.Throws<FileNotFoundException>(() => MnistNet.Networks.DenseNetwork<float>.Load(_folder));
+        Assert.Contains("is a folder", model.Message);
+        Assert.Throws<FileNotFoundException>(() => MnistNet.Networks.DenseNetwork<float>.Load(Path.Combine(_folder, "none.safetensors")));
+    }
+
+    [Fact]
     public void Load_BundledData_HasTheDocumentedCounts()
     {
         MnistDataset mnist = MnistDataset.Load(TestData.DataFolder);

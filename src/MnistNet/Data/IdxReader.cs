@@ -26,11 +26,12 @@ public static class IdxReader
     /// <param name="path">The file; <c>.gz</c> or raw, detected from its first bytes.</param>
     /// <returns>The file's element type, shape and elements.</returns>
     /// <exception cref="InvalidDataException">The file is not a valid IDX file.</exception>
-    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="FileNotFoundException">The file does not exist, or is a folder.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
     public static IdxFile Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        DataFiles.RequireFile(path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
         return Read(stream, path);
     }

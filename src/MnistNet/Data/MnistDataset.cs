@@ -35,7 +35,7 @@ public sealed class MnistDataset
     /// <param name="folder">The folder holding the files.</param>
     /// <param name="maxLabel">The largest label allowed (9 for MNIST's digits, 26 for EMNIST letters, 46 for EMNIST balanced); by default any byte.</param>
     /// <returns>The training set and the test set if present.</returns>
-    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist, or is a file.</exception>
     /// <exception cref="FileNotFoundException">A required file (or half of the test pair) is missing.</exception>
     /// <exception cref="InvalidDataException">A file is malformed, is not an MNIST image or label file, a label exceeds <paramref name="maxLabel"/>, or the counts disagree.</exception>
     /// <remarks>EMNIST ships in the same format and loads the same way; the number of classes is then <see cref="Dataset.ClassCount"/>.</remarks>
@@ -44,7 +44,9 @@ public sealed class MnistDataset
         ArgumentException.ThrowIfNullOrEmpty(folder);
         if (!Directory.Exists(folder))
         {
-            throw new DirectoryNotFoundException($"The MNIST folder '{folder}' does not exist.");
+            throw new DirectoryNotFoundException(File.Exists(folder)
+                ? $"'{folder}' is a file; expected the folder that holds the MNIST IDX files."
+                : $"The MNIST folder '{folder}' does not exist.");
         }
 
         string? trainImages = Find(folder, FileNames[0]);

@@ -103,7 +103,7 @@ public static class Checkpoint
         DenseNetwork<T> network = ModelFile.ReadNetwork<T>(file);
         Optimizer<T> optimizer = CreateOptimizer<T>(path, meta);
         long seed = Long(path, meta, "seed");
-        int batch = (int)Long(path, meta, "batch_size");
+        int batch = Int(path, meta, "batch_size");
         if (seed != options.Seed || batch != options.BatchSize)
         {
             throw new ArgumentException($"The checkpoint was made with seed {seed} and batch size {batch}; resume with the same (got seed {options.Seed}, batch size {options.BatchSize}).", nameof(options));

@@ -64,6 +64,7 @@ internal sealed class SafeTensors
     public static SafeTensors Read(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        DataFiles.RequireFile(path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         if (stream.Length > Array.MaxLength)
         {
