@@ -177,6 +177,43 @@ public sealed class ModelFileTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(_folder));
     }
 
+    [Theory]
+    [InlineData("\"checksum\"", "\"chdcksum\"", "has no checksum")]                 // the checksum key's name damaged
+    [InlineData("\"format\":\"mnistnet\"", "\"formbt\":\"mnistnet\"", "format is missing")] // the format key's name damaged
+    [InlineData("\"format_version\":\"2\"", "\"format_version\":\"1\"", "checksum does not match")] // downgraded to version 1
+    public void MnistNetFile_WithItsIntegrityKeysDamaged_AndAWeightChanged_IsRefused(string from, string to, string expected)
+    {
+        string path = Path.Combine(_folder, "damaged.safetensors");
+        new DenseNetwork<float>([4, 3], seed: 1).Save(path);
+        byte[] bytes = File.ReadAllBytes(path);
+        string text = Encoding.Latin1.GetString(bytes);
+        Assert.Contains(from, text);
+        bytes = Encoding.Latin1.GetBytes(text.Replace(from, to, StringComparison.Ordinal));
+        bytes[^1] ^= 0x01;                                                     // and one bit of the last weight
+        File.WriteAllBytes(path, bytes);
+        var error = Assert.Throws<InvalidDataException>(() => DenseNetwork<float>.Load(path));
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void VersionOneFile_WithoutAChecksum_IsRefused_ButAForeignFileLoads()
+    {
+        string data = "\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]}";
+        string v1 = Path.Combine(_folder, "v1.safetensors");
+        WriteRaw(v1, "{\"__metadata__\":{\"format\":\"mnistnet\",\"format_version\":\"1\"}," + data + "}", new byte[24]);
+        Assert.Contains("has no checksum", Assert.Throws<InvalidDataException>(() => DenseNetwork<float>.Load(v1)).Message);
+
+        string foreign = Path.Combine(_folder, "torch.safetensors");
+        WriteRaw(foreign, "{\"__metadata__\":{\"format\":\"pt\"}," + data + "}", new byte[24]);
+        Assert.Equal(2, DenseNetwork<float>.Load(foreign).Outputs);
+    }
+
+    private static void WriteRaw(string path, string json, byte[] data)
+    {
+        byte[] header = Encoding.UTF8.GetBytes(json.PadRight((json.Length + 7) / 8 * 8));
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. data]);
+    }
+
     public static TheoryData<string, string> BadFiles() => new()
     {
         { "short", "8-byte" },

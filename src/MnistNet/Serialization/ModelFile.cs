@@ -192,31 +192,54 @@ public static class ModelFile
     }
 
     /// <summary>
-    /// Checks the file's integrity. MnistNet files from version 2 on must carry a checksum over the metadata and every
-    /// tensor (name, dtype, shape, bytes); version 1 files' optional checksum covers the tensor bytes; files from other
-    /// tools (no <c>format</c> = mnistnet) need none.
+    /// Checks the file's integrity. A file that says it is MnistNet's — <c>format</c> = mnistnet, or any of MnistNet's own
+    /// keys (<c>format_version</c>, <c>architecture</c>, <c>mnistnet.*</c>) — must carry a checksum:
+    /// from version 2 on over the metadata and every tensor (name, dtype, shape, bytes), in version 1 (0.1–0.2, which
+    /// always wrote one) over the tensor bytes. So a flipped bit in a key name cannot switch the check off. Files from
+    /// other tools (none of those keys) need none; if they carry one, it covers the tensor bytes.
     /// </summary>
     internal static void VerifyChecksum(SafeTensors file)
     {
         string source = file.Source;
         IReadOnlyDictionary<string, string> meta = file.Metadata;
-        bool ours = meta.TryGetValue("format", out string? format) && format == FormatName;
-        int version = meta.TryGetValue("format_version", out string? text) && int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : 1;
-        meta.TryGetValue("checksum", out string? checksum);
-        if (ours && version >= 2)
+        meta.TryGetValue("format", out string? format);
+        string? marker = format == FormatName ? "format"
+            : meta.Keys.FirstOrDefault(k => k is "format_version" or "architecture" || k.StartsWith("mnistnet.", StringComparison.Ordinal));
+        if (marker is null)
         {
-            if (checksum is null)
+            // Another tool's file: a checksum, if it has one, covers the tensor bytes (as version 1's did).
+            if (meta.TryGetValue("checksum", out string? foreign) && !string.Equals(foreign, SafeTensors.Checksum(file.Data), StringComparison.Ordinal))
             {
-                throw DataErrors.InFile(source, $"the file says it is MnistNet format version {version} but has no checksum; it was changed or truncated.");
+                throw DataErrors.InFile(source, $"the checksum does not match: the metadata says {foreign}, the tensor bytes hash to {SafeTensors.Checksum(file.Data)}. The file is corrupt.");
             }
 
+            return;
+        }
+
+        if (format != FormatName)
+        {
+            throw DataErrors.InFile(source, $"the file has MnistNet's key \"{marker}\" but its format is {(format is null ? "missing" : $"\"{format}\"")}, not \"{FormatName}\": it was changed or damaged.");
+        }
+
+        if (!meta.TryGetValue("format_version", out string? text) || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int version) || version < 1)
+        {
+            throw DataErrors.InFile(source, "the file says it is MnistNet's but has no valid format_version: it was changed or damaged.");
+        }
+
+        if (!meta.TryGetValue("checksum", out string? checksum))
+        {
+            throw DataErrors.InFile(source, $"the file says it is MnistNet format version {version} but has no checksum; it was changed or truncated.");
+        }
+
+        if (version >= 2)
+        {
             string actual = Checksum(meta, [.. file.Tensors.Select(t => (t.Name, t.DType, t.Shape))], i => file.Bytes(file.Tensors[i]));
             if (!string.Equals(checksum, actual, StringComparison.Ordinal))
             {
                 throw DataErrors.InFile(source, $"the checksum does not match: the metadata says {checksum}, the file's metadata, tensor entries and bytes hash to {actual}. The file is corrupt or was changed.");
             }
         }
-        else if (checksum is not null)
+        else
         {
             string actual = SafeTensors.Checksum(file.Data);
             if (!string.Equals(checksum, actual, StringComparison.Ordinal))
