@@ -96,6 +96,19 @@ public class DigitImageTests
     }
 
     [Fact]
+    public void SmallPng_DeclaringAHugeImage_IsRefused_WithoutAllocatingForIt()
+    {
+        // 4 000 × 4 000 RGBA at 16 bits (128 MB of pixels) declared by a file of about a hundred bytes.
+        byte[] png = PngReader.Encode(4000, 4000, bitDepth: 16, colorType: 6, new byte[100]);
+        Assert.True(png.Length < 200);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<InvalidDataException>(() => DigitImage.Decode(png, "forged.png"));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains("cannot hold the 4000 × 4000 pixels", error.Message);
+        Assert.True(allocated < 1 << 20, $"allocated {allocated} bytes");
+    }
+
+    [Fact]
     public void Pgm_BinaryAndText_WithComments_Decode()
     {
         byte[] p5 = [.. "P5\n# a comment\n3 2\n255\n"u8.ToArray(), 0, 51, 255, 102, 204, 153];

@@ -113,7 +113,15 @@ internal static class PngReader
         int bitsPerPixel = channels * depth;
         int rowBytes = (int)(((long)width * bitsPerPixel + 7) / 8);
         int filterStride = Math.Max(1, bitsPerPixel / 8);
-        byte[] raw = Inflate(data, (long)height * (rowBytes + 1), source);
+        // Deflate expands at most about 1 032 : 1, so compressed data this small cannot hold the declared image: refuse
+        // before allocating for it (a 100-byte file must not make us allocate what its header claims).
+        long expected = (long)height * (rowBytes + 1);
+        if (expected > (data.Length * 1100L) + 4096)
+        {
+            throw Bad(source, $"{data.Length} bytes of compressed image data cannot hold the {width} × {height} pixels the header declares (truncated, or a forged header)");
+        }
+
+        byte[] raw = Inflate(data, expected, source);
         Unfilter(raw, height, rowBytes, filterStride, source);
 
         float[] grey = new float[width * height];
