@@ -153,6 +153,84 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
+    public void SaveFailingAfterAnyNumberOfBytes_LeavesThePreviousFileIntact_AndNoTemporaryFile()
+    {
+        string path = Path.Combine(_folder, "model.safetensors");
+        new DenseNetwork<float>([4, 3], seed: 1).Save(path);
+        byte[] previous = File.ReadAllBytes(path);
+        string other = Path.Combine(_folder, "other.safetensors");
+        new DenseNetwork<float>([4, 3], seed: 2).Save(other);
+        byte[] replacement = File.ReadAllBytes(other);
+        File.Delete(other);
+
+        // The write fails after n bytes, for every n from 0 to the whole file (the failure at the end is the flush).
+        for (int n = 0; n <= replacement.Length; n++)
+        {
+            int limit = n;
+            Assert.Throws<IOException>(() => AtomicFile.Write(path, stream =>
+            {
+                var failing = new FailAfter(stream, limit);
+                failing.Write(replacement);
+                failing.Flush();
+            }));
+            Assert.Equal(previous, File.ReadAllBytes(path));
+            Assert.Single(Directory.GetFileSystemEntries(_folder));
+        }
+
+        AtomicFile.Write(path, stream => stream.Write(replacement));
+        Assert.Equal(replacement, File.ReadAllBytes(path));
+    }
+
+    /// <summary>A stream that takes <c>limit</c> bytes and then fails as a full disk does (and fails to flush at the limit).</summary>
+    private sealed class FailAfter(Stream inner, int limit) : Stream
+    {
+        private int _written;
+
+        public override bool CanRead => false;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => true;
+
+        public override long Length => _written;
+
+        public override long Position
+        {
+            get => _written;
+            set => throw new NotSupportedException();
+        }
+
+        public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+        public override void Write(ReadOnlySpan<byte> buffer)
+        {
+            int take = Math.Min(buffer.Length, limit - _written);
+            inner.Write(buffer[..take]);
+            _written += take;
+            if (take < buffer.Length)
+            {
+                throw new IOException("No space left on device (simulated).");
+            }
+        }
+
+        public override void Flush()
+        {
+            if (_written >= limit)
+            {
+                throw new IOException("No space left on device (simulated, at flush).");
+            }
+
+            inner.Flush();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+
+    [Fact]
     public void SaveIntoMissingFolder_NamesTheUsersPath_NotATemporaryFile()
     {
         string path = Path.Combine(_folder, "missing", "model.safetensors");
