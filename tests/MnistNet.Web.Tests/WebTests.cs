@@ -145,6 +145,71 @@ public sealed class ApiTests(DigitServer server) : IClassFixture<DigitServer>
     internal static string DataFolder() => MnistNet.TestSupport.BundledData.MnistFolder;
 }
 
+/// <summary>The endpoint under load: many concurrent clients, good and bad bodies.</summary>
+public sealed class LoadTests(DigitServer server) : IClassFixture<DigitServer>
+{
+    [Fact]
+    public async Task TenThousandRequests_From32Clients_GoodOnesSucceed_BadOnes4xx_MemoryFlat()
+    {
+        Dataset test = MnistDataset.Load(ApiTests.DataFolder()).Test!.Slice(0, 64);
+        var bodies = new List<(byte[] Body, string Type, bool Good)>();
+        for (int j = 0; j < test.Count; j++)
+        {
+            float[] pixels = Enumerable.Range(0, 784).Select(k => test.Pixels<float>()[k, j]).ToArray();
+            bodies.Add((new GreyImage(28, 28, pixels).ToPng(), "image/png", true));
+            bodies.Add((Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { pixels })), "application/json", true));
+        }
+
+        bodies.Add(("GIF89a"u8.ToArray(), "image/png", false));
+        bodies.Add(("{\"pixels\": [1]}"u8.ToArray(), "application/json", false));
+        bodies.Add((new byte[(1 << 20) + 10], "image/png", false));
+
+        using var client = new HttpClient { BaseAddress = server.BaseAddress };
+        async Task<(TimeSpan Latency, HttpStatusCode Status, bool Good)> Send(int i)
+        {
+            (byte[] body, string type, bool good) = bodies[i % bodies.Count];
+            using var content = new ByteArrayContent(body);
+            content.Headers.ContentType = new MediaTypeHeaderValue(type);
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            using HttpResponseMessage response = await client.PostAsync("/api/predict", content, TestContext.Current.CancellationToken);
+            await response.Content.ReadAsByteArrayAsync(TestContext.Current.CancellationToken);
+            return (System.Diagnostics.Stopwatch.GetElapsedTime(start), response.StatusCode, good);
+        }
+
+        async Task<List<(TimeSpan Latency, HttpStatusCode Status, bool Good)>> Run(int count)
+        {
+            var results = new System.Collections.Concurrent.ConcurrentBag<(TimeSpan, HttpStatusCode, bool)>();
+            int next = -1;
+            await Task.WhenAll(Enumerable.Range(0, 32).Select(async _ =>
+            {
+                int i;
+                while ((i = Interlocked.Increment(ref next)) < count)
+                {
+                    results.Add(await Send(i));
+                }
+            }));
+            return [.. results];
+        }
+
+        await Run(1000);                                                            // warm-up
+        long memoryBefore = GC.GetTotalMemory(forceFullCollection: true);
+        List<(TimeSpan Latency, HttpStatusCode Status, bool Good)> all = await Run(10_000);
+        long memoryAfter = GC.GetTotalMemory(forceFullCollection: true);
+
+        Assert.Equal(10_000, all.Count);
+        Assert.All(all.Where(r => r.Good), r => Assert.Equal(HttpStatusCode.OK, r.Status));
+        Assert.All(all.Where(r => !r.Good), r => Assert.InRange((int)r.Status, 400, 499));
+        Assert.True(all.Count(r => !r.Good) > 200, "bad requests were part of the load (3 in every 131)");
+        Assert.True(memoryAfter - memoryBefore < 32 << 20, $"managed memory grew by {(memoryAfter - memoryBefore) >> 20} MB over 10 000 requests");
+
+        double[] ms = [.. all.Select(r => r.Latency.TotalMilliseconds).Order()];
+        string summary = $"10 000 requests, 32 clients: p50 {ms[ms.Length / 2]:F2} ms, p99 {ms[(int)(ms.Length * 0.99)]:F2} ms, max {ms[^1]:F2} ms; managed memory {memoryBefore >> 20} → {memoryAfter >> 20} MB";
+        TestContext.Current.SendDiagnosticMessage(summary);
+        TestContext.Current.AddAttachment("load.txt", summary);
+        await File.WriteAllTextAsync(Path.Combine(AppContext.BaseDirectory, "load.txt"), summary, TestContext.Current.CancellationToken);
+    }
+}
+
 /// <summary>The page in a real headless browser: draw strokes, see the digit and ten bars.</summary>
 public sealed class BrowserTests(DigitServer server) : IClassFixture<DigitServer>
 {
