@@ -327,6 +327,8 @@ public sealed class ModelFileTests : IDisposable
         Assert.Contains(expected, ex.Message);
         Assert.Contains(path, ex.Message);
         Assert.Equal(path, ex.Data["MnistNet.Source"]);
+        Assert.IsType<long>(ex.Data["MnistNet.Offset"]);                   // every model-file error says where
+        Assert.InRange((long)ex.Data["MnistNet.Offset"]!, 0, new FileInfo(path).Length);
     }
 
     [Property(Arbitrary = [typeof(MutationGenerators)], MaxTest = 300)]

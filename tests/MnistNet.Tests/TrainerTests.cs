@@ -52,6 +52,16 @@ public class TrainerTests
         Assert.Equal(3, full.Steps);
     }
 
+    [Fact]
+    public void Fit_WithAnUnwritableCheckpointPath_FailsBeforeTheFirstStep_NamingThePath()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"mnistnet-missing-{Guid.NewGuid():N}", "ckpt.safetensors");
+        var trainer = new Trainer<float>(new DenseNetwork<float>([784, 8, 10], seed: 1), new Adam<float>(0.01), new TrainingOptions { Epochs = 1, BatchSize = 100, CheckpointPath = path });
+        var error = Assert.Throws<DirectoryNotFoundException>(() => trainer.Fit(Train, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains(path, error.Message);
+        Assert.Equal(0, trainer.Steps);
+    }
+
     [Theory]
     [InlineData("adam")]
     [InlineData("nesterov")]

@@ -29,6 +29,9 @@ internal static class DataErrors
         return ex;
     }
 
+    /// <summary>A problem with a safetensors file's JSON header (its metadata or tensor entries): located at the header, byte 8.</summary>
+    public static InvalidDataException InHeader(string source, string problem) => AtOffset(source, 8, problem);
+
     public static InvalidDataException InFile(string source, string problem)
     {
         var ex = new InvalidDataException($"{source}: {problem}");

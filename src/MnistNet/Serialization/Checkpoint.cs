@@ -97,7 +97,7 @@ public static class Checkpoint
         IReadOnlyDictionary<string, string> meta = file.Metadata;
         if (!meta.TryGetValue(Prefix + "kind", out string? kind) || kind != "checkpoint")
         {
-            throw DataErrors.InFile(path, "not a MnistNet checkpoint (no mnistnet.kind = checkpoint in the metadata); a model file loads with DenseNetwork<T>.Load.");
+            throw DataErrors.InHeader(path, "not a MnistNet checkpoint (no mnistnet.kind = checkpoint in the metadata); a model file loads with DenseNetwork<T>.Load.");
         }
 
         DenseNetwork<T> network = ModelFile.ReadNetwork<T>(file);
@@ -121,7 +121,7 @@ public static class Checkpoint
         state.TrainCount = meta.ContainsKey(Prefix + "train_count") ? Int(path, meta, "train_count") : 0;
         if (state.BestEpoch > state.Epoch || !(state.EpochLossSum >= 0) || double.IsNaN(state.BestLoss))
         {
-            throw DataErrors.InFile(path, "the checkpoint's training state is inconsistent (best epoch after the current one, or a negative or NaN loss).");
+            throw DataErrors.InHeader(path, "the checkpoint's training state is inconsistent (best epoch after the current one, or a negative or NaN loss).");
         }
 
         optimizer.RestoreSteps(NonNegative(path, "optimizer_steps", Long(path, meta, "optimizer_steps")));
@@ -149,7 +149,7 @@ public static class Checkpoint
     private static Optimizer<T> CreateOptimizer<T>(string path, IReadOnlyDictionary<string, string> meta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        string name = meta.TryGetValue(Prefix + "optimizer", out string? n) ? n : throw DataErrors.InFile(path, "the checkpoint names no optimizer.");
+        string name = meta.TryGetValue(Prefix + "optimizer", out string? n) ? n : throw DataErrors.InHeader(path, "the checkpoint names no optimizer.");
         double rate = Double(path, meta, "learning_rate");
         const string settingPrefix = Prefix + "optimizer.";
         var settings = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -167,22 +167,22 @@ public static class Checkpoint
         }
         catch (KeyNotFoundException)
         {
-            throw DataErrors.InFile(path, $"the checkpoint's optimizer \"{name}\" is unknown; known: {string.Join(", ", Optimizers.Names)} (register others with Optimizers.Register).");
+            throw DataErrors.InHeader(path, $"the checkpoint's optimizer \"{name}\" is unknown; known: {string.Join(", ", Optimizers.Names)} (register others with Optimizers.Register).");
         }
         catch (FormatException ex)
         {
-            throw DataErrors.InFile(path, $"the checkpoint's optimizer settings are not valid: {ex.Message}");
+            throw DataErrors.InHeader(path, $"the checkpoint's optimizer settings are not valid: {ex.Message}");
         }
         catch (ArgumentOutOfRangeException ex)
         {
-            throw DataErrors.InFile(path, $"the checkpoint's optimizer settings are out of range: {ex.Message}");
+            throw DataErrors.InHeader(path, $"the checkpoint's optimizer settings are out of range: {ex.Message}");
         }
     }
 
     private static void ReadTensor<T>(SafeTensors file, string name, Matrix<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        TensorEntry tensor = file.Find(name) ?? throw DataErrors.InFile(file.Source, $"the checkpoint has no tensor \"{name}\".");
+        TensorEntry tensor = file.Find(name) ?? throw DataErrors.InHeader(file.Source, $"the checkpoint has no tensor \"{name}\".");
         if (tensor.Shape.Length != 2 || tensor.Shape[0] != destination.Rows || tensor.Shape[1] != destination.Columns)
         {
             throw DataErrors.AtOffset(file.Source, 8, $"tensor \"{name}\" must have shape [{destination.Rows}, {destination.Columns}], found [{string.Join(", ", tensor.Shape)}].");
@@ -194,19 +194,19 @@ public static class Checkpoint
     private static long Long(string path, IReadOnlyDictionary<string, string> meta, string key) =>
         meta.TryGetValue(Prefix + key, out string? text) && long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value)
             ? value
-            : throw DataErrors.InFile(path, $"the checkpoint's metadata has no integer {Prefix + key}.");
+            : throw DataErrors.InHeader(path, $"the checkpoint's metadata has no integer {Prefix + key}.");
 
     private static int Int(string path, IReadOnlyDictionary<string, string> meta, string key)
     {
         long value = NonNegative(path, key, Long(path, meta, key));
-        return value <= int.MaxValue ? (int)value : throw DataErrors.InFile(path, $"the checkpoint's {Prefix + key} is {value}, too large.");
+        return value <= int.MaxValue ? (int)value : throw DataErrors.InHeader(path, $"the checkpoint's {Prefix + key} is {value}, too large.");
     }
 
     private static long NonNegative(string path, string key, long value) =>
-        value >= 0 ? value : throw DataErrors.InFile(path, $"the checkpoint's {Prefix + key} is {value}; expected a value ≥ 0.");
+        value >= 0 ? value : throw DataErrors.InHeader(path, $"the checkpoint's {Prefix + key} is {value}; expected a value ≥ 0.");
 
     private static double Double(string path, IReadOnlyDictionary<string, string> meta, string key) =>
         meta.TryGetValue(Prefix + key, out string? text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
             ? value
-            : throw DataErrors.InFile(path, $"the checkpoint's metadata has no number {Prefix + key}.");
+            : throw DataErrors.InHeader(path, $"the checkpoint's metadata has no number {Prefix + key}.");
 }

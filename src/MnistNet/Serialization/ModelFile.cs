@@ -129,7 +129,7 @@ public static class ModelFile
         if (file.Metadata.TryGetValue("format_version", out string? version)
             && (!int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v > FormatVersion || v < 1))
         {
-            throw DataErrors.InFile(source, $"format_version \"{version}\" is not supported; this MnistNet reads versions 1 to {FormatVersion}.");
+            throw DataErrors.InHeader(source, $"format_version \"{version}\" is not supported; this MnistNet reads versions 1 to {FormatVersion}.");
         }
 
         VerifyChecksum(file);
@@ -145,7 +145,7 @@ public static class ModelFile
                 break;
             }
 
-            TensorEntry bias = file.Find($"layers.{l}.bias") ?? throw DataErrors.InFile(source, $"layers.{l}.weight has no layers.{l}.bias.");
+            TensorEntry bias = file.Find($"layers.{l}.bias") ?? throw DataErrors.InHeader(source, $"layers.{l}.weight has no layers.{l}.bias.");
             if (weight.Shape.Length != 2 || weight.Shape[0] < 1 || weight.Shape[1] < 1 || weight.Shape[0] > int.MaxValue || weight.Shape[1] > int.MaxValue)
             {
                 throw DataErrors.AtOffset(source, 8, $"layers.{l}.weight must be a non-empty matrix, found shape [{string.Join(", ", weight.Shape)}].");
@@ -174,18 +174,18 @@ public static class ModelFile
 
         if (parameters.Count == 0)
         {
-            throw DataErrors.InFile(source, "no tensor layers.0.weight: not a MnistNet model (expected layers.{l}.weight and layers.{l}.bias).");
+            throw DataErrors.InHeader(source, "no tensor layers.0.weight: not a MnistNet model (expected layers.{l}.weight and layers.{l}.bias).");
         }
 
         if (sizes[^1] > SoftmaxCrossEntropy<T>.MaxClasses)
         {
-            throw DataErrors.InFile(source, $"the last layer has {sizes[^1]} outputs; at most 65 536 are supported.");
+            throw DataErrors.InHeader(source, $"the last layer has {sizes[^1]} outputs; at most 65 536 are supported.");
         }
 
         string architecture = string.Join('-', sizes);
         if (file.Metadata.TryGetValue("architecture", out string? declared) && declared != architecture)
         {
-            throw DataErrors.InFile(source, $"the metadata says architecture {declared}, but the tensors make {architecture}.");
+            throw DataErrors.InHeader(source, $"the metadata says architecture {declared}, but the tensors make {architecture}.");
         }
 
         return DenseNetwork<T>.FromParameters([.. sizes], parameters);
@@ -210,7 +210,7 @@ public static class ModelFile
             // Another tool's file: a checksum, if it has one, covers the tensor bytes (as version 1's did).
             if (meta.TryGetValue("checksum", out string? foreign) && !string.Equals(foreign, SafeTensors.Checksum(file.Data), StringComparison.Ordinal))
             {
-                throw DataErrors.InFile(source, $"the checksum does not match: the metadata says {foreign}, the tensor bytes hash to {SafeTensors.Checksum(file.Data)}. The file is corrupt.");
+                throw DataErrors.InHeader(source, $"the checksum does not match: the metadata says {foreign}, the tensor bytes hash to {SafeTensors.Checksum(file.Data)}. The file is corrupt.");
             }
 
             return;
@@ -218,17 +218,17 @@ public static class ModelFile
 
         if (format != FormatName)
         {
-            throw DataErrors.InFile(source, $"the file has MnistNet's key \"{marker}\" but its format is {(format is null ? "missing" : $"\"{format}\"")}, not \"{FormatName}\": it was changed or damaged.");
+            throw DataErrors.InHeader(source, $"the file has MnistNet's key \"{marker}\" but its format is {(format is null ? "missing" : $"\"{format}\"")}, not \"{FormatName}\": it was changed or damaged.");
         }
 
         if (!meta.TryGetValue("format_version", out string? text) || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int version) || version < 1)
         {
-            throw DataErrors.InFile(source, "the file says it is MnistNet's but has no valid format_version: it was changed or damaged.");
+            throw DataErrors.InHeader(source, "the file says it is MnistNet's but has no valid format_version: it was changed or damaged.");
         }
 
         if (!meta.TryGetValue("checksum", out string? checksum))
         {
-            throw DataErrors.InFile(source, $"the file says it is MnistNet format version {version} but has no checksum; it was changed or truncated.");
+            throw DataErrors.InHeader(source, $"the file says it is MnistNet format version {version} but has no checksum; it was changed or truncated.");
         }
 
         if (version >= 2)
@@ -236,7 +236,7 @@ public static class ModelFile
             string actual = Checksum(meta, [.. file.Tensors.Select(t => (t.Name, t.DType, t.Shape))], i => file.Bytes(file.Tensors[i]));
             if (!string.Equals(checksum, actual, StringComparison.Ordinal))
             {
-                throw DataErrors.InFile(source, $"the checksum does not match: the metadata says {checksum}, the file's metadata, tensor entries and bytes hash to {actual}. The file is corrupt or was changed.");
+                throw DataErrors.InHeader(source, $"the checksum does not match: the metadata says {checksum}, the file's metadata, tensor entries and bytes hash to {actual}. The file is corrupt or was changed.");
             }
         }
         else
@@ -244,7 +244,7 @@ public static class ModelFile
             string actual = SafeTensors.Checksum(file.Data);
             if (!string.Equals(checksum, actual, StringComparison.Ordinal))
             {
-                throw DataErrors.InFile(source, $"the checksum does not match: the metadata says {checksum}, the tensor bytes hash to {actual}. The file is corrupt.");
+                throw DataErrors.InHeader(source, $"the checksum does not match: the metadata says {checksum}, the tensor bytes hash to {actual}. The file is corrupt.");
             }
         }
     }

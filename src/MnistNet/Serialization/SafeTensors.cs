@@ -68,7 +68,7 @@ internal sealed class SafeTensors
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
         if (stream.Length > Array.MaxLength)
         {
-            throw DataErrors.InFile(path, $"the file is {stream.Length} bytes; model files larger than {Array.MaxLength} bytes are not supported.");
+            throw DataErrors.AtOffset(path, 0, $"the file is {stream.Length} bytes; model files larger than {Array.MaxLength} bytes are not supported.");
         }
 
         byte[] file = new byte[stream.Length];

@@ -91,6 +91,11 @@ public sealed class Trainer<T>
     /// <exception cref="ArgumentException">The images do not fit the network, or a dataset has no labels.</exception>
     /// <exception cref="TrainingDivergedException">A batch loss became NaN or infinite.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="IOException">
+    /// The checkpoint (<see cref="TrainingOptions.CheckpointPath"/>) cannot be written: checked before the first step, and
+    /// if writing fails later, training stops there with the previous checkpoint intact.
+    /// </exception>
+    /// <exception cref="UnauthorizedAccessException">The checkpoint's folder is not writable (checked before the first step).</exception>
     public TrainingResult Fit(Dataset train, Dataset? dev = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -98,6 +103,12 @@ public sealed class Trainer<T>
         if (dev is not null)
         {
             CheckData(dev, nameof(dev));
+        }
+
+        if (Options.CheckpointPath is not null)
+        {
+            // Nothing is lost: a checkpoint that cannot be written fails now, not after the first epoch's work.
+            Serialization.AtomicFile.CheckWritable(Options.CheckpointPath);
         }
 
         var clock = Stopwatch.StartNew();
