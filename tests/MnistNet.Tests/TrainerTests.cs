@@ -53,6 +53,21 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Fit_FromAnImpossiblePosition_IsRefused_BeforeAnyStep()
+    {
+        // What an edited checkpoint could claim: epoch 1 done, yet no steps taken (or a batch past the epoch's end).
+        var trainer = new Trainer<float>(new DenseNetwork<float>([784, 8, 10], seed: 1), new Adam<float>(0.01), new TrainingOptions { Epochs = 3, BatchSize = 100 });
+        trainer.State.Epoch = 1;
+        var error = Assert.Throws<InvalidDataException>(() => trainer.Fit(Train, cancellationToken: TestContext.Current.CancellationToken));
+        Assert.Contains("does not fit 1200 examples in batches of 100", error.Message);
+        Assert.Equal(0, trainer.Steps);
+
+        var past = new Trainer<float>(new DenseNetwork<float>([784, 8, 10], seed: 1), new Adam<float>(0.01), new TrainingOptions { Epochs = 3, BatchSize = 100 });
+        past.State.BatchInEpoch = 12;
+        Assert.Throws<InvalidDataException>(() => past.Fit(Train, cancellationToken: TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
     public void Fit_WithAnUnwritableCheckpointPath_FailsBeforeTheFirstStep_NamingThePath()
     {
         string path = Path.Combine(Path.GetTempPath(), $"mnistnet-missing-{Guid.NewGuid():N}", "ckpt.safetensors");

@@ -91,6 +91,7 @@ public sealed class Trainer<T>
     /// <exception cref="ArgumentException">The images do not fit the network, or a dataset has no labels.</exception>
     /// <exception cref="TrainingDivergedException">A batch loss became NaN or infinite.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="InvalidDataException">A resumed trainer's position (epoch, batch, step count) is impossible for this data and batch size.</exception>
     /// <exception cref="IOException">
     /// The checkpoint (<see cref="TrainingOptions.CheckpointPath"/>) cannot be written: checked before the first step, and
     /// if writing fails later, training stops there with the previous checkpoint intact.
@@ -121,6 +122,11 @@ public sealed class Trainer<T>
         _state.TrainCount = n;
         int batch = Options.BatchSize <= 0 || Options.BatchSize >= n ? n : Options.BatchSize;
         int stepsPerEpoch = (n + batch - 1) / batch;
+        if (_state.BatchInEpoch >= stepsPerEpoch || Steps != ((long)_state.Epoch * stepsPerEpoch) + _state.BatchInEpoch)
+        {
+            // A resumed position that this data and batch size cannot have produced: the checkpoint was edited or damaged.
+            throw new InvalidDataException($"The training position (epoch {_state.Epoch}, batch {_state.BatchInEpoch} of {stepsPerEpoch}, step {Steps}) does not fit {n} examples in batches of {batch}: epoch × batches per epoch + batch must equal the step count.");
+        }
         long totalSteps = (long)Options.Epochs * stepsPerEpoch;
         var full = new NetworkWorkspace<T>(Network, batch);
         NetworkWorkspace<T>? tail = n % batch == 0 ? null : new NetworkWorkspace<T>(Network, n % batch);
