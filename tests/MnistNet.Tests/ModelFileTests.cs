@@ -274,6 +274,22 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
+    public void TooManyOutputs_IsRefused_BeforeTheTensorsAreAllocated()
+    {
+        // 200 000 outputs (the limit is 65 536) from 1.6 MB of data: padded rows would take 25.6 MB if read first.
+        const int rows = 200_000;
+        string json = "{\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[" + rows + ",1],\"data_offsets\":[0," + (4 * rows) + "]},"
+            + "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[" + rows + "],\"data_offsets\":[" + (4 * rows) + "," + (8 * rows) + "]}}";
+        string path = Path.Combine(_folder, "tall.safetensors");
+        WriteRaw(path, json, new byte[8 * rows]);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<InvalidDataException>(() => DenseNetwork<float>.Load(path));
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains("200000 outputs", error.Message);
+        Assert.True(allocated < (8 * rows) + (4 << 20), $"allocated {allocated} bytes for a {8 * rows}-byte file");
+    }
+
+    [Fact]
     public void VersionOneFile_WithoutAChecksum_IsRefused_ButAForeignFileLoads()
     {
         string data = "\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]}";

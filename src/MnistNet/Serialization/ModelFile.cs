@@ -135,8 +135,9 @@ public static class ModelFile
         VerifyChecksum(file);
 
         // The layer chain: layers.0.weight, layers.0.bias, layers.1.weight, … each weight's columns equal to the rows before.
+        // First every shape, the output size, the architecture and the memory they need; only then any allocation.
         var sizes = new List<int>();
-        var parameters = new List<Matrix<T>>();
+        var layers = new List<(TensorEntry Weight, TensorEntry Bias, int Rows, int Columns)>();
         for (int l = 0; ; l++)
         {
             TensorEntry? weight = file.Find($"layers.{l}.weight");
@@ -168,11 +169,10 @@ public static class ModelFile
             }
 
             sizes.Add(rows);
-            parameters.Add(ReadMatrix<T>(file, weight, rows, columns));
-            parameters.Add(ReadMatrix<T>(file, bias, rows, 1));
+            layers.Add((weight, bias, rows, columns));
         }
 
-        if (parameters.Count == 0)
+        if (layers.Count == 0)
         {
             throw DataErrors.InHeader(source, "no tensor layers.0.weight: not a MnistNet model (expected layers.{l}.weight and layers.{l}.bias).");
         }
@@ -188,7 +188,31 @@ public static class ModelFile
             throw DataErrors.InHeader(source, $"the metadata says architecture {declared}, but the tensors make {architecture}.");
         }
 
+        // Rows are padded to 64 bytes, so a tall, thin tensor needs more memory than its bytes in the file; refuse a file
+        // that would need more than 16 times its size (every real network needs far less), before allocating any of it.
+        long needed = layers.Sum(layer => PaddedBytes<T>(layer.Rows, layer.Columns) + PaddedBytes<T>(layer.Rows, 1));
+        long limit = (16 * (long)file.Data.Length) + (1 << 20);
+        if (needed > limit)
+        {
+            throw DataErrors.InHeader(source, $"the tensors of {architecture} would need {needed} bytes of memory for {file.Data.Length} bytes of data; at most 16 times the data (+ 1 MB) is accepted.");
+        }
+
+        var parameters = new List<Matrix<T>>();
+        foreach ((TensorEntry weight, TensorEntry bias, int rows, int columns) in layers)
+        {
+            parameters.Add(ReadMatrix<T>(file, weight, rows, columns));
+            parameters.Add(ReadMatrix<T>(file, bias, rows, 1));
+        }
+
         return DenseNetwork<T>.FromParameters([.. sizes], parameters);
+    }
+
+    /// <summary>The bytes a rows × columns matrix takes with its rows padded to 64 bytes.</summary>
+    private static long PaddedBytes<T>(int rows, int columns)
+        where T : unmanaged
+    {
+        int perLine = 64 / System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        return (long)rows * ((columns + perLine - 1) / perLine * perLine) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
     }
 
     /// <summary>
