@@ -328,6 +328,32 @@ public class TrainerTests
         }
     }
 
+    [Theory]
+    [InlineData("batch_size", "2147483648", "too large")]                   // wrapped to a negative batch before
+    [InlineData("batch_size", "-300", "expected a value ≥ 0")]
+    [InlineData("epoch", "2147483647", "does not fit")]                     // a position the data cannot give
+    [InlineData("steps", "1", "does not fit")]
+    [InlineData("batch_in_epoch", "7", "does not fit")]
+    public void Resume_EditedCheckpointWithAValidChecksum_IsRefused_NamingTheField(string key, string value, string expected)
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"mnistnet-edited-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            File.WriteAllBytes(path, ValidCheckpoint.Value);
+            RewrittenFiles.EditMetadata(path, meta =>
+            {
+                Assert.True(meta.ContainsKey("mnistnet." + key), key);
+                meta["mnistnet." + key] = value;
+            });
+            var error = Assert.Throws<InvalidDataException>(() => Trainer<float>.Resume(path, CheckpointOptions).Fit(Train, cancellationToken: TestContext.Current.CancellationToken));
+            Assert.Contains(expected, error.Message);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Fact]
     public void Resume_OnAnotherTrainingSet_Throws()
     {
