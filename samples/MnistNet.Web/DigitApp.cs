@@ -93,7 +93,7 @@ internal static class DigitApp
         statusCode: StatusCodes.Status413PayloadTooLarge);
 
     /// <summary>{"pixels": [784 numbers in 0..1]}: a 28 × 28 picture, row by row (either ink polarity).</summary>
-    private static GreyImage FromJson(byte[] body)
+    internal static GreyImage FromJson(byte[] body)
     {
         const int Count = DigitImage.Side * DigitImage.Side;
         try

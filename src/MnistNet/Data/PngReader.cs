@@ -320,15 +320,26 @@ internal static class PgmReader
             throw new InvalidDataException($"{source}: maximum value {max}; expected 1 to 65535.");
         }
 
-        float[] grey = new float[width * height];
+        // Check that the pixels can be there before allocating for them (the header alone may claim 16 M pixels).
+        long pixels = (long)width * height;
         if (binary)
         {
             position++; // the single whitespace after the maximum value
             int size = max < 256 ? 1 : 2;
-            if (bytes.Length - position < (long)grey.Length * size)
+            if (bytes.Length - position < pixels * size)
             {
-                throw new InvalidDataException($"{source}: {bytes.Length - position} bytes of pixels, expected {(long)grey.Length * size} (truncated).");
+                throw new InvalidDataException($"{source}: {Math.Max(0, bytes.Length - position)} bytes of pixels, expected {pixels * size} (truncated).");
             }
+        }
+        else if (bytes.Length - position < (2 * pixels) - 1)
+        {
+            throw new InvalidDataException($"{source}: {Math.Max(0, bytes.Length - position)} bytes left for {pixels} text pixels, which need at least {(2 * pixels) - 1} (truncated).");
+        }
+
+        float[] grey = new float[width * height];
+        if (binary)
+        {
+            int size = max < 256 ? 1 : 2;
 
             for (int i = 0; i < grey.Length; i++)
             {
