@@ -49,10 +49,8 @@ internal static class EmbeddedFont
         string path = Path.Combine(folder, name);
         if (!File.Exists(path) || new FileInfo(path).Length != bytes.Length)
         {
-            // Written beside and renamed, so a concurrent process never reads half a font.
-            string temporary = $"{path}.{Guid.NewGuid():N}.tmp";
-            File.WriteAllBytes(temporary, bytes);
-            File.Move(temporary, path, overwrite: true);
+            // Atomically, so a concurrent process never reads half a font.
+            MnistNet.Serialization.AtomicFile.Write(path, stream => stream.Write(bytes));
         }
 
         return path;

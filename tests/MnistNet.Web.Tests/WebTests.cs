@@ -49,7 +49,7 @@ public sealed class ApiTests(DigitServer server) : IClassFixture<DigitServer>
     [Fact]
     public async Task PngOfATestDigit_IsPredictedAsTheNetworkPredictsTheOriginal()
     {
-        Dataset test = MnistDataset.Load(DataFolder()).Test!.Slice(0, 10);
+        Dataset test = MnistDataset.Load(MnistNet.TestSupport.BundledData.MnistFolder).Test!.Slice(0, 10);
         int agree = 0;
         for (int j = 0; j < test.Count; j++)
         {
@@ -81,7 +81,7 @@ public sealed class ApiTests(DigitServer server) : IClassFixture<DigitServer>
     [Fact]
     public async Task JsonPixels_GiveTheSameAnswerAsThePng()
     {
-        Dataset test = MnistDataset.Load(DataFolder()).Test!.Slice(0, 1);
+        Dataset test = MnistDataset.Load(MnistNet.TestSupport.BundledData.MnistFolder).Test!.Slice(0, 1);
         float[] pixels = Enumerable.Range(0, 784).Select(k => test.Pixels<float>()[k, 0]).ToArray();
         string json = JsonSerializer.Serialize(new { pixels });
         using HttpResponseMessage fromJson = await Post(json, "application/json");
@@ -141,8 +141,6 @@ public sealed class ApiTests(DigitServer server) : IClassFixture<DigitServer>
         content.Headers.ContentType = new MediaTypeHeaderValue(type);
         return await server.Client.PostAsync("/api/predict", content, TestContext.Current.CancellationToken);
     }
-
-    internal static string DataFolder() => MnistNet.TestSupport.BundledData.MnistFolder;
 }
 
 /// <summary>The endpoint under load: many concurrent clients, good and bad bodies.</summary>
@@ -151,7 +149,7 @@ public sealed class LoadTests(DigitServer server) : IClassFixture<DigitServer>
     [Fact]
     public async Task TenThousandRequests_From32Clients_GoodOnesSucceed_BadOnes4xx_MemoryFlat()
     {
-        Dataset test = MnistDataset.Load(ApiTests.DataFolder()).Test!.Slice(0, 64);
+        Dataset test = MnistDataset.Load(MnistNet.TestSupport.BundledData.MnistFolder).Test!.Slice(0, 64);
         var bodies = new List<(byte[] Body, string Type, bool Good)>();
         for (int j = 0; j < test.Count; j++)
         {

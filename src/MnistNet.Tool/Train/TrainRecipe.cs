@@ -171,9 +171,9 @@ internal static class TrainRecipe
                     display.Iteration(p);
                     if (history is not null)
                     {
-                        double? devLoss = xDev is null ? null : network.Network.Loss(xDev, dev.Labels);
-                        double? devAccuracy = xDev is null ? null : network.GetAccuracy(xDev, dev.Labels);
-                        history.Points.Add(new HistoryPoint(p.Iteration + 1, p.Loss, p.Accuracy, devLoss, devAccuracy, stopwatch.Elapsed.TotalSeconds));
+                        // One pass over the dev set gives both its loss and its accuracy.
+                        MnistNet.Diagnostics.ClassificationMetrics? devMetrics = xDev is null ? null : network.Network.Evaluate(dev);
+                        history.Points.Add(new HistoryPoint(p.Iteration + 1, p.Loss, p.Accuracy, devMetrics?.Loss, devMetrics?.Accuracy, stopwatch.Elapsed.TotalSeconds));
                     }
                 },
                 progressInterval: 10);

@@ -232,9 +232,9 @@ public static class ModelFile
         if (marker is null)
         {
             // Another tool's file: a checksum, if it has one, covers the tensor bytes (as version 1's did).
-            if (meta.TryGetValue("checksum", out string? foreign) && !string.Equals(foreign, SafeTensors.Checksum(file.Data), StringComparison.Ordinal))
+            if (meta.TryGetValue("checksum", out string? foreign))
             {
-                throw DataErrors.InHeader(source, $"the checksum does not match: the metadata says {foreign}, the tensor bytes hash to {SafeTensors.Checksum(file.Data)}. The file is corrupt.");
+                VerifyBytesChecksum(file, foreign);
             }
 
             return;
@@ -265,11 +265,17 @@ public static class ModelFile
         }
         else
         {
-            string actual = SafeTensors.Checksum(file.Data);
-            if (!string.Equals(checksum, actual, StringComparison.Ordinal))
-            {
-                throw DataErrors.InHeader(source, $"the checksum does not match: the metadata says {checksum}, the tensor bytes hash to {actual}. The file is corrupt.");
-            }
+            VerifyBytesChecksum(file, checksum);
+        }
+    }
+
+    /// <summary>Version 1's checksum (and other tools'): SHA-256 over the tensor bytes.</summary>
+    private static void VerifyBytesChecksum(SafeTensors file, string checksum)
+    {
+        string actual = SafeTensors.Checksum(file.Data);
+        if (!string.Equals(checksum, actual, StringComparison.Ordinal))
+        {
+            throw DataErrors.InHeader(file.Source, $"the checksum does not match: the metadata says {checksum}, the tensor bytes hash to {actual}. The file is corrupt.");
         }
     }
 
