@@ -42,6 +42,10 @@ internal static class Threads
         try
         {
             MnistNetRuntime.MaxDegreeOfParallelism = threads;
+
+            // On a loaded machine (CI runs the test projects side by side on two cores) the worker can be kept off the CPU
+            // for a whole short run and the caller would claim every chunk; make the worker claim the first one of each job.
+            MnistNet.Threading.WorkerPool.Shared.HelpersClaimFirst = threads > 1;
             TResult result = action();
             long ran = MnistNet.Threading.WorkerPool.Shared.WorkerChunks - before;
             if (threads > 1)
@@ -57,6 +61,7 @@ internal static class Threads
         }
         finally
         {
+            MnistNet.Threading.WorkerPool.Shared.HelpersClaimFirst = false;
             MnistNetRuntime.MaxDegreeOfParallelism = saved;
         }
     }

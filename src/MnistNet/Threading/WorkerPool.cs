@@ -59,6 +59,14 @@ internal sealed class WorkerPool
     /// <summary>Gets the number of chunks the pool's worker threads (not the callers) have run so far: proof that a job really ran on two threads.</summary>
     public long WorkerChunks => Interlocked.Read(ref _workerChunks);
 
+    /// <summary>
+    /// For tests that compare one thread with two: while set, the caller of a dynamically chunked job waits until a
+    /// helper has claimed its first chunk before claiming any itself, so the helper always takes part (on a loaded
+    /// machine it can otherwise be kept off the CPU for a whole short job, and the caller would run every chunk). The
+    /// result does not depend on who runs a chunk; only who runs it does.
+    /// </summary>
+    internal bool HelpersClaimFirst { get; set; }
+
     /// <summary>Runs chunks 0..<paramref name="chunkCount"/>-1 of <paramref name="job"/> on up to <paramref name="maxThreads"/> threads and returns when all are done.</summary>
     public void Run(IChunkJob job, int chunkCount, int maxThreads) => RunCore(job, chunkCount, maxThreads, owners: null);
 
@@ -103,6 +111,14 @@ internal sealed class WorkerPool
                 _participants = helpers + 1;
                 _generation++;
                 Monitor.PulseAll(_gate);
+            }
+
+            if (HelpersClaimFirst && owners is null)
+            {
+                while (Volatile.Read(ref _nextChunk) == 0)
+                {
+                    Thread.Yield();
+                }
             }
 
             RunChunks(job, chunkCount, participant: 0);
