@@ -91,7 +91,8 @@ public static class AtomicFile
             DirectoryNotFoundException => "the folder does not exist",
             FileNotFoundException => "the folder does not take new files (a virtual or read-only file system?)",
             UnauthorizedAccessException => "access is denied",
-            _ => inner.Message.Replace(temporary, path, StringComparison.Ordinal).TrimEnd('.'),
+            // .NET appends the file's name (" : 'name'"); the message already names the user's path.
+            _ => inner.Message.Replace($" : '{temporary}'", string.Empty, StringComparison.Ordinal).Replace(temporary, path, StringComparison.Ordinal).TrimEnd('.'),
         };
         string message = $"Cannot write '{path}': {why}.";
         return inner switch
