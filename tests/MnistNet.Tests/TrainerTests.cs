@@ -334,6 +334,21 @@ public class TrainerTests
     [InlineData("epoch", "2147483647", "does not fit")]                     // a position the data cannot give
     [InlineData("steps", "1", "does not fit")]
     [InlineData("batch_in_epoch", "7", "does not fit")]
+    [InlineData("batch_in_epoch", "-1", "expected a value ≥ 0")]
+    [InlineData("optimizer_steps", "-5", "expected a value ≥ 0")]
+    [InlineData("seed", "1.5", "no integer mnistnet.seed")]
+    [InlineData("learning_rate", "NaN", "out of range")]
+    [InlineData("learning_rate", "-0.01", "out of range")]
+    [InlineData("learning_rate", "Infinity", "out of range")]
+    [InlineData("epoch_loss_sum", "-1", "epoch_loss_sum")]
+    [InlineData("epoch_loss_sum", "Infinity", "epoch_loss_sum")]
+    [InlineData("epoch_loss_sum", "NaN", "epoch_loss_sum")]
+    [InlineData("best_loss", "NaN", "best_loss")]
+    [InlineData("best_loss", "-0.5", "best_loss")]
+    [InlineData("best_epoch", "5", "best_epoch")]
+    [InlineData("bad_epochs", "5", "bad_epochs")]
+    [InlineData("train_count", "-1200", "expected a value ≥ 0")]
+    [InlineData("optimizer", "adamw2", "is unknown")]
     public void Resume_EditedCheckpointWithAValidChecksum_IsRefused_NamingTheField(string key, string value, string expected)
     {
         string path = Path.Combine(Path.GetTempPath(), $"mnistnet-edited-{Guid.NewGuid():N}.safetensors");

@@ -119,9 +119,24 @@ public static class Checkpoint
         state.BadEpochs = Int(path, meta, "bad_epochs");
         state.Steps = NonNegative(path, "steps", Long(path, meta, "steps"));
         state.TrainCount = meta.ContainsKey(Prefix + "train_count") ? Int(path, meta, "train_count") : 0;
-        if (state.BestEpoch > state.Epoch || !(state.EpochLossSum >= 0) || double.IsNaN(state.BestLoss))
+
+        // Every field in its range (the checksum covers the metadata, so these catch files written by other tools or
+        // edited with the checksum recomputed); the position itself is checked against the data by Fit.
+        if (!double.IsFinite(state.EpochLossSum) || state.EpochLossSum < 0)
         {
-            throw DataErrors.InHeader(path, "the checkpoint's training state is inconsistent (best epoch after the current one, or a negative or NaN loss).");
+            throw DataErrors.InHeader(path, $"the checkpoint's {Prefix}epoch_loss_sum is {Text(state.EpochLossSum)}; expected a finite sum of losses ≥ 0.");
+        }
+
+        if (!(state.BestLoss >= 0))
+        {
+            throw DataErrors.InHeader(path, $"the checkpoint's {Prefix}best_loss is {Text(state.BestLoss)}; expected a loss ≥ 0 (or Infinity before the first evaluation).");
+        }
+
+        if (state.BestEpoch > state.Epoch || state.BadEpochs > state.Epoch)
+        {
+            string key = state.BestEpoch > state.Epoch ? "best_epoch" : "bad_epochs";
+            int value = state.BestEpoch > state.Epoch ? state.BestEpoch : state.BadEpochs;
+            throw DataErrors.InHeader(path, $"the checkpoint's {Prefix}{key} is {value}, after its epoch {state.Epoch}.");
         }
 
         optimizer.RestoreSteps(NonNegative(path, "optimizer_steps", Long(path, meta, "optimizer_steps")));
@@ -204,6 +219,8 @@ public static class Checkpoint
 
     private static long NonNegative(string path, string key, long value) =>
         value >= 0 ? value : throw DataErrors.InHeader(path, $"the checkpoint's {Prefix + key} is {value}; expected a value ≥ 0.");
+
+    private static string Text(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     private static double Double(string path, IReadOnlyDictionary<string, string> meta, string key) =>
         meta.TryGetValue(Prefix + key, out string? text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
