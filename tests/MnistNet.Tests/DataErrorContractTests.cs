@@ -1,0 +1,277 @@
+using System.IO.Compression;
+using MnistNet.Data;
+using MnistNet.LinearAlgebra;
+
+namespace MnistNet.Tests;
+
+/// <summary>
+/// The readers' error contract, exactly: each bad input gives the documented exception with the whole message (what
+/// was expected, what was found, with the numbers) and the byte offset, line or column in <c>Exception.Data</c>.
+/// Mutation testing showed that checking only the exception type left the offsets and the numbers in messages unguarded.
+/// </summary>
+public class DataErrorContractTests
+{
+    public static TheoryData<string, byte[], bool, long, string> IdxCases => new()
+    {
+        { "empty", [], true, 0, "the file is empty: expected a 4-byte IDX magic number." },
+        { "3 bytes", [0, 0, 8], true, 3, "the file ends after 3 byte(s): expected a 4-byte IDX magic number." },
+        { "1 byte, unseekable", [0], false, 1, "the file ends after 1 byte(s): expected a 4-byte IDX magic number." },
+        { "not zero-led", [1, 0, 8, 1], true, 0, "expected an IDX magic number starting with two zero bytes, found 0x01000801 (16779265). This is not an IDX file." },
+        { "second byte", [0, 7, 8, 1], true, 0, "expected an IDX magic number starting with two zero bytes, found 0x00070801 (460801). This is not an IDX file." },
+        { "type", [0, 0, 0x0A, 1], true, 2, "unknown IDX element type 0x0A: expected 0x08 (ubyte), 0x09 (sbyte), 0x0B (int16), 0x0C (int32), 0x0D (float32) or 0x0E (float64)." },
+        { "rank 0", [0, 0, 8, 0], true, 3, "the IDX header declares 0 dimensions: expected at least 1." },
+        { "header cut", [0, 0, 8, 2, 0, 0, 0, 1, 0, 0], true, 10, "the file ends inside the header: 2 dimension sizes need 8 bytes after the magic number, found 6." },
+        { "dimension 2^31", [0, 0, 8, 2, 0, 0, 0, 2, 0x80, 0, 0, 0], true, 8, "dimension 1 is 2147483648, larger than 2147483647." },
+        { "too many elements", [0, 0, 8, 3, 0, 0, 0, 3, 0x7F, 0xFF, 0xFF, 0xFF, 0, 0, 0, 2], true, 8, $"the dimensions (3 × 2147483647) describe more than {Array.MaxLength} elements, more than this reader accepts." },
+        { "too many bytes", [0, 0, 0x0C, 1, 0x7F, 0, 0, 0], true, 8, $"the dimensions (2130706432) of Int32 need 8522825728 bytes of data, more than this reader accepts." },
+        { "truncated", [0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2], true, 14, "the header declares UnsignedByte data of shape 2 × 3 (6 bytes after the 12-byte header, 18 in all), but the file has 14 bytes: the file is truncated: 4 byte(s) missing." },
+        { "trailing", [0, 0, 8, 1, 0, 0, 0, 1, 5, 6, 7], true, 9, "the header declares UnsignedByte data of shape 1 (1 bytes after the 8-byte header, 9 in all), but the file has 11 bytes: 2 unexpected byte(s) follow the data." },
+        { "truncated, unseekable", [0, 0, 8, 1, 0, 0, 0, 5, 1, 2], false, 10, "the data is truncated: the header declares 5 bytes of elements, the file ends after 2." },
+        { "trailing, unseekable", [0, 0, 8, 1, 0, 0, 0, 1, 5, 6, 7], false, 9, "unexpected data after the 1 bytes the header declares (shape 1 of UnsignedByte)." },
+    };
+
+    [Theory]
+    [MemberData(nameof(IdxCases))]
+    public void Idx_BadHeaderOrLength_ExactMessageAndOffset(string what, byte[] bytes, bool seekable, long offset, string problem)
+    {
+        Stream stream = seekable ? new MemoryStream(bytes) : new Unseekable(bytes);
+        var error = Assert.Throws<InvalidDataException>(() => IdxReader.Read(stream, "x.idx"));
+        Assert.Equal($"x.idx: at byte offset {offset}: {problem}", error.Message);
+        Assert.Equal(offset, error.Data[DataErrors.OffsetKey]);
+        Assert.Equal("x.idx", error.Data[DataErrors.SourceKey]);
+        Assert.NotNull(what);
+    }
+
+    [Fact]
+    public void Idx_GzipWithNothingInside_AndWithAWrongTrailer_ExactMessages()
+    {
+        // A complete gzip member of nothing: header, an empty final deflate block, CRC-32 0 and length 0.
+        byte[] empty = [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 0xFF, 0x03, 0x00, 0, 0, 0, 0, 0, 0, 0, 0];
+        var nothing = Assert.Throws<InvalidDataException>(() => IdxReader.Read(new MemoryStream(empty), "e.gz"));
+        Assert.Equal("e.gz (gzip): at byte offset 0: the gzip data decompresses to nothing (a truncated or empty gzip file): expected a 4-byte IDX magic number.", nothing.Message);
+
+        byte[] good = Gzip([0, 0, 8, 1, 0, 0, 0, 2, 7, 9]);
+        byte[] badLength = (byte[])good.Clone();
+        badLength[^4] ^= 1;                                              // the ISIZE field: 11 instead of 10
+        var trailer = Assert.Throws<InvalidDataException>(() => IdxReader.Read(new MemoryStream(badLength), "t.gz"));
+        Assert.StartsWith("t.gz (gzip): at byte offset 8: the gzip data fails its checks (a corrupt compressed stream, or a CRC-32 or length trailer that does not match), or other data follows the gzip member; the decompressor said: ", trailer.Message);
+        Assert.Equal(8L, trailer.Data[DataErrors.OffsetKey]);
+
+        // One zero byte after the member: the decompressor stops at the member's end; the reader's own check finds it.
+        byte[] junk = [.. good, 0];
+        var after = Assert.Throws<InvalidDataException>(() => IdxReader.Read(new MemoryStream(junk), "j.gz"));
+        Assert.StartsWith($"j.gz: at byte offset {junk.Length - 8}: the gzip trailer (CRC-32 0x", after.Message);
+        Assert.EndsWith("does not match the 10 decompressed bytes (CRC-32 0x" + Crc(good) + "): the compressed data is damaged, or other data follows the gzip member.", after.Message);
+        Assert.Equal((long)(junk.Length - 8), after.Data[DataErrors.OffsetKey]);
+
+        IdxFile read = IdxReader.Read(new Unseekable(good), "u.gz");
+        Assert.Equal([7, 9], read.GetData<byte>().ToArray());
+    }
+
+    [Fact]
+    public void IdxWriter_CompressesWhenAsked_AndChecksItsArguments()
+    {
+        IdxFile file = IdxFile.Create<byte>([3], [1, 2, 3]);
+        string folder = Path.Combine(Path.GetTempPath(), $"mnistnet-idxw-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            string raw = Path.Combine(folder, "a.idx");
+            string gz = Path.Combine(folder, "a.idx.gz");
+            IdxWriter.Write(raw, file, compress: false);
+            IdxWriter.Write(gz, file, compress: true);
+            Assert.Equal([0, 0, 8, 1, 0, 0, 0, 3, 1, 2, 3], File.ReadAllBytes(raw));
+            Assert.Equal([0x1F, 0x8B], File.ReadAllBytes(gz)[..2]);
+            Assert.Equal([1, 2, 3], IdxReader.Read(gz).GetData<byte>().ToArray());
+
+            // Larger than the writer's 64 KB staging buffer, in int32 (converted to big-endian chunk by chunk).
+            int[] many = Enumerable.Range(0, 40_000).Select(i => (i * 7919) - 100_000).ToArray();
+            string big = Path.Combine(folder, "big.idx");
+            IdxWriter.Write(big, IdxFile.Create<int>([many.Length], many), compress: false);
+            Assert.Equal(many, IdxReader.Read(big).GetData<int>().ToArray());
+
+            Assert.Throws<ArgumentException>(() => IdxWriter.Write("", file, compress: false));
+            Assert.Throws<ArgumentNullException>(() => IdxWriter.Write(raw, null!, compress: false));
+            Assert.Throws<ArgumentNullException>(() => IdxWriter.Write((Stream)null!, file));
+            Assert.Throws<ArgumentNullException>(() => IdxWriter.Write(new MemoryStream(), null!));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Dataset_ShuffleAndSplit_KeepEachImageWithItsLabel_AndArePermutations()
+    {
+        // Image i is filled with the byte i (and its label is i % 7), so every image says where it came from.
+        const int count = 200;
+        byte[] pixels = new byte[count * 4];
+        ushort[] labels = new ushort[count];
+        for (int i = 0; i < count; i++)
+        {
+            pixels.AsSpan(i * 4, 4).Fill((byte)i);
+            labels[i] = (ushort)(i % 7);
+        }
+
+        var data = new Dataset(pixels, labels, 2, 2);
+        Dataset shuffled = data.Shuffle(seed: 5);
+        Assert.NotEqual(pixels, shuffled.RawPixels.ToArray());
+        var seen = new HashSet<int>();
+        for (int j = 0; j < count; j++)
+        {
+            ReadOnlySpan<byte> image = shuffled.Image(j);
+            int origin = image[0];
+            Assert.True(image.IndexOfAnyExcept((byte)origin) < 0, $"image {j} is a mix of images");
+            Assert.Equal(origin % 7, shuffled.Labels[j]);
+            Assert.True(seen.Add(origin), $"image {origin} appears twice");
+        }
+
+        (Dataset train, Dataset dev) = data.Split(50, seed: 5);
+        Assert.Equal((150, 50), (train.Count, dev.Count));
+        Assert.Equal(shuffled.RawPixels[..(50 * 4)].ToArray(), dev.RawPixels.ToArray());
+        Assert.Equal(shuffled.Labels[50..].ToArray(), train.Labels.ToArray());
+        Assert.Equal(0, data.Split(0, seed: 1).Dev.Count);
+        Assert.Equal(0, data.Split(count, seed: 1).Train.Count);
+        Assert.Throws<ArgumentOutOfRangeException>(() => data.Split(-1, seed: 1));
+        Assert.Throws<ArgumentOutOfRangeException>(() => data.Split(count + 1, seed: 1));
+
+        Dataset unlabelled = Dataset.Unlabeled(pixels, 2, 2).Shuffle(seed: 5);
+        Assert.False(unlabelled.HasLabels);
+        Assert.Equal(shuffled.RawPixels.ToArray(), unlabelled.RawPixels.ToArray());
+    }
+
+    [Fact]
+    public void Dataset_ArgumentErrors_SayWhatWasExpected()
+    {
+        var constructor = Assert.Throws<ArgumentException>(() => new Dataset(new byte[10], new ushort[2], 2, 2));
+        Assert.StartsWith("Expected a multiple of 2 × 2 = 4 pixel bytes, got 10", constructor.Message);
+        var labelCount = Assert.Throws<ArgumentException>(() => new Dataset(new byte[8], new ushort[3], 2, 2));
+        Assert.StartsWith("Expected one label per image: 2 labels, got 3", labelCount.Message);
+        Assert.StartsWith("Expected a multiple of 2 × 2 = 4 pixel bytes, got 6", Assert.Throws<ArgumentException>(() => Dataset.Unlabeled(new byte[6], 2, 2)).Message);
+
+        var data = new Dataset(new byte[12], [1, 2, 3], 2, 2);
+        Assert.Equal("3 labelled 2 × 2 images", data.ToString());
+        Assert.Equal("3 unlabelled 2 × 2 images", Dataset.Unlabeled(new byte[12], 2, 2).ToString());
+        Assert.Equal(4, data.Image(2).Length);
+        Assert.StartsWith("Image index must be in [0, 3)", Assert.Throws<ArgumentOutOfRangeException>(() => data.Image(3)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => data.Image(-1));
+        Assert.StartsWith("Range [2, 4) exceeds the dataset's 3 images.", Assert.Throws<ArgumentOutOfRangeException>(() => data.Slice(2, 2)).Message);
+        Assert.StartsWith("This dataset has no labels (it was read from an unlabelled file", Assert.Throws<InvalidOperationException>(() => Dataset.Unlabeled(new byte[4], 2, 2).Labels.Length).Message);
+
+        Assert.Throws<ArgumentNullException>(() => data.CopyBatchTo<float>([0], null!, default));
+        Assert.StartsWith("Expected a 4 × 2 destination, got 4 × 3.", Assert.Throws<ArgumentException>(() => data.CopyBatchTo<float>([0, 1], new Matrix<float>(4, 3), default)).Message);
+        Assert.StartsWith("Expected a 4 × 2 destination, got 5 × 2.", Assert.Throws<ArgumentException>(() => data.CopyBatchTo<float>([0, 1], new Matrix<float>(5, 2), default)).Message);
+        Assert.StartsWith("Expected 2 label slots (or none), got 1.", Assert.Throws<ArgumentException>(() => data.CopyBatchTo<float>([0, 1], new Matrix<float>(4, 2), new ushort[1])).Message);
+        Assert.StartsWith("Image index at position 1 must be in [0, 3).", Assert.Throws<ArgumentOutOfRangeException>(() => data.CopyBatchTo<float>([0, 3], new Matrix<float>(4, 2), default)).Message);
+        Assert.Equal("This dataset has no labels.", Assert.Throws<InvalidOperationException>(() => Dataset.Unlabeled(new byte[8], 2, 2).CopyBatchTo<float>([0], new Matrix<float>(4, 1), new ushort[1])).Message);
+
+        ushort[] slots = new ushort[2];
+        data.CopyBatchTo<float>([2, 0], new Matrix<float>(4, 2), slots);
+        Assert.Equal([3, 1], slots);
+    }
+
+    [Fact]
+    public void Dataset_Density_IsTheShareOfNonZeroPixels()
+    {
+        Assert.Equal(0.375, new Dataset([0, 1, 0, 0, 9, 0, 0, 7], [0, 0], 2, 2).Density);
+        Assert.Equal(0, Dataset.Unlabeled([], 2, 2).Density);
+        Assert.Equal(1, Dataset.Unlabeled([1, 2, 3, 4], 2, 2).Density);
+    }
+
+    [Fact]
+    public void PngCrc_IsTheStandardCrc32()
+    {
+        // The CRC-32 of "IEND" in every PNG file, and of "123456789" (the standard check value).
+        Assert.Equal(0xAE426082u, PngReader.Crc32("IEND"u8));
+        Assert.Equal(0xCBF43926u, PngReader.Crc32("123456789"u8));
+    }
+
+    public static TheoryData<string, string> PgmCases => new()
+    {
+        { "P5 0 2 255 ", "p.pgm: 0 × 2 pixels; images of 1 to " + DigitImage.MaxPixels + " pixels are read." },
+        { "P5 2 0 255 ", "p.pgm: 2 × 0 pixels; images of 1 to " + DigitImage.MaxPixels + " pixels are read." },
+        { "P5 5000 5000 255 ", "p.pgm: 5000 × 5000 pixels; images of 1 to " + DigitImage.MaxPixels + " pixels are read." },
+        { "P5 1 1 0 ", "p.pgm: maximum value 0; expected 1 to 65535." },
+        { "P5 1 1 65536 ", "p.pgm: maximum value 65536; expected 1 to 65535." },
+        { "P5 2 2 255 abc", "p.pgm: 3 bytes of pixels, expected 4 (truncated)." },
+        { "P5 2 2 256 abcdefg", "p.pgm: 7 bytes of pixels, expected 8 (truncated)." },
+        { "P5 2 2 256", "p.pgm: 0 bytes of pixels, expected 8 (truncated)." },
+        { "P2 2 2 9 1 2 3", "p.pgm: 6 bytes left for 4 text pixels, which need at least 7 (truncated)." },
+        { "P2 2 2 9 1 2 3 x", "p.pgm: expected the pixel 3 as a decimal number at byte 15." },
+        { "P2 2 2 9 1 2 3 10", "p.pgm: pixel 3 is 10, above the maximum value 9." },
+        { "P2 x", "p.pgm: expected the width as a decimal number at byte 3." },
+        { "P2 2 #c\n y", "p.pgm: expected the height as a decimal number at byte 9." },
+        { "P2 2 2 ", "p.pgm: expected the maximum value as a decimal number at byte 7." },
+        { "P2 2 2 99999999999 0 0 0 0", "p.pgm: expected the maximum value as a decimal number at byte 7." },
+    };
+
+    [Theory]
+    [MemberData(nameof(PgmCases))]
+    public void Pgm_BadHeadersAndPixels_ExactMessages(string file, string message)
+    {
+        var error = Assert.Throws<InvalidDataException>(() => DigitImage.Decode(System.Text.Encoding.ASCII.GetBytes(file), "p.pgm"));
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void Pgm_MaximumValues_ChooseOneOrTwoBytesPerPixel()
+    {
+        Assert.Equal([0f, 1f], DigitImage.Decode([.. "P5 2 1 255\n"u8.ToArray(), 0, 255]).Pixels);
+        Assert.Equal([1f / 256, 1f], DigitImage.Decode([.. "P5 2 1 256\n"u8.ToArray(), 0, 1, 1, 0]).Pixels);
+        Assert.Equal([0f, 1f], DigitImage.Decode([.. "P5 2 1 1\n"u8.ToArray(), 0, 1]).Pixels);
+        Assert.Equal([1f / 65535, 1f], DigitImage.Decode([.. "P5 2 1 65535\n"u8.ToArray(), 0, 1, 255, 255]).Pixels);
+        Assert.Equal([0.5f, 1f], DigitImage.Decode("P2 2 1 2 1 2"u8).Pixels);
+    }
+
+    private static string Crc(byte[] gzip) => BitConverter.ToUInt32(gzip, gzip.Length - 8).ToString("X8", System.Globalization.CultureInfo.InvariantCulture);
+
+    private static byte[] Gzip(byte[] data)
+    {
+        using var output = new MemoryStream();
+        using (var gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(data);
+        }
+
+        return output.ToArray();
+    }
+
+    /// <summary>A stream that cannot seek and hands out at most three bytes per read.</summary>
+    internal sealed class Unseekable(byte[] bytes) : Stream
+    {
+        private int _position;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position
+        {
+            get => throw new NotSupportedException();
+            set => throw new NotSupportedException();
+        }
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            int n = Math.Min(Math.Min(count, 3), bytes.Length - _position);
+            Array.Copy(bytes, _position, buffer, offset, n);
+            _position += n;
+            return n;
+        }
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
