@@ -187,6 +187,60 @@ public class DataErrorContractTests
         Assert.Equal(0xCBF43926u, PngReader.Crc32("123456789"u8));
     }
 
+    private static string CsvHeader(bool labelled, int fields = -1) =>
+        string.Join(",", Enumerable.Range(0, fields < 0 ? (labelled ? 785 : 784) : fields).Select(i => labelled ? (i == 0 ? "label" : $"pixel{i - 1}") : $"pixel{i}"));
+
+    private static string CsvRow(int fields, string first = "1", int at = -1, string value = "0") =>
+        string.Join(",", Enumerable.Range(0, fields).Select(i => i == at ? value : i == 0 ? first : "0"));
+
+    public static TheoryData<string, bool, string, int, int, string> CsvCases => new()
+    {
+        { "empty", true, "", 1, 1, "the file is empty: expected the header 'label,pixel0,…,pixel783'." },
+        { "empty, unlabelled", false, "", 1, 1, "the file is empty: expected the header 'pixel0,…,pixel783'." },
+        { "header field", true, CsvHeader(true).Replace("pixel1,", "pixelX,"), 1, 14, "header field 3 is 'pixelX': expected 'pixel1' (the header should be 'label,pixel0,…,pixel783')." },
+        { "header field long", false, "abcdefghijklmnopqrstuvwxyz," + CsvHeader(false), 1, 1, "header field 1 is 'abcdefghijklmnopqrst…': expected 'pixel0' (the header should be 'pixel0,…,pixel783')." },
+        { "header field of 20", false, "abcdefghijklmnopqrst," + CsvHeader(false), 1, 1, "header field 1 is 'abcdefghijklmnopqrst': expected 'pixel0' (the header should be 'pixel0,…,pixel783')." },
+        { "header too long", true, CsvHeader(true) + ",pixel784", 1, CsvHeader(true).Length + 2, "the header has 786 fields: expected 785 ('label,pixel0,…,pixel783')." },
+        { "header too short", true, CsvHeader(true, 784), 1, CsvHeader(true, 784).Length + 1, "the header has 784 fields: expected 785 ('label,pixel0,…,pixel783')." },
+        { "no rows", true, CsvHeader(true) + "\n", 2, 1, "the file has a header but no data rows." },
+        { "blank line", true, CsvHeader(true) + "\n\n" + CsvRow(785) + "\n", 2, 1, "empty line: expected 785 comma-separated integers." },
+        { "too many", true, CsvHeader(true) + "\n" + CsvRow(785) + "\n" + CsvRow(786) + "\n", 3, 1571, "too many fields: expected 785, found at least 786." },
+        { "not a number", true, CsvHeader(true) + "\n" + CsvRow(785, at: 2, value: "x") + "\n", 2, 5, "field 3 (pixel1) is 'x': expected an integer 0–255." },
+        { "label 10", true, CsvHeader(true) + "\n" + CsvRow(785, first: "10") + "\n", 2, 1, "field 1 (label) is 10: expected 0–9." },
+        { "label -1", true, CsvHeader(true) + "\n" + CsvRow(785, first: "-1") + "\n", 2, 1, "field 1 (label) is -1: expected 0–9." },
+        { "pixel 256", true, CsvHeader(true) + "\n" + CsvRow(785, at: 1, value: "256") + "\n", 2, 3, "field 2 (pixel0) is 256: expected 0–255." },
+        { "pixel, unlabelled", false, CsvHeader(false) + "\n" + CsvRow(784, first: "300") + "\n", 2, 1, "field 1 (pixel0) is 300: expected 0–255." },
+        { "too few", true, CsvHeader(true) + "\n" + CsvRow(784) + "\n", 2, CsvRow(784).Length + 1, "too few fields: expected 785, found 784." },
+    };
+
+    [Theory]
+    [MemberData(nameof(CsvCases))]
+    public void KaggleCsv_BadFiles_ExactMessageLineAndColumn(string what, bool labelled, string text, int line, int column, string problem)
+    {
+        var error = Assert.Throws<InvalidDataException>(() => KaggleCsv.Read(new StringReader(text), labelled, "k.csv"));
+        Assert.Equal($"k.csv: line {line}, column {column}: {problem}", error.Message);
+        Assert.Equal(line, error.Data[DataErrors.LineKey]);
+        Assert.Equal(column, error.Data[DataErrors.ColumnKey]);
+        Assert.NotNull(what);
+    }
+
+    [Fact]
+    public void KaggleCsv_GoodFiles_ReadEveryRow_WithOrWithoutTheLastNewline()
+    {
+        string rows = CsvRow(785, first: "7", at: 784, value: "255") + "\n" + CsvRow(785, first: "2", at: 1, value: " 9 ");
+        foreach (string text in new[] { CsvHeader(true) + "\n" + rows, CsvHeader(true) + "\r\n" + rows + "\n", "\uFEFF" + CsvHeader(true) + "\n" + rows })
+        {
+            Dataset data = KaggleCsv.Read(new StringReader(text), labelled: true, "k.csv");
+            Assert.Equal(2, data.Count);
+            Assert.Equal([7, 2], data.Labels.ToArray());
+            Assert.Equal(255, data.Image(0)[783]);
+            Assert.Equal(9, data.Image(1)[0]);
+        }
+
+        Assert.Throws<ArgumentNullException>(() => KaggleCsv.Read(null!, labelled: true));
+        Assert.Throws<ArgumentNullException>(() => KaggleCsv.Read(new StringReader(""), labelled: true, null!));
+    }
+
     public static TheoryData<string, string> PgmCases => new()
     {
         { "P5 0 2 255 ", "p.pgm: 0 × 2 pixels; images of 1 to " + DigitImage.MaxPixels + " pixels are read." },
