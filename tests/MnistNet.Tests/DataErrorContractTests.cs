@@ -241,6 +241,70 @@ public class DataErrorContractTests
         Assert.Throws<ArgumentNullException>(() => KaggleCsv.Read(new StringReader(""), labelled: true, null!));
     }
 
+    [Theory]
+    [InlineData(40, 40)]                                                   // 2 × 2 source pixels per target pixel
+    [InlineData(30, 30)]                                                   // 1.5 × 1.5: fractional weights
+    [InlineData(30, 12)]                                                   // wide: a 20 × 8 box
+    public void ToMnist_AreaAveragesTheCrop_AndCentresItsMass(int cropW, int cropH)
+    {
+        // Light ink on black with a 3-pixel empty border; every ink level is above the crop threshold (10 % of the peak).
+        int w = cropW + 6, h = cropH + 6;
+        float[] pixels = new float[w * h];
+        for (int y = 0; y < cropH; y++)
+        {
+            for (int x = 0; x < cropW; x++)
+            {
+                pixels[((y + 3) * w) + x + 3] = 0.2f + (0.8f * (((3 * x) + (7 * y)) % 11) / 10);
+            }
+        }
+
+        pixels[(3 * w) + 3] = 1;                                           // the peak
+        float[] actual = DigitImage.ToMnist(new GreyImage(w, h, pixels));
+
+        // Oracle: exact area averages by quarter-pixel supersampling (every target edge falls on a half pixel here).
+        double scale = 20.0 / Math.Max(cropW, cropH);
+        int boxW = (int)Math.Round(cropW * scale), boxH = (int)Math.Round(cropH * scale);
+        int quarterW = 2 * cropW / boxW, quarterH = 2 * cropH / boxH;     // quarter cells per target pixel
+        Assert.Equal(2 * cropW, quarterW * boxW);
+        Assert.Equal(2 * cropH, quarterH * boxH);
+        var small = new double[boxH, boxW];
+        double mass = 0, mx = 0, my = 0;
+        for (int ty = 0; ty < boxH; ty++)
+        {
+            for (int tx = 0; tx < boxW; tx++)
+            {
+                double sum = 0;
+                for (int qy = ty * quarterH; qy < (ty + 1) * quarterH; qy++)
+                {
+                    for (int qx = tx * quarterW; qx < (tx + 1) * quarterW; qx++)
+                    {
+                        sum += pixels[(((qy / 2) + 3) * w) + (qx / 2) + 3];
+                    }
+                }
+
+                small[ty, tx] = sum / (quarterW * quarterH);
+                mass += small[ty, tx];
+                mx += small[ty, tx] * tx;
+                my += small[ty, tx] * ty;
+            }
+        }
+
+        int offsetX = (int)Math.Round(14 - (mx / mass)), offsetY = (int)Math.Round(14 - (my / mass));
+        float[] expected = new float[784];
+        for (int ty = 0; ty < boxH; ty++)
+        {
+            for (int tx = 0; tx < boxW; tx++)
+            {
+                expected[((ty + offsetY) * 28) + tx + offsetX] = (float)small[ty, tx];
+            }
+        }
+
+        for (int k = 0; k < 784; k++)
+        {
+            Assert.True(Math.Abs(expected[k] - actual[k]) < 1e-5, $"pixel ({k % 28}, {k / 28}): expected {expected[k]}, got {actual[k]}");
+        }
+    }
+
     public static TheoryData<string, string> PgmCases => new()
     {
         { "P5 0 2 255 ", "p.pgm: 0 × 2 pixels; images of 1 to " + DigitImage.MaxPixels + " pixels are read." },
