@@ -305,6 +305,88 @@ public class DataErrorContractTests
         }
     }
 
+    private static readonly byte[] PngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10];
+
+    private static byte[] Chunk(string type, params byte[] data)
+    {
+        byte[] typeAndData = [.. System.Text.Encoding.ASCII.GetBytes(type), .. data];
+        byte[] chunk = new byte[12 + data.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(chunk, (uint)data.Length);
+        typeAndData.CopyTo(chunk, 4);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(8 + data.Length), PngReader.Crc32(typeAndData));
+        return chunk;
+    }
+
+    private static byte[] Ihdr(uint width, uint height, byte depth = 8, byte colorType = 0, byte compression = 0, byte filter = 0, byte interlace = 0)
+    {
+        byte[] data = new byte[13];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(data, width);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32BigEndian(data.AsSpan(4), height);
+        (data[8], data[9], data[10], data[11], data[12]) = (depth, colorType, compression, filter, interlace);
+        return Chunk("IHDR", data);
+    }
+
+    private static byte[] Idat(params byte[] scanlines)
+    {
+        using var output = new MemoryStream();
+        using (var zlib = new ZLibStream(output, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            zlib.Write(scanlines);
+        }
+
+        return Chunk("IDAT", output.ToArray());
+    }
+
+    public static TheoryData<string, byte[], string> PngCases => new()
+    {
+        { "width 0", [.. PngSignature, .. Ihdr(0, 5)], "0 × 5 pixels; images of 1 to 16777216 pixels are read" },
+        { "height 0", [.. PngSignature, .. Ihdr(5, 0)], "5 × 0 pixels; images of 1 to 16777216 pixels are read" },
+        { "one pixel too many", [.. PngSignature, .. Ihdr(4097, 4096)], "4097 × 4096 pixels; images of 1 to 16777216 pixels are read" },
+        { "2^32 wrap", [.. PngSignature, .. Ihdr(65536, 65536)], "65536 × 65536 pixels; images of 1 to 16777216 pixels are read" },
+        { "at the limit", [.. PngSignature, .. Ihdr(4096, 4096), .. Chunk("IDAT", new byte[7]), .. Chunk("IEND")], "7 bytes of compressed image data cannot hold the 4096 × 4096 pixels the header declares (truncated, or a forged header)" },
+        { "IHDR 12 bytes", [.. PngSignature, .. Chunk("IHDR", new byte[12])], "IHDR has 12 bytes, expected 13" },
+        { "depth", [.. PngSignature, .. Ihdr(1, 1, depth: 3)], "colour type 0 with bit depth 3 is not a valid PNG combination" },
+        { "compression", [.. PngSignature, .. Ihdr(1, 1, compression: 1)], "unknown compression or filter method" },
+        { "filter method", [.. PngSignature, .. Ihdr(1, 1, filter: 1)], "unknown compression or filter method" },
+        { "interlaced", [.. PngSignature, .. Ihdr(1, 1, interlace: 1)], "interlaced (Adam7) PNGs are not supported; save the image without interlacing" },
+        { "first chunk", [.. PngSignature, .. Chunk("tEXt", 65), .. Ihdr(1, 1)], "the first chunk is tEXt, not IHDR" },
+        { "critical", [.. PngSignature, .. Ihdr(1, 1), .. Chunk("ABCD"), .. Idat(0, 0), .. Chunk("IEND")], "unknown critical chunk ABCD" },
+        { "no palette", [.. PngSignature, .. Ihdr(1, 1, colorType: 3), .. Idat(0, 0), .. Chunk("IEND")], "a palette image without a valid PLTE chunk" },
+        { "bad palette", [.. PngSignature, .. Ihdr(1, 1, colorType: 3), .. Chunk("PLTE", 1, 2, 3, 4), .. Idat(0, 0), .. Chunk("IEND")], "a palette image without a valid PLTE chunk" },
+        { "palette index", [.. PngSignature, .. Ihdr(2, 1, colorType: 3), .. Chunk("PLTE", 1, 2, 3, 4, 5, 6), .. Idat(0, 1, 2), .. Chunk("IEND")], "pixel (1, 0) uses palette entry 2, but the palette has 2" },
+        { "claims more", [.. PngSignature, 0, 0, 0, 100, (byte)'I', (byte)'H', (byte)'D', (byte)'R', 1, 2, 3, 4, 5], "a chunk claims 100 bytes but only 1 remain (truncated)" },
+        { "ends in a chunk", [.. PngSignature, 0, 0, 0, 0, (byte)'I'], "the file ends inside a chunk (truncated)" },
+        { "no IEND", [.. PngSignature, .. Ihdr(1, 1), .. Idat(0, 0)], "the file ends inside a chunk (truncated)" },
+        { "CRC", [.. PngSignature, .. Ihdr(1, 1)[..^1], 0], "chunk IHDR fails its CRC check (damaged file)" },
+    };
+
+    [Theory]
+    [MemberData(nameof(PngCases))]
+    public void Png_BadStructure_ExactMessages(string what, byte[] png, string problem)
+    {
+        var error = Assert.Throws<InvalidDataException>(() => DigitImage.Decode(png, "p.png"));
+        Assert.Equal($"p.png: {problem}.", error.Message);
+        Assert.NotNull(what);
+    }
+
+    [Fact]
+    public void Png_AncillaryChunksAreSkipped_AndPaletteTransparencyShowsTheWhitePage()
+    {
+        // Two palette pixels: entry 0 black and opaque, entry 1 black and fully transparent (tRNS), entry 2 mid grey
+        // with no tRNS entry (opaque), behind an ancillary chunk the reader does not know.
+        byte[] png = [.. PngSignature, .. Ihdr(3, 1, colorType: 3), .. Chunk("abCD", 1), .. Chunk("PLTE", 0, 0, 0, 0, 0, 0, 128, 128, 128), .. Chunk("tRNS", 255, 0), .. Idat(0, 0, 1, 2), .. Chunk("IEND")];
+        float[] grey = DigitImage.Decode(png, "p.png").Pixels;
+        Assert.Equal(0f, grey[0]);
+        Assert.Equal(1f, grey[1]);
+        Assert.Equal(128 / 255f, grey[2], 1e-6f);
+
+        // A 4096 × 4096 one-bit image (2 MB of pixels) fits the limit and decodes.
+        int rowBytes = 512;
+        byte[] scanlines = new byte[4096 * (rowBytes + 1)];
+        byte[] big = [.. PngSignature, .. Ihdr(4096, 4096, depth: 1), .. Idat(scanlines), .. Chunk("IEND")];
+        Assert.Equal(4096 * 4096, DigitImage.Decode(big, "big.png").Pixels.Length);
+    }
+
     public static TheoryData<string, string> PgmCases => new()
     {
         { "P5 0 2 255 ", "p.pgm: 0 × 2 pixels; images of 1 to " + DigitImage.MaxPixels + " pixels are read." },
