@@ -387,6 +387,58 @@ public class DataErrorContractTests
         Assert.Equal(4096 * 4096, DigitImage.Decode(big, "big.png").Pixels.Length);
     }
 
+    [Fact]
+    public void GreyImageAndIdxFile_ArgumentErrors_SayWhatWasExpected()
+    {
+        Assert.StartsWith("Expected 2 × 3 = 6 levels, got 5.", Assert.Throws<ArgumentException>(() => new GreyImage(2, 3, new float[5])).Message);
+        Assert.StartsWith("Level 1 is 1.5; expected a value in [0, 1].", Assert.Throws<ArgumentException>(() => new GreyImage(2, 1, [0, 1.5f])).Message);
+        Assert.StartsWith("Level 0 is NaN; expected a value in [0, 1].", Assert.Throws<ArgumentException>(() => new GreyImage(1, 1, [float.NaN])).Message);
+        Assert.StartsWith("Level 0 is -0.5; expected a value in [0, 1].", Assert.Throws<ArgumentException>(() => new GreyImage(1, 1, [-0.5f])).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GreyImage(0, 1, []));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GreyImage(1, 0, []));
+        Assert.Throws<ArgumentNullException>(() => new GreyImage(1, 1, null!));
+
+        Assert.StartsWith("Expected 1 to 255 dimensions, got 0.", Assert.Throws<ArgumentException>(() => IdxFile.Create<byte>([], [])).Message);
+        Assert.StartsWith("Expected 1 to 255 dimensions, got 256.", Assert.Throws<ArgumentException>(() => IdxFile.Create<byte>(Enumerable.Repeat(1, 256).ToArray(), [1])).Message);
+        Assert.Equal(255, IdxFile.Create<byte>(Enumerable.Repeat(1, 255).ToArray(), [1]).Dimensions.Count);
+        Assert.Throws<ArgumentOutOfRangeException>(() => IdxFile.Create<byte>([2, -1], []));
+        Assert.StartsWith("The dimensions describe more elements than an array can hold.", Assert.Throws<ArgumentException>(() => IdxFile.Create<byte>([65536, 65536], [])).Message);
+        Assert.StartsWith("The dimensions (2 × 3) describe 6 elements, but 5 were given.", Assert.Throws<ArgumentException>(() => IdxFile.Create<int>([2, 3], new int[5])).Message);
+        Assert.Equal("This IDX file holds UnsignedByte elements (Byte), not Int32.", Assert.Throws<InvalidOperationException>(() => IdxFile.Create<byte>([1], [1]).GetData<int>().Length).Message);
+        Assert.Equal("Int64 is not an IDX element type: use byte, sbyte, short, int, float or double.", Assert.Throws<NotSupportedException>(() => IdxFile.Create<long>([1], [1L])).Message);
+        Assert.Equal("IDX UnsignedByte 2 × 3", IdxFile.Create<byte>([2, 3], new byte[6]).ToString());
+    }
+
+    [Fact]
+    public void FilesGivenByPath_MissingOrTooLarge_SayWhich()
+    {
+        string folder = Path.Combine(Path.GetTempPath(), $"mnistnet-paths-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            string missing = Path.Combine(folder, "missing.png");
+            Assert.Equal($"Image file '{missing}' not found.", Assert.Throws<FileNotFoundException>(() => DigitImage.Load(missing)).Message);
+            Assert.Equal($"File '{missing}' not found.", Assert.Throws<FileNotFoundException>(() => IdxReader.Read(missing)).Message);
+            Assert.Throws<ArgumentException>(() => DigitImage.Load(""));
+
+            string huge = Path.Combine(folder, "huge.png");
+            using (var stream = File.Create(huge))
+            {
+                stream.SetLength(DigitImage.MaxFileBytes + 1L);            // sparse: no 16 MB written
+            }
+
+            Assert.Equal($"{huge}: {DigitImage.MaxFileBytes + 1L} bytes; images up to {DigitImage.MaxFileBytes} bytes are read.", Assert.Throws<InvalidDataException>(() => DigitImage.Load(huge)).Message);
+
+            string pgm = Path.Combine(folder, "ok.pgm");
+            File.WriteAllBytes(pgm, "P2 1 1 1 1"u8.ToArray());
+            Assert.Equal([1f], DigitImage.Load(pgm).Pixels);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     public static TheoryData<string, string> PgmCases => new()
     {
         { "P5 0 2 255 ", "p.pgm: 0 × 2 pixels; images of 1 to " + DigitImage.MaxPixels + " pixels are read." },
