@@ -9,6 +9,10 @@ cd "$(dirname "$0")"
 target=${1:?usage: run.sh <area|all> [stryker options]}
 shift
 
+# One run at a time: every area builds into this project's bin/ and obj/.
+exec 9>.run.lock
+flock -n 9 || { echo "another mutation run is using tests/MnistNet.MutationTests; wait for it" >&2; exit 1; }
+
 [ -x .tools/dotnet-stryker ] || dotnet tool install dotnet-stryker --version 5.1.0 --tool-path .tools
 
 mutate_for() {
