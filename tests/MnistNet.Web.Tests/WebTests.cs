@@ -156,11 +156,11 @@ public sealed class ApiTests(DigitServer server) : IClassFixture<DigitServer>
 /// Runs the load test alone: its memory check reads the whole process's heap, so no other class's server may be
 /// starting up (loading MNIST, training a model) or serving a browser while it measures.
 /// </summary>
-[CollectionDefinition(nameof(AloneCollection), DisableParallelization = true)]
-public sealed class AloneCollection;
+[CollectionDefinition(nameof(RunsAlone), DisableParallelization = true)]
+public sealed class RunsAlone;
 
 /// <summary>The endpoint under load: many concurrent clients, good and bad bodies.</summary>
-[Collection(nameof(AloneCollection))]
+[Collection(nameof(RunsAlone))]
 public sealed class LoadTests(DigitServer server) : IClassFixture<DigitServer>
 {
     [Fact]
