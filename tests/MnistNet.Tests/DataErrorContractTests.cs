@@ -242,10 +242,13 @@ public class DataErrorContractTests
     }
 
     [Theory]
-    [InlineData(40, 40)]                                                   // 2 × 2 source pixels per target pixel
-    [InlineData(30, 30)]                                                   // 1.5 × 1.5: fractional weights
-    [InlineData(30, 12)]                                                   // wide: a 20 × 8 box
-    public void ToMnist_AreaAveragesTheCrop_AndCentresItsMass(int cropW, int cropH)
+    [InlineData(40, 40, 1f, false)]                                        // 2 × 2 source pixels per target pixel
+    [InlineData(30, 30, 1f, false)]                                        // 1.5 × 1.5: fractional weights
+    [InlineData(30, 12, 1f, false)]                                        // wide: a 20 × 8 box
+    [InlineData(40, 40, 0.5f, false)]                                      // grey ink: levels are divided by the peak
+    [InlineData(40, 40, 1f, true)]                                         // mass in the top-left corner: the box overhangs the field's bottom and right
+    [InlineData(30, 12, 0.25f, true)]
+    public void ToMnist_AreaAveragesTheCrop_AndCentresItsMass(int cropW, int cropH, float peak, bool lopsided)
     {
         // Light ink on black with a 3-pixel empty border; every ink level is above the crop threshold (10 % of the peak).
         int w = cropW + 6, h = cropH + 6;
@@ -254,11 +257,17 @@ public class DataErrorContractTests
         {
             for (int x = 0; x < cropW; x++)
             {
-                pixels[((y + 3) * w) + x + 3] = 0.2f + (0.8f * (((3 * x) + (7 * y)) % 11) / 10);
+                // Lopsided: a solid block in the top-left corner, and thin lines along the top and left edges that make
+                // the crop the whole cropW × cropH (the rest is empty).
+                float level = !lopsided ? 0.2f + (0.8f * (((3 * x) + (7 * y)) % 11) / 10)
+                    : x < 6 && y < 6 ? 1
+                    : x == 0 || y == 0 ? 0.15f
+                    : 0;
+                pixels[((y + 3) * w) + x + 3] = peak * level;
             }
         }
 
-        pixels[(3 * w) + 3] = 1;                                           // the peak
+        pixels[(3 * w) + 3] = peak;                                        // the peak
         float[] actual = DigitImage.ToMnist(new GreyImage(w, h, pixels));
 
         // Oracle: exact area averages by quarter-pixel supersampling (every target edge falls on a half pixel here).
@@ -278,7 +287,7 @@ public class DataErrorContractTests
                 {
                     for (int qx = tx * quarterW; qx < (tx + 1) * quarterW; qx++)
                     {
-                        sum += pixels[(((qy / 2) + 3) * w) + (qx / 2) + 3];
+                        sum += pixels[(((qy / 2) + 3) * w) + (qx / 2) + 3] / peak;
                     }
                 }
 
@@ -291,13 +300,24 @@ public class DataErrorContractTests
 
         int offsetX = (int)Math.Round(14 - (mx / mass)), offsetY = (int)Math.Round(14 - (my / mass));
         float[] expected = new float[784];
+        int clipped = 0;
         for (int ty = 0; ty < boxH; ty++)
         {
             for (int tx = 0; tx < boxW; tx++)
             {
-                expected[((ty + offsetY) * 28) + tx + offsetX] = (float)small[ty, tx];
+                int fx = tx + offsetX, fy = ty + offsetY;
+                if (fx is >= 0 and < 28 && fy is >= 0 and < 28)
+                {
+                    expected[(fy * 28) + fx] = (float)small[ty, tx];
+                }
+                else
+                {
+                    clipped++;                                             // outside the 28 × 28 field: dropped
+                }
             }
         }
+
+        Assert.Equal(lopsided, clipped > 0);
 
         for (int k = 0; k < 784; k++)
         {
