@@ -242,13 +242,15 @@ public class DataErrorContractTests
     }
 
     [Theory]
-    [InlineData(40, 40, 1f, false)]                                        // 2 × 2 source pixels per target pixel
-    [InlineData(30, 30, 1f, false)]                                        // 1.5 × 1.5: fractional weights
-    [InlineData(30, 12, 1f, false)]                                        // wide: a 20 × 8 box
-    [InlineData(40, 40, 0.5f, false)]                                      // grey ink: levels are divided by the peak
-    [InlineData(40, 40, 1f, true)]                                         // mass in the top-left corner: the box overhangs the field's bottom and right
-    [InlineData(30, 12, 0.25f, true)]
-    public void ToMnist_AreaAveragesTheCrop_AndCentresItsMass(int cropW, int cropH, float peak, bool lopsided)
+    [InlineData(40, 40, 1f, 0)]                                            // 2 × 2 source pixels per target pixel
+    [InlineData(30, 30, 1f, 0)]                                            // 1.5 × 1.5: fractional weights
+    [InlineData(30, 12, 1f, 0)]                                            // wide: a 20 × 8 box
+    [InlineData(40, 40, 0.5f, 0)]                                          // grey ink: levels are divided by the peak
+    [InlineData(40, 40, 1f, 1)]                                            // mass in the top-left corner: the box overhangs the field's bottom and right
+    [InlineData(30, 12, 0.25f, 1)]
+    [InlineData(40, 40, 1f, 2)]                                            // mass in the bottom-right corner: the box overhangs the top and left
+    [InlineData(12, 30, 1f, 2)]
+    public void ToMnist_AreaAveragesTheCrop_AndCentresItsMass(int cropW, int cropH, float peak, int heavyCorner)
     {
         // Light ink on black with a 3-pixel empty border; every ink level is above the crop threshold (10 % of the peak).
         int w = cropW + 6, h = cropH + 6;
@@ -257,17 +259,21 @@ public class DataErrorContractTests
         {
             for (int x = 0; x < cropW; x++)
             {
-                // Lopsided: a solid block in the top-left corner, and thin lines along the top and left edges that make
-                // the crop the whole cropW × cropH (the rest is empty).
-                float level = !lopsided ? 0.2f + (0.8f * (((3 * x) + (7 * y)) % 11) / 10)
-                    : x < 6 && y < 6 ? 1
-                    : x == 0 || y == 0 ? 0.15f
+                // A heavy corner: a solid block in the top-left (1) or bottom-right (2) corner, and thin lines along
+                // that corner's two edges that make the crop the whole cropW × cropH (the rest is empty).
+                int cx = heavyCorner == 2 ? cropW - 1 - x : x, cy = heavyCorner == 2 ? cropH - 1 - y : y;
+                float level = heavyCorner == 0 ? 0.2f + (0.8f * (((3 * x) + (7 * y)) % 11) / 10)
+                    : cx < 6 && cy < 6 ? 1
+                    : cx == 0 || cy == 0 ? 0.15f
                     : 0;
                 pixels[((y + 3) * w) + x + 3] = peak * level;
             }
         }
 
-        pixels[(3 * w) + 3] = peak;                                        // the peak
+        if (heavyCorner == 0)
+        {
+            pixels[(3 * w) + 3] = peak;                                    // the peak (a heavy corner's block holds it)
+        }
         float[] actual = DigitImage.ToMnist(new GreyImage(w, h, pixels));
 
         // Oracle: exact area averages by quarter-pixel supersampling (every target edge falls on a half pixel here).
@@ -317,7 +323,7 @@ public class DataErrorContractTests
             }
         }
 
-        Assert.Equal(lopsided, clipped > 0);
+        Assert.Equal(heavyCorner != 0, clipped > 0);
 
         for (int k = 0; k < 784; k++)
         {
