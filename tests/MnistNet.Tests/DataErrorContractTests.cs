@@ -23,6 +23,8 @@ public class DataErrorContractTests
         { "header cut", [0, 0, 8, 2, 0, 0, 0, 1, 0, 0], true, 10, "the file ends inside the header: 2 dimension sizes need 8 bytes after the magic number, found 6." },
         { "dimension 2^31", [0, 0, 8, 2, 0, 0, 0, 2, 0x80, 0, 0, 0], true, 8, "dimension 1 is 2147483648, larger than 2147483647." },
         { "too many elements", [0, 0, 8, 3, 0, 0, 0, 3, 0x7F, 0xFF, 0xFF, 0xFF, 0, 0, 0, 2], true, 8, $"the dimensions (3 × 2147483647) describe more than {Array.MaxLength} elements, more than this reader accepts." },
+        { "dimension 3 is 2^31", [0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0x80, 0, 0, 0], true, 12, "dimension 2 is 2147483648, larger than 2147483647." },
+        { "too many at dimension 3", [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0x7F, 0xFF, 0xFF, 0xFF], true, 12, $"the dimensions (2 × 2 × 2147483647) describe more than {Array.MaxLength} elements, more than this reader accepts." },
         { "too many bytes", [0, 0, 0x0C, 1, 0x7F, 0, 0, 0], true, 8, $"the dimensions (2130706432) of Int32 need 8522825728 bytes of data, more than this reader accepts." },
         { "truncated", [0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2], true, 14, "the header declares UnsignedByte data of shape 2 × 3 (6 bytes after the 12-byte header, 18 in all), but the file has 14 bytes: the file is truncated: 4 byte(s) missing." },
         { "trailing", [0, 0, 8, 1, 0, 0, 0, 1, 5, 6, 7], true, 9, "the header declares UnsignedByte data of shape 1 (1 bytes after the 8-byte header, 9 in all), but the file has 11 bytes: 2 unexpected byte(s) follow the data." },
@@ -63,6 +65,16 @@ public class DataErrorContractTests
         Assert.StartsWith($"j.gz: at byte offset {junk.Length - 8}: the gzip trailer (CRC-32 0x", after.Message);
         Assert.EndsWith("does not match the 10 decompressed bytes (CRC-32 0x" + Crc(good) + "): the compressed data is damaged, or other data follows the gzip member.", after.Message);
         Assert.Equal((long)(junk.Length - 8), after.Data[DataErrors.OffsetKey]);
+
+        // A damaged trailer found after many reads of data: the offset is where the failing read began, past the header.
+        byte[] noise = new byte[1 << 16];
+        new Random(5).NextBytes(noise);
+        byte[] big = Gzip([0, 0, 8, 1, 0, 1, 0, 0, .. noise]);
+        big[^4] ^= 1;
+        var late = Assert.Throws<InvalidDataException>(() => IdxReader.Read(new MemoryStream(big), "b.gz"));
+        long lateOffset = (long)late.Data[DataErrors.OffsetKey]!;
+        Assert.InRange(lateOffset, 9, 8 + noise.Length);
+        Assert.StartsWith($"b.gz (gzip): at byte offset {lateOffset}: the gzip data fails its checks", late.Message);
 
         IdxFile read = IdxReader.Read(new Unseekable(good), "u.gz");
         Assert.Equal([7, 9], read.GetData<byte>().ToArray());
@@ -211,6 +223,8 @@ public class DataErrorContractTests
         { "pixel 256", true, CsvHeader(true) + "\n" + CsvRow(785, at: 1, value: "256") + "\n", 2, 3, "field 2 (pixel0) is 256: expected 0–255." },
         { "pixel, unlabelled", false, CsvHeader(false) + "\n" + CsvRow(784, first: "300") + "\n", 2, 1, "field 1 (pixel0) is 300: expected 0–255." },
         { "too few", true, CsvHeader(true) + "\n" + CsvRow(784) + "\n", 2, CsvRow(784).Length + 1, "too few fields: expected 785, found 784." },
+        { "row starts with a comma", true, CsvHeader(true) + "\n," + CsvRow(784) + "\n", 2, 1, "field 1 (label) is '': expected an integer 0–9." },
+        { "blank line, then NUL", true, CsvHeader(true) + "\n" + CsvRow(785) + "\n\n\0", 3, 1, "empty line: expected 785 comma-separated integers." },
     };
 
     [Theory]
@@ -363,6 +377,12 @@ public class DataErrorContractTests
         return Chunk("IDAT", output.ToArray());
     }
 
+    private static readonly byte[] ZlibOfTwoBytes = Idat(0, 0)[8..^4];
+
+    /// <summary>A 1-row PNG whose row needs exactly (<paramref name="past"/> past) the most bytes its compressed data could hold: 1 100 per byte, plus 4 096.</summary>
+    private static byte[] AtTheBound(int past) =>
+        [.. PngSignature, .. Ihdr((uint)((ZlibOfTwoBytes.Length * 1100) + 4095 + past), 1), .. Chunk("IDAT", ZlibOfTwoBytes), .. Chunk("IEND")];
+
     public static TheoryData<string, byte[], string> PngCases => new()
     {
         { "width 0", [.. PngSignature, .. Ihdr(0, 5)], "0 × 5 pixels; images of 1 to 16777216 pixels are read" },
@@ -370,6 +390,8 @@ public class DataErrorContractTests
         { "one pixel too many", [.. PngSignature, .. Ihdr(4097, 4096)], "4097 × 4096 pixels; images of 1 to 16777216 pixels are read" },
         { "2^32 wrap", [.. PngSignature, .. Ihdr(65536, 65536)], "65536 × 65536 pixels; images of 1 to 16777216 pixels are read" },
         { "at the limit", [.. PngSignature, .. Ihdr(4096, 4096), .. Chunk("IDAT", new byte[7]), .. Chunk("IEND")], "7 bytes of compressed image data cannot hold the 4096 × 4096 pixels the header declares (truncated, or a forged header)" },
+        { "one past the bound", AtTheBound(1), $"{ZlibOfTwoBytes.Length} bytes of compressed image data cannot hold the {(ZlibOfTwoBytes.Length * 1100) + 4096} × 1 pixels the header declares (truncated, or a forged header)" },
+        { "at the bound", AtTheBound(0), $"the image data inflates to 2 bytes, but the header needs {(ZlibOfTwoBytes.Length * 1100) + 4096} (truncated)" },
         { "IHDR 12 bytes", [.. PngSignature, .. Chunk("IHDR", new byte[12])], "IHDR has 12 bytes, expected 13" },
         { "depth", [.. PngSignature, .. Ihdr(1, 1, depth: 3)], "colour type 0 with bit depth 3 is not a valid PNG combination" },
         { "compression", [.. PngSignature, .. Ihdr(1, 1, compression: 1)], "unknown compression or filter method" },
@@ -429,6 +451,10 @@ public class DataErrorContractTests
         Assert.Equal(255, IdxFile.Create<byte>(Enumerable.Repeat(1, 255).ToArray(), [1]).Dimensions.Count);
         Assert.Throws<ArgumentOutOfRangeException>(() => IdxFile.Create<byte>([2, -1], []));
         Assert.StartsWith("The dimensions describe more elements than an array can hold.", Assert.Throws<ArgumentException>(() => IdxFile.Create<byte>([65536, 65536], [])).Message);
+        Assert.Equal("dimensions", Assert.Throws<ArgumentException>(() => IdxFile.Create<byte>([Array.MaxLength + 1], [])).ParamName);
+        var atMost = Assert.Throws<ArgumentException>(() => IdxFile.Create<byte>([Array.MaxLength], []));    // as many as an array holds: only the data is short
+        Assert.StartsWith($"The dimensions ({Array.MaxLength}) describe {Array.MaxLength} elements, but 0 were given.", atMost.Message);
+        Assert.Equal("data", atMost.ParamName);
         Assert.StartsWith("The dimensions (2 × 3) describe 6 elements, but 5 were given.", Assert.Throws<ArgumentException>(() => IdxFile.Create<int>([2, 3], new int[5])).Message);
         Assert.Equal("This IDX file holds UnsignedByte elements (Byte), not Int32.", Assert.Throws<InvalidOperationException>(() => IdxFile.Create<byte>([1], [1]).GetData<int>().Length).Message);
         Assert.Equal("Int64 is not an IDX element type: use byte, sbyte, short, int, float or double.", Assert.Throws<NotSupportedException>(() => IdxFile.Create<long>([1], [1L])).Message);
@@ -455,6 +481,13 @@ public class DataErrorContractTests
 
             Assert.Equal($"{huge}: {DigitImage.MaxFileBytes + 1L} bytes; images up to {DigitImage.MaxFileBytes} bytes are read.", Assert.Throws<InvalidDataException>(() => DigitImage.Load(huge)).Message);
 
+            using (var stream = File.Create(huge))
+            {
+                stream.SetLength(DigitImage.MaxFileBytes);                 // exactly the limit: read, then refused for what it holds
+            }
+
+            Assert.Equal($"{huge}: not a PNG or PGM (P2/P5) image.", Assert.Throws<InvalidDataException>(() => DigitImage.Load(huge)).Message);
+
             string pgm = Path.Combine(folder, "ok.pgm");
             File.WriteAllBytes(pgm, "P2 1 1 1 1"u8.ToArray());
             Assert.Equal([1f], DigitImage.Load(pgm).Pixels);
@@ -463,6 +496,45 @@ public class DataErrorContractTests
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Fact]
+    public void PathArguments_NullOrEmpty_NameThePathParameter()
+    {
+        IdxFile file = IdxFile.Create<byte>([1], [0]);
+        Action[] nulls = [() => DigitImage.Load(null!), () => IdxReader.Read((string)null!), () => IdxWriter.Write((string)null!, file), () => KaggleCsv.ReadTrain(null!), () => KaggleCsv.ReadTest(null!)];
+        Action[] empties = [() => DigitImage.Load(""), () => IdxReader.Read(""), () => IdxWriter.Write("", file), () => KaggleCsv.ReadTrain(""), () => KaggleCsv.ReadTest("")];
+        Assert.All(nulls, call => Assert.Equal("path", Assert.Throws<ArgumentNullException>(call).ParamName));
+        Assert.All(empties, call => Assert.Equal("path", Assert.Throws<ArgumentException>(call).ParamName));
+        Assert.Equal("file", Assert.Throws<ArgumentNullException>(() => IdxWriter.Write(Path.Combine(Path.GetTempPath(), "never-written.idx"), null!)).ParamName);
+    }
+
+    [Fact]
+    public void KaggleCsv_Utf16FileWithItsByteOrderMark_Reads()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"mnistnet-utf16-{Guid.NewGuid():N}.csv");
+        try
+        {
+            File.WriteAllText(path, CsvHeader(true) + "\n" + CsvRow(785, first: "7", at: 784, value: "200") + "\n", System.Text.Encoding.Unicode);
+            Dataset data = KaggleCsv.ReadTrain(path);
+            Assert.Equal([7], data.Labels.ToArray());
+            Assert.Equal(200, data.Image(0)[783]);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void Pgm_OfExactlyTheMaximumPixels_Reads()
+    {
+        byte[] pgm = [.. "P5 4096 4096 255\n"u8.ToArray(), .. new byte[DigitImage.MaxPixels]];
+        pgm[^1] = 255;
+        GreyImage image = DigitImage.Decode(pgm, "max.pgm");
+        Assert.Equal((4096, 4096), (image.Width, image.Height));
+        Assert.Equal(1f, image.Pixels[^1]);
+        Assert.Equal(0f, image.Pixels[0]);
     }
 
     public static TheoryData<string, string> PgmCases => new()
@@ -482,6 +554,11 @@ public class DataErrorContractTests
         { "P2 2 #c\n y", "p.pgm: expected the height as a decimal number at byte 9." },
         { "P2 2 2 ", "p.pgm: expected the maximum value as a decimal number at byte 7." },
         { "P2 2 2 99999999999 0 0 0 0", "p.pgm: expected the maximum value as a decimal number at byte 7." },
+        { "P2 21474836470 1 1 0", "p.pgm: expected the width as a decimal number at byte 3." },
+        { "P2 2147483647 1 1 0", "p.pgm: 2147483647 × 1 pixels; images of 1 to " + DigitImage.MaxPixels + " pixels are read." },
+        { "P5 24929 673 255 ", "p.pgm: 24929 × 673 pixels; images of 1 to " + DigitImage.MaxPixels + " pixels are read." },
+        { "P2 # a comment to the end", "p.pgm: expected the width as a decimal number at byte 25." },
+        { "P2 2 1 255\n0 ", "p.pgm: expected the pixel 1 as a decimal number at byte 13." },     // 3 bytes left: just enough to try
     };
 
     [Theory]

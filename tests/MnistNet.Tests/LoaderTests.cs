@@ -106,15 +106,35 @@ public class MnistLoaderTests : IDisposable
     }
 
     [Fact]
-    public void Load_MissingFiles_Throw()
+    public void Load_MissingFiles_Throw_NamingTheMissingOne()
     {
         Assert.Throws<DirectoryNotFoundException>(() => MnistDataset.Load(Path.Combine(_folder, "nope")));
-        var ex = Assert.Throws<FileNotFoundException>(() => MnistDataset.Load(_folder));
-        Assert.Contains("train-images-idx3-ubyte", ex.Message);
-        IdxWriter.Write(Path.Combine(_folder, "train-images-idx3-ubyte"), IdxFile.Create<byte>([1, 1, 1], [0]));
+        string Missing() => Assert.Throws<FileNotFoundException>(() => MnistDataset.Load(_folder)).FileName!;
+        Assert.Equal(Path.Combine(_folder, "train-images-idx3-ubyte"), Missing());
+        string trainImages = Path.Combine(_folder, "train-images-idx3-ubyte");
+        IdxWriter.Write(trainImages, IdxFile.Create<byte>([1, 1, 1], [0]));
+        var labels = Assert.Throws<FileNotFoundException>(() => MnistDataset.Load(_folder));
+        Assert.Equal($"The MNIST folder '{_folder}' has no 'train-labels-idx1-ubyte' (or 'train-labels-idx1-ubyte.gz').", labels.Message);
+        Assert.Equal(Path.Combine(_folder, "train-labels-idx1-ubyte"), labels.FileName);
+
+        File.Move(trainImages, Path.Combine(_folder, "kept"));
         IdxWriter.Write(Path.Combine(_folder, "train-labels-idx1-ubyte"), IdxFile.Create<byte>([1], [0]));
-        IdxWriter.Write(Path.Combine(_folder, "t10k-images-idx3-ubyte"), IdxFile.Create<byte>([1, 1, 1], [0]));
-        Assert.Contains("half of the test set", Assert.Throws<FileNotFoundException>(() => MnistDataset.Load(_folder)).Message);
+        Assert.Equal(trainImages, Missing());                           // labels alone: the images are named
+        File.Move(Path.Combine(_folder, "kept"), trainImages);
+
+        // Half of the test set, either half: the other one is named.
+        string testImages = Path.Combine(_folder, "t10k-images-idx3-ubyte"), testLabels = Path.Combine(_folder, "t10k-labels-idx1-ubyte");
+        IdxWriter.Write(testImages, IdxFile.Create<byte>([1, 1, 1], [0]));
+        var half = Assert.Throws<FileNotFoundException>(() => MnistDataset.Load(_folder));
+        Assert.Equal($"The MNIST folder '{_folder}' has only half of the test set: 't10k-labels-idx1-ubyte' (or 't10k-labels-idx1-ubyte.gz') is missing.", half.Message);
+        Assert.Equal(testLabels, half.FileName);
+        File.Delete(testImages);
+        IdxWriter.Write(testLabels, IdxFile.Create<byte>([1], [0]));
+        Assert.Equal(testImages, Missing());
+
+        IdxWriter.Write(testImages, IdxFile.Create<byte>([1, 1, 1], [0]));
+        Assert.Equal(1, MnistDataset.Load(_folder).Test!.Count);
+        Assert.Throws<ArgumentNullException>("folder", () => MnistDataset.Load(null!));
     }
 
     [Fact]
