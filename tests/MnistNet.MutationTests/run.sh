@@ -34,10 +34,11 @@ for area in $areas; do
   args=()
   for g in $globs; do args+=(-m "$g"); done
   # Per-test coverage through MTP breaks on tests that run for seconds (training runs, property tests): the first
-  # timeout leaves every later test "Dubious" and every mutant timing out. Those areas use whole-run coverage (each
-  # covered mutant runs all of the area's tests; slower, but right).
+  # timeout leaves every later test "Dubious" and every mutant timing out; whole-run coverage ("all") runs every test
+  # for every mutant (~30 s each). Those areas capture coverage one test per test host (perTestInIsolation): slower to
+  # capture, then each mutant runs only the tests that reach it.
   case "$area" in
-    Serialization|Training|Kernels|Networks) args+=(-f stryker-coverage-all.json) ;;
+    Serialization|Training|Kernels|Networks) args+=(-f "${STRYKER_COVERAGE_CONFIG:-stryker-coverage-isolated.json}") ;;
   esac
   echo "== $area: mutating $globs"
   rm -rf bin obj "reports/$area"
