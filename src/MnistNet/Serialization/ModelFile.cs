@@ -333,12 +333,22 @@ public static class ModelFile
         ReadOnlySpan<byte> bytes = file.Bytes(tensor);
         bool single = tensor.DType == "F32";
         int size = single ? 4 : 8;
+
+        // The file's dtype is T on a little-endian host: its bytes are the row's bytes (a copy per row).
+        bool sameLayout = BitConverter.IsLittleEndian && typeof(T) == (single ? typeof(float) : typeof(double));
         for (int r = 0; r < rows; r++)
         {
             Span<T> row = matrix.Row(r);
+            ReadOnlySpan<byte> source = bytes.Slice(r * columns * size, columns * size);
+            if (sameLayout)
+            {
+                MemoryMarshal.Cast<byte, T>(source).CopyTo(row);
+                continue;
+            }
+
             for (int c = 0; c < columns; c++)
             {
-                ReadOnlySpan<byte> at = bytes.Slice(((r * columns) + c) * size, size);
+                ReadOnlySpan<byte> at = source.Slice(c * size, size);
                 row[c] = single
                     ? T.CreateTruncating(BinaryPrimitives.ReadSingleLittleEndian(at))
                     : T.CreateTruncating(BinaryPrimitives.ReadDoubleLittleEndian(at));
