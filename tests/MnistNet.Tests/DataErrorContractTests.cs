@@ -394,6 +394,7 @@ public class DataErrorContractTests
         { "at the bound", AtTheBound(0), $"the image data inflates to 2 bytes, but the header needs {(ZlibOfTwoBytes.Length * 1100) + 4096} (truncated)" },
         { "IHDR 12 bytes", [.. PngSignature, .. Chunk("IHDR", new byte[12])], "IHDR has 12 bytes, expected 13" },
         { "depth", [.. PngSignature, .. Ihdr(1, 1, depth: 3)], "colour type 0 with bit depth 3 is not a valid PNG combination" },
+        { "colour type 5", [.. PngSignature, .. Ihdr(1, 1, colorType: 5)], "colour type 5 with bit depth 8 is not a valid PNG combination" },
         { "compression", [.. PngSignature, .. Ihdr(1, 1, compression: 1)], "unknown compression or filter method" },
         { "filter method", [.. PngSignature, .. Ihdr(1, 1, filter: 1)], "unknown compression or filter method" },
         { "interlaced", [.. PngSignature, .. Ihdr(1, 1, interlace: 1)], "interlaced (Adam7) PNGs are not supported; save the image without interlacing" },
