@@ -33,10 +33,11 @@ for area in $areas; do
   globs=$(mutate_for "$area")
   args=()
   for g in $globs; do args+=(-m "$g"); done
-  # Per-test coverage through MTP breaks on tests that run for seconds (training runs, property tests): the first
-  # timeout leaves every later test "Dubious" and every mutant timing out; whole-run coverage ("all") runs every test
-  # for every mutant (~30 s each). Those areas capture coverage one test per test host (perTestInIsolation): slower to
-  # capture, then each mutant runs only the tests that reach it.
+  # Per-test coverage through MTP breaks on tests that hammer mutated code while coverage is recorded (every pass of a
+  # mutated line is logged): the first test that times out leaves every later test "Dubious" and every mutant timing
+  # out. Whole-run coverage (STRYKER_COVERAGE_CONFIG=stryker-coverage-all.json) runs every test for every mutant. These
+  # areas capture coverage one test per test host (perTestInIsolation: only the slow test is Dubious), then each mutant
+  # runs only the tests that reach it.
   case "$area" in
     Serialization|Training|Kernels|Networks) args+=(-f "${STRYKER_COVERAGE_CONFIG:-stryker-coverage-isolated.json}") ;;
   esac
