@@ -288,6 +288,7 @@ public class DataErrorContractTests
         {
             pixels[(3 * w) + 3] = peak;                                    // the peak (a heavy corner's block holds it)
         }
+
         float[] actual = DigitImage.ToMnist(new GreyImage(w, h, pixels));
 
         // Oracle: exact area averages by quarter-pixel supersampling (every target edge falls on a half pixel here).
@@ -513,7 +514,8 @@ public class DataErrorContractTests
     [Fact]
     public void KaggleCsv_Utf16FileWithItsByteOrderMark_Reads()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"mnistnet-utf16-{Guid.NewGuid():N}.csv");
+        string folder = Directory.CreateTempSubdirectory("mnistnet-utf16-").FullName;
+        string path = Path.Combine(folder, "train.csv");
         try
         {
             File.WriteAllText(path, CsvHeader(true) + "\n" + CsvRow(785, first: "7", at: 784, value: "200") + "\n", System.Text.Encoding.Unicode);
@@ -523,7 +525,7 @@ public class DataErrorContractTests
         }
         finally
         {
-            File.Delete(path);
+            Directory.Delete(folder, recursive: true);
         }
     }
 

@@ -110,8 +110,8 @@ public class MnistLoaderTests : IDisposable
     {
         Assert.Throws<DirectoryNotFoundException>(() => MnistDataset.Load(Path.Combine(_folder, "nope")));
         string Missing() => Assert.Throws<FileNotFoundException>(() => MnistDataset.Load(_folder)).FileName!;
-        Assert.Equal(Path.Combine(_folder, "train-images-idx3-ubyte"), Missing());
         string trainImages = Path.Combine(_folder, "train-images-idx3-ubyte");
+        Assert.Equal(trainImages, Missing());
         IdxWriter.Write(trainImages, IdxFile.Create<byte>([1, 1, 1], [0]));
         var labels = Assert.Throws<FileNotFoundException>(() => MnistDataset.Load(_folder));
         Assert.Equal($"The MNIST folder '{_folder}' has no 'train-labels-idx1-ubyte' (or 'train-labels-idx1-ubyte.gz').", labels.Message);
