@@ -11,12 +11,22 @@ namespace MnistNet.Tests;
 /// </summary>
 internal static class RewrittenFiles
 {
-    public static void EditMetadata(string path, Action<Dictionary<string, string>> edit)
+    public static void EditMetadata(string path, Action<Dictionary<string, string>> edit) => Edit(path, edit, _ => { });
+
+    /// <summary>Edits the metadata and the tensor list (name, dtype, shape, bytes; written in list order) and re-signs the file.</summary>
+    public static void Edit(string path, Action<Dictionary<string, string>> editMetadata, Action<List<(string Name, string DType, long[] Shape, byte[] Data)>> editTensors)
     {
         SafeTensors file = SafeTensors.Read(path);
         var metadata = new Dictionary<string, string>(file.Metadata, StringComparer.Ordinal);
-        edit(metadata);
-        List<(string Name, string DType, long[] Shape, byte[] Data)> tensors = [.. file.Tensors.Select(t => (t.Name, t.DType, t.Shape, file.Bytes(t).ToArray()))];
+        editMetadata(metadata);
+        List<(string Name, string DType, long[] Shape, byte[] Data)> tensors = [.. file.Tensors.OrderBy(t => t.Begin).Select(t => (t.Name, t.DType, t.Shape, file.Bytes(t).ToArray()))];
+        editTensors(tensors);
+        WriteSigned(path, metadata, tensors);
+    }
+
+    /// <summary>Writes a file with the given metadata and tensors and a version-2 checksum over both.</summary>
+    public static void WriteSigned(string path, Dictionary<string, string> metadata, List<(string Name, string DType, long[] Shape, byte[] Data)> tensors)
+    {
         metadata["checksum"] = Checksum(metadata, tensors);
         SafeTensors.Write(path, metadata, tensors);
     }

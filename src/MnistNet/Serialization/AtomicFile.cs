@@ -20,9 +20,11 @@ public static class AtomicFile
         string temporary = TemporaryName(path);
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 write(stream);
+
+                // Stryker disable once all : flushing to the disk (not only to the OS) matters after a power cut, which no test can simulate
                 stream.Flush(flushToDisk: true);
             }
 
@@ -66,9 +68,7 @@ public static class AtomicFile
         string temporary = TemporaryName(path);
         try
         {
-            using (new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1, FileOptions.DeleteOnClose))
-            {
-            }
+            new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1, FileOptions.DeleteOnClose).Dispose();
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

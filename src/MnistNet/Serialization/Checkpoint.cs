@@ -25,6 +25,8 @@ public static class Checkpoint
     /// <typeparam name="T">float or double.</typeparam>
     /// <param name="trainer">The trainer.</param>
     /// <param name="path">The file to write.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="trainer"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
     /// <exception cref="IOException">The file cannot be written; any previous file is left as it was.</exception>
     public static void Save<T>(Trainer<T> trainer, string path)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -33,22 +35,21 @@ public static class Checkpoint
         TrainingState<T> state = trainer.State;
         Optimizer<T> optimizer = trainer.Optimizer;
         Network<T> network = trainer.Network;
-        ArgumentException.ThrowIfNullOrEmpty(path);
         CultureInfo inv = CultureInfo.InvariantCulture;
         var meta = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [Prefix + "kind"] = "checkpoint",
             [Prefix + "optimizer"] = optimizer.Name,
-            [Prefix + "learning_rate"] = optimizer.LearningRate.ToString("R", inv),
+            [Prefix + "learning_rate"] = optimizer.LearningRate.ToString(inv),
             [Prefix + "optimizer_steps"] = optimizer.Steps.ToString(inv),
             [Prefix + "epoch"] = state.Epoch.ToString(inv),
             [Prefix + "batch_in_epoch"] = state.BatchInEpoch.ToString(inv),
             [Prefix + "steps"] = state.Steps.ToString(inv),
-            [Prefix + "epoch_loss_sum"] = state.EpochLossSum.ToString("R", inv),
+            [Prefix + "epoch_loss_sum"] = state.EpochLossSum.ToString(inv),
             [Prefix + "seed"] = trainer.Options.Seed.ToString(inv),
             [Prefix + "batch_size"] = trainer.Options.BatchSize.ToString(inv),
             [Prefix + "train_count"] = state.TrainCount.ToString(inv),
-            [Prefix + "best_loss"] = state.BestLoss.ToString("R", inv),
+            [Prefix + "best_loss"] = state.BestLoss.ToString(inv),
             [Prefix + "best_epoch"] = state.BestEpoch.ToString(inv),
             [Prefix + "bad_epochs"] = state.BadEpochs.ToString(inv),
         };
@@ -57,13 +58,13 @@ public static class Checkpoint
             meta[Prefix + "optimizer." + key] = value;
         }
 
-        var extra = new List<(string Name, Matrix<T> Value, bool Vector)>();
+        var extra = new List<(string Name, Matrix<T> Value)>();
         int count = network.Parameters.Count;
         for (int k = 0; k < optimizer.StateCount; k++)
         {
             for (int p = 0; p < count; p++)
             {
-                extra.Add(($"optimizer.{k}.{p}", optimizer.State(network, k, p), false));
+                extra.Add(($"optimizer.{k}.{p}", optimizer.State(network, k, p)));
             }
         }
 
@@ -71,7 +72,7 @@ public static class Checkpoint
         {
             for (int p = 0; p < count; p++)
             {
-                extra.Add(($"best.{p}", state.Best[p], false));
+                extra.Add(($"best.{p}", state.Best[p]));
             }
         }
 
@@ -220,7 +221,7 @@ public static class Checkpoint
     private static long NonNegative(string path, string key, long value) =>
         value >= 0 ? value : throw DataErrors.InHeader(path, $"the checkpoint's {Prefix + key} is {value}; expected a value ≥ 0.");
 
-    private static string Text(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+    private static string Text(double value) => value.ToString(CultureInfo.InvariantCulture);
 
     private static double Double(string path, IReadOnlyDictionary<string, string> meta, string key) =>
         meta.TryGetValue(Prefix + key, out string? text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value)
