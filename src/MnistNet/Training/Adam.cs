@@ -57,6 +57,7 @@ public sealed class Adam<T> : Optimizer<T>
     public override IEnumerable<KeyValuePair<string, string>> Settings() =>
         [new("beta1", Text(Beta1)), new("beta2", Text(Beta2)), new("epsilon", Text(Epsilon)), new("weight_decay", Text(WeightDecay))];
 
+    // Stryker disable once all : parallel and serial updates give the same bits (OptimizerTests, ThreadCountTests); this only picks the faster
     private protected override bool Elementwise => true;
 
     /// <inheritdoc/>
@@ -70,6 +71,8 @@ public sealed class Adam<T> : Optimizer<T>
             T.CreateTruncating(Beta1),
             T.CreateTruncating(Beta2),
             T.CreateTruncating(Epsilon),
+
+            // Stryker disable once Equality : with no weight decay the factor is 1 − rate·0 = 1 exactly, as in the other branch
             parameter.Decays && WeightDecay > 0 ? T.One - (learningRate * T.CreateTruncating(WeightDecay)) : T.One);
         Run(parameter.Value.AsSpan(), gradient, StateSpan(state, 0), StateSpan(state, 1), kernel);
     }

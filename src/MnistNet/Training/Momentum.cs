@@ -43,6 +43,7 @@ public sealed class Momentum<T> : Optimizer<T>
     public override IEnumerable<KeyValuePair<string, string>> Settings() =>
         [new("momentum", Text(Coefficient)), new("nesterov", Nesterov ? "true" : "false")];
 
+    // Stryker disable once all : parallel and serial updates give the same bits (OptimizerTests, ThreadCountTests); this only picks the faster
     private protected override bool Elementwise => true;
 
     /// <inheritdoc/>

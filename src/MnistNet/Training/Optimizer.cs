@@ -77,6 +77,8 @@ public abstract class Optimizer<T>
         IReadOnlyList<Parameter<T>> parameters = network.Parameters;
         Matrix<T>[] gradients = workspace.GradientBuffers;
         int threads = MnistNetRuntime.MaxDegreeOfParallelism;
+
+        // Stryker disable once all : parallel and serial updates give the same bits (OptimizerTests, ThreadCountTests); this only picks the faster
         if (Elementwise && threads > 1)
         {
             // Element-wise rules: the tensors' storage in fixed chunks on every thread; each element's update is the
@@ -168,6 +170,7 @@ public abstract class Optimizer<T>
     }
 
     /// <summary>Gets whether <see cref="Update"/> treats every element on its own (the built-in rules), so a tensor may be updated in chunks on several threads.</summary>
+    // Stryker disable once all : parallel and serial updates give the same bits (OptimizerTests, ThreadCountTests); this only picks the faster
     private protected virtual bool Elementwise => false;
 
     /// <summary>Runs <paramref name="kernel"/> over the whole spans (or this thread's chunk of them) on the SIMD path of <see cref="MnistNetRuntime.EffectiveSimdPath"/>: full 512-bit vectors, then 256-bit, then scalars.</summary>
@@ -236,7 +239,7 @@ public abstract class Optimizer<T>
         }
     }
 
-    private protected static string Text(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+    private protected static string Text(double value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>One optimiser step split into (tensor, element range) chunks for the worker pool.</summary>
     private sealed class StepJob(Optimizer<T> optimizer) : IChunkJob
@@ -253,8 +256,11 @@ public abstract class Optimizer<T>
             // Chunks never cross a block of rows of the sparse first layer's slices, and each chunk is owned by its
             // block: the thread that wrote a block's gradient (that slice's chunk) updates its weights and state, and
             // transposes them in the next step's forward pass, without the block moving between cores.
+            // Stryker disable all : the chunks and their owners decide only which thread updates which elements, and each
+            // element's update is the same wherever it runs (same bits on any thread count, tested); EnsureState has
+            // already refused a network of another shape, so the chunks cover every element whichever network this is.
             int blockRows = LinearAlgebra.SparseInputKernels<T>.SliceWidth(MnistNetRuntime.EffectiveSimdPath);
-            if (_chunks.Count == 0 || !ReferenceEquals(parameters, _parameters) || blockRows != _blockRows)
+            if (_chunks.Count == 0 || blockRows != _blockRows)
             {
                 _chunks.Clear();
                 var owners = new List<int>();
@@ -284,6 +290,8 @@ public abstract class Optimizer<T>
                 _owners = [.. owners];
                 _blockRows = blockRows;
             }
+
+            // Stryker restore all
 
             _parameters = parameters;
             _gradients = gradients;

@@ -94,7 +94,7 @@ public static class Optimizers
                 "rmsprop" => new RmsProp<T>(learningRate, Get("rho", 0.9), Get("epsilon", 1e-8)),
                 "adam" => new Adam<T>(learningRate, Get("beta1", 0.9), Get("beta2", 0.999), Get("epsilon", 1e-8), Get("weight_decay", 0)),
                 "adamw" => new Adam<T>(learningRate, Get("beta1", 0.9), Get("beta2", 0.999), Get("epsilon", 1e-8), Get("weight_decay", 0.01)),
-                _ => throw new KeyNotFoundException($"Unknown optimizer \"{name}\"."),
+                _ => throw new System.Diagnostics.UnreachableException(),                     // BuiltIn is registered for the names above only
             };
         }
     }

@@ -40,6 +40,7 @@ public sealed class RmsProp<T> : Optimizer<T>
     /// <inheritdoc/>
     public override IEnumerable<KeyValuePair<string, string>> Settings() => [new("rho", Text(Rho)), new("epsilon", Text(Epsilon))];
 
+    // Stryker disable once all : parallel and serial updates give the same bits (OptimizerTests, ThreadCountTests); this only picks the faster
     private protected override bool Elementwise => true;
 
     /// <inheritdoc/>
@@ -59,6 +60,8 @@ public sealed class RmsProp<T> : Optimizer<T>
             TVec eps = TOps.Broadcast(epsilon);
             TVec eta = TOps.Broadcast(learningRate);
             int w = TOps.Count;
+
+            // Stryker disable once Equality : a last full vector left to the scalar tail gives the same bits (paths are bit-identical, tested)
             for (; i + w <= n; i += w)
             {
                 TVec gi = TOps.Load(in Unsafe.Add(ref g, i));

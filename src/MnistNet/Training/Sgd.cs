@@ -31,6 +31,7 @@ public sealed class Sgd<T> : Optimizer<T>
         }
     }
 
+    // Stryker disable once all : parallel and serial updates give the same bits (OptimizerTests, ThreadCountTests); this only picks the faster
     private protected override bool Elementwise => true;
 
     /// <inheritdoc/>
@@ -47,6 +48,8 @@ public sealed class Sgd<T> : Optimizer<T>
         {
             TVec rate = TOps.Broadcast(minusRate);
             int w = TOps.Count;
+
+            // Stryker disable once Equality : a last full vector left to the scalar tail gives the same bits (paths are bit-identical, tested)
             for (; i + w <= n; i += w)
             {
                 TVec theta = TOps.Load(in Unsafe.Add(ref p, i));

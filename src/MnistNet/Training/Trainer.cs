@@ -120,7 +120,7 @@ public sealed class Trainer<T>
         }
 
         _state.TrainCount = n;
-        int batch = Options.BatchSize <= 0 || Options.BatchSize >= n ? n : Options.BatchSize;
+        int batch = Options.BatchSize <= 0 ? n : Math.Min(Options.BatchSize, n);
         int stepsPerEpoch = (n + batch - 1) / batch;
         if (_state.BatchInEpoch >= stepsPerEpoch || Steps != ((long)_state.Epoch * stepsPerEpoch) + _state.BatchInEpoch)
         {
@@ -181,6 +181,7 @@ public sealed class Trainer<T>
                     isBest = true;
                     if (early)
                     {
+                        // Stryker disable once all : allocating the copy once or per improving epoch holds the same values
                         _state.Best ??= NewParameterCopy();
                         CopyParameters(Network.Parameters, _state.Best);
                     }
@@ -234,6 +235,7 @@ public sealed class Trainer<T>
         if (shuffle)
         {
             var random = new Prng(unchecked(seed + ((epoch + 1) * (long)0x9E3779B97F4A7C15)));
+            // Stryker disable once Equality : a last swap of element 0 with itself changes nothing (each epoch has its own generator)
             for (int i = order.Length - 1; i > 0; i--)
             {
                 int j = random.NextInt32(i + 1);
