@@ -18,9 +18,9 @@ repo=$(git rev-parse --show-toplevel)
 target=${1:?usage: run.sh <area|all> [stryker options]}
 shift
 
-# One run at a time: every area builds into this project's bin/ and obj/.
-exec 9>.run.lock
-flock -n 9 || { echo "another mutation run is using tests/MnistNet.MutationTests; wait for it" >&2; exit 1; }
+# One run per area at a time (each area builds in its own staged copy, so two areas may run side by side).
+exec 9>".run-$target.lock"
+flock -n 9 || { echo "another mutation run of $target is under way; wait for it" >&2; exit 1; }
 
 [ -x .tools/dotnet-stryker ] || dotnet tool install dotnet-stryker --version 5.1.0 --tool-path .tools
 

@@ -320,6 +320,23 @@ public sealed class SerializationContractTests : IDisposable
         byte[] over = BitConverter.GetBytes((ulong)SafeTensors.MaxHeaderBytes + 1);
         Assert.Contains($"at most {SafeTensors.MaxHeaderBytes} are allowed", Message(File8(over)), StringComparison.Ordinal);
         Assert.Contains("the header length is 50 bytes, but only 2 bytes follow it.", Message(File8([.. BitConverter.GetBytes(50UL), .. "{}"u8])), StringComparison.Ordinal);
+        Assert.Contains("the header length is 5 bytes, but only 2 bytes follow it.", Message(File8([.. BitConverter.GetBytes(5UL), .. "{}"u8])), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SafeTensors_FileLargerThanAnArray_IsRefusedBeforeReading()
+    {
+        // A sparse file one byte over the largest array: refused from its length, nothing read or allocated.
+        string path = Path.Combine(_folder, "huge.safetensors");
+        using (var stream = new FileStream(path, FileMode.CreateNew))
+        {
+            stream.SetLength(Array.MaxLength + 1L);
+        }
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<InvalidDataException>(() => DenseNetwork<float>.Load(path));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < (1 << 20));
+        Assert.Contains($"the file is {Array.MaxLength + 1L} bytes; model files larger than {Array.MaxLength} bytes are not supported.", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

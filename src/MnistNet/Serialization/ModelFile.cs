@@ -147,6 +147,8 @@ public static class ModelFile
             }
 
             TensorEntry bias = file.Find($"layers.{l}.bias") ?? throw DataErrors.InHeader(source, $"layers.{l}.weight has no layers.{l}.bias.");
+
+            // Stryker disable once Equality : a dimension of exactly int.MaxValue needs a tensor of 2 GB or more in a file read whole into one array
             if (weight.Shape.Length != 2 || weight.Shape[0] < 1 || weight.Shape[1] < 1 || weight.Shape[0] > int.MaxValue || weight.Shape[1] > int.MaxValue)
             {
                 throw DataErrors.AtOffset(source, 8, $"layers.{l}.weight must be a non-empty matrix, found shape [{string.Join(", ", weight.Shape)}].");
@@ -227,9 +229,8 @@ public static class ModelFile
         string source = file.Source;
         IReadOnlyDictionary<string, string> meta = file.Metadata;
         meta.TryGetValue("format", out string? format);
-        string? marker = format == FormatName ? "format"
-            : meta.Keys.FirstOrDefault(k => k is "format_version" or "architecture" || k.StartsWith("mnistnet.", StringComparison.Ordinal));
-        if (marker is null)
+        string? marker = meta.Keys.FirstOrDefault(k => k is "format_version" or "architecture" || k.StartsWith("mnistnet.", StringComparison.Ordinal));
+        if (format != FormatName && marker is null)
         {
             // Another tool's file: a checksum, if it has one, covers the tensor bytes (as version 1's did).
             if (meta.TryGetValue("checksum", out string? foreign))

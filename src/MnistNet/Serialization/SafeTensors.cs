@@ -8,10 +8,7 @@ using MnistNet.Data;
 namespace MnistNet.Serialization;
 
 /// <summary>One tensor of a safetensors file: its name, dtype, shape and bytes [Begin, End) of the data section.</summary>
-internal sealed record TensorEntry(string Name, string DType, long[] Shape, long Begin, long End)
-{
-    public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
-}
+internal sealed record TensorEntry(string Name, string DType, long[] Shape, long Begin, long End);
 
 /// <summary>
 /// The safetensors layout (huggingface/safetensors): an 8-byte little-endian header length N, N bytes of UTF-8 JSON
@@ -23,13 +20,6 @@ internal sealed class SafeTensors
     /// <summary>The reference implementation's limit on the header size.</summary>
     public const long MaxHeaderBytes = 100_000_000;
 
-    private static readonly Dictionary<string, int> s_dtypeSizes = new(StringComparer.Ordinal)
-    {
-        ["BOOL"] = 1, ["U8"] = 1, ["I8"] = 1, ["F8_E5M2"] = 1, ["F8_E4M3"] = 1,
-        ["I16"] = 2, ["U16"] = 2, ["F16"] = 2, ["BF16"] = 2,
-        ["I32"] = 4, ["U32"] = 4, ["F32"] = 4,
-        ["I64"] = 8, ["U64"] = 8, ["F64"] = 8,
-    };
 
     private readonly byte[] _file;
     private readonly long _dataStart;
@@ -52,7 +42,14 @@ internal sealed class SafeTensors
 
     public ReadOnlySpan<byte> Data => _file.AsSpan((int)_dataStart);
 
-    public static int DTypeSize(string dtype) => s_dtypeSizes.TryGetValue(dtype, out int size) ? size : 0;
+    public static int DTypeSize(string dtype) => dtype switch
+    {
+        "BOOL" or "U8" or "I8" or "F8_E5M2" or "F8_E4M3" => 1,
+        "I16" or "U16" or "F16" or "BF16" => 2,
+        "I32" or "U32" or "F32" => 4,
+        "I64" or "U64" or "F64" => 8,
+        _ => 0,
+    };
 
     public ReadOnlySpan<byte> Bytes(TensorEntry tensor) => _file.AsSpan((int)(_dataStart + tensor.Begin), (int)(tensor.End - tensor.Begin));
 
@@ -66,6 +63,8 @@ internal sealed class SafeTensors
         ArgumentException.ThrowIfNullOrEmpty(path);
         DataFiles.RequireFile(path);
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+
+        // Stryker disable once Equality : a file of exactly Array.MaxLength bytes (2 GB) is read whole; no test allocates that
         if (stream.Length > Array.MaxLength)
         {
             throw DataErrors.AtOffset(path, 0, $"the file is {stream.Length} bytes; model files larger than {Array.MaxLength} bytes are not supported.");
@@ -257,8 +256,8 @@ internal sealed class SafeTensors
             throw DataErrors.AtOffset(source, 8, $"{where} has the unknown dtype \"{dtype}\".");
         }
 
-        long[] shape = ReadIntegers(source, where, value, "shape", -1);
-        long[] offsets = ReadIntegers(source, where, value, "data_offsets", 2);
+        long[] shape = ReadIntegers(source, where, value, "shape", exactCount: null);
+        long[] offsets = ReadIntegers(source, where, value, "data_offsets", exactCount: 2);
         if (offsets[0] > offsets[1])
         {
             throw DataErrors.AtOffset(source, 8, $"{where} has data_offsets [{offsets[0]}, {offsets[1]}], which end before they begin.");
@@ -288,7 +287,8 @@ internal sealed class SafeTensors
         return new TensorEntry(name, dtype, shape, offsets[0], offsets[1]);
     }
 
-    private static long[] ReadIntegers(string source, string where, JsonElement tensor, string key, int count)
+    /// <summary>Reads the array <paramref name="key"/> of non-negative integers: <paramref name="exactCount"/> of them, or at most 64 when null.</summary>
+    private static long[] ReadIntegers(string source, string where, JsonElement tensor, string key, int? exactCount)
     {
         if (!tensor.TryGetProperty(key, out JsonElement array) || array.ValueKind != JsonValueKind.Array)
         {
@@ -296,9 +296,9 @@ internal sealed class SafeTensors
         }
 
         int length = array.GetArrayLength();
-        if ((count >= 0 && length != count) || length > 64)
+        if ((exactCount is int count && length != count) || length > 64)
         {
-            throw DataErrors.AtOffset(source, 8, $"{where}: \"{key}\" has {length} entries, expected {(count >= 0 ? count.ToString(CultureInfo.InvariantCulture) : "at most 64")}.");
+            throw DataErrors.AtOffset(source, 8, $"{where}: \"{key}\" has {length} entries, expected {exactCount?.ToString(CultureInfo.InvariantCulture) ?? "at most 64"}.");
         }
 
         var values = new long[length];
