@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Mutation testing with dotnet-stryker 5.1.0 (xunit v3 through Microsoft.Testing.Platform: -t mtp), one area at a time.
 #   bash tests/MnistNet.MutationTests/run.sh <area|all> [extra stryker options]
+#   bash tests/MnistNet.MutationTests/run.sh <area>:<File.cs>[,<File.cs>…]   (only those files of the area)
 # Areas: Data Serialization Activations Training Kernels Networks. Each compiles only that area's tests into this
 # project (MutationArea, see the .csproj) and mutates only that area's sources. Reports (HTML, JSON, text) go to
 # tests/MnistNet.MutationTests/reports/<area>/ (ignored by git). Not run by CI: an area takes 10 to 60 minutes.
+# Naming files splits an area whose tests are too slow under mutation as a whole (Kernels: every mutated kernel's
+# switch is read on each pass of its inner loop); their report goes to reports/<area>-<files>/.
 #
 # Stryker.NET mutates and compiles every file of the project and only then filters mutants by --mutate, so every
 # kernel would carry a mutant switch (a read of a memory-mapped file) in its inner loops even when only the file
@@ -19,7 +22,7 @@ target=${1:?usage: run.sh <area|all> [stryker options]}
 shift
 
 # One run per area at a time (each area builds in its own staged copy, so two areas may run side by side).
-exec 9>".run-$target.lock"
+exec 9>".run-${target//[^A-Za-z0-9]/_}.lock"
 flock -n 9 || { echo "another mutation run of $target is under way; wait for it" >&2; exit 1; }
 
 [ -x .tools/dotnet-stryker ] || dotnet tool install dotnet-stryker --version 5.1.0 --tool-path .tools
@@ -45,9 +48,10 @@ folders_for() {
   esac
 }
 
-# Copies the working tree to $1 and marks every source file outside area $2 "not to be mutated".
+# Copies the working tree to $1 and marks every source file outside area $2 (or outside its files $3, comma-separated)
+# "not to be mutated".
 stage() {
-  local dir=$1 area=$2 folders f rel top skip
+  local dir=$1 area=$2 files=$3 folders f rel top skip
   rm -rf "$dir" && mkdir -p "$dir"
   (cd "$repo" && git ls-files -co --exclude-standard -z | tar --null -T - -cf -) | tar -xf - -C "$dir"
   folders=$(folders_for "$area")
@@ -56,6 +60,7 @@ stage() {
     top=${rel%%/*}
     skip=1
     for g in $folders; do [ "$top" = "$g" ] && skip=0; done
+    [ -n "$files" ] && [[ ",$files," != *",$(basename "$f"),"* ]] && skip=1
     if [ $skip = 1 ] && grep -q '^namespace ' "$f"; then
       sed -i '0,/^namespace /s//\/\/ Stryker disable all : outside the area being mutated (see run.sh)\nnamespace /' "$f"
     fi
@@ -64,8 +69,24 @@ stage() {
 
 areas=$target
 [ "$target" = all ] && areas="Data Serialization Activations Training Kernels Networks"
-for area in $areas; do
+for spec in $areas; do
+  area=${spec%%:*}
+  files=""
+  [ "$spec" != "$area" ] && files=${spec#*:}
   globs=$(mutate_for "$area")
+  name=$area
+  if [ -n "$files" ]; then
+    globs=""
+    for file in ${files//,/ }; do
+      found=""
+      for folder in $(folders_for "$area"); do
+        [ -f "$repo/src/MnistNet/$folder/$file" ] && found="**/$folder/$file"
+      done
+      [ -n "$found" ] || { echo "no file $file in area $area" >&2; exit 1; }
+      globs="$globs $found"
+    done
+    name="$area-${files//[^A-Za-z0-9]/_}"
+  fi
   args=()
   for g in $globs; do args+=(-m "$g"); done
   # Per-test coverage through MTP breaks on tests that hammer mutated code while coverage is recorded (every pass of a
@@ -76,12 +97,12 @@ for area in $areas; do
   case "$area" in
     Serialization|Training|Kernels|Networks) args+=(-f "${STRYKER_COVERAGE_CONFIG:-stryker-coverage-isolated.json}") ;;
   esac
-  echo "== $area: mutating $globs"
-  staged=${TMPDIR:-/tmp}/mnistnet-mutation/$area
-  stage "$staged" "$area"
-  rm -rf "reports/$area"
+  echo "== $name: mutating $globs"
+  staged=${TMPDIR:-/tmp}/mnistnet-mutation/$name
+  stage "$staged" "$area" "$files"
+  rm -rf "reports/$name"
   (cd "$staged/tests/MnistNet.MutationTests" &&
     MutationArea=$area "$here/.tools/dotnet-stryker" -t mtp --configuration Release -p MnistNet.csproj "${args[@]}" \
-      -r Dots -r Json -r Html -r ClearText -c 1 -O "$here/reports/$area" --skip-version-check "$@") | tee "reports-$area.log"
-  grep -E "The final mutation score is" "reports-$area.log" || true
+      -r Dots -r Json -r Html -r ClearText -c 1 -O "$here/reports/$name" --skip-version-check "$@") | tee "reports-$name.log"
+  grep -E "The final mutation score is" "reports-$name.log" || true
 done
