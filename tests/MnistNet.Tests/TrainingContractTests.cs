@@ -189,6 +189,42 @@ public sealed class TrainingContractTests
     }
 
     [Fact]
+    public void Sgd_Descend_IsThetaMinusAlphaTimesG_ForEveryParameter()
+    {
+        // The seed's update_params, as TwoLayerNetwork.UpdateParams applies it: θ ← θ − α·g, one fused multiply-add.
+        var net = new DenseNetwork<float>([7, 5, 3], seed: 4);
+        var rng = new Random(9);
+        LinearAlgebra.Matrix<float>[] gradients = [.. net.Parameters.Select(p => new LinearAlgebra.Matrix<float>(p.Value.Rows, p.Value.Columns))];
+        float[][] expected = new float[net.Parameters.Count][];
+        for (int p = 0; p < gradients.Length; p++)
+        {
+            LinearAlgebra.Matrix<float> g = gradients[p], theta = net.Parameters[p].Value;
+            expected[p] = new float[g.Rows * g.Columns];
+            for (int r = 0; r < g.Rows; r++)
+            {
+                for (int c = 0; c < g.Columns; c++)
+                {
+                    g[r, c] = (float)(rng.NextDouble() - 0.5);
+                    expected[p][(r * g.Columns) + c] = MathF.FusedMultiplyAdd(g[r, c], -0.25f, theta[r, c]);
+                }
+            }
+        }
+
+        Sgd<float>.Descend(net.Parameters, gradients, 0.25f);
+        for (int p = 0; p < gradients.Length; p++)
+        {
+            LinearAlgebra.Matrix<float> theta = net.Parameters[p].Value;
+            for (int r = 0; r < theta.Rows; r++)
+            {
+                for (int c = 0; c < theta.Columns; c++)
+                {
+                    Assert.Equal(expected[p][(r * theta.Columns) + c], theta[r, c]);
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Trainer_ChecksItsArgumentsAndData()
     {
         var net = new DenseNetwork<float>([784, 6, 10], seed: 1);
