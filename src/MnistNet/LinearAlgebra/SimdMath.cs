@@ -17,6 +17,7 @@ internal static class SimdMath
     public static void Scale<T>(Span<T> x, T factor)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Stryker disable once all : TensorPrimitives and the loop give the same bits for this exactly rounded operation (SimdMathTests); this picks the loop under MNISTNET_SIMD=scalar
         if (!Scalar)
         {
             TensorPrimitives.Multiply(x, factor, x);
@@ -33,6 +34,7 @@ internal static class SimdMath
     public static void Add<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Stryker disable once all : TensorPrimitives and the loop give the same bits for this exactly rounded operation (SimdMathTests); this picks the loop under MNISTNET_SIMD=scalar
         if (!Scalar)
         {
             TensorPrimitives.Add(x, y, destination);
@@ -49,6 +51,7 @@ internal static class SimdMath
     public static void Add<T>(ReadOnlySpan<T> x, T y, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Stryker disable once all : TensorPrimitives and the loop give the same bits for this exactly rounded operation (SimdMathTests); this picks the loop under MNISTNET_SIMD=scalar
         if (!Scalar)
         {
             TensorPrimitives.Add(x, y, destination);
@@ -65,6 +68,7 @@ internal static class SimdMath
     public static void Subtract<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Stryker disable once all : TensorPrimitives and the loop give the same bits for this exactly rounded operation (SimdMathTests); this picks the loop under MNISTNET_SIMD=scalar
         if (!Scalar)
         {
             TensorPrimitives.Subtract(x, y, destination);
@@ -81,6 +85,7 @@ internal static class SimdMath
     public static void Divide<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Stryker disable once all : TensorPrimitives and the loop give the same bits for this exactly rounded operation (SimdMathTests); this picks the loop under MNISTNET_SIMD=scalar
         if (!Scalar)
         {
             TensorPrimitives.Divide(x, y, destination);
@@ -97,6 +102,7 @@ internal static class SimdMath
     public static void Max<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Stryker disable once all : TensorPrimitives and the loop give the same bits for this exactly rounded operation (SimdMathTests); this picks the loop under MNISTNET_SIMD=scalar
         if (!Scalar)
         {
             TensorPrimitives.Max(x, y, destination);
@@ -113,6 +119,7 @@ internal static class SimdMath
     public static void Max<T>(ReadOnlySpan<T> x, T y, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Stryker disable once all : TensorPrimitives and the loop give the same bits for this exactly rounded operation (SimdMathTests); this picks the loop under MNISTNET_SIMD=scalar
         if (!Scalar)
         {
             TensorPrimitives.Max(x, y, destination);
