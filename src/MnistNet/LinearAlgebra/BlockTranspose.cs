@@ -18,6 +18,8 @@ internal static class BlockTranspose
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int r = 0;
+
+        // Stryker disable once Equality : the AVX tiles and the scalar loop give the same bits (a transpose, times an exactly rounded factor)
         if (typeof(T) == typeof(float) && Avx.IsSupported && path != SimdPath.Scalar)
         {
             ref float s = ref Unsafe.As<T, float>(ref src);
@@ -26,6 +28,8 @@ internal static class BlockTranspose
             for (; r + Tile <= rows; r += Tile)
             {
                 int c = 0;
+
+                // Stryker disable once Equality : a last full tile left to the scalar remainder gives the same values
                 for (; c + Tile <= columns; c += Tile)
                 {
                     Tile8(ref Unsafe.Add(ref s, (r * srcStride) + c), srcStride, ref Unsafe.Add(ref d, (c * dstStride) + r), dstStride, f, scale);
@@ -35,6 +39,7 @@ internal static class BlockTranspose
             }
         }
 
+        // Stryker disable once Equality : with r = rows the remainder has no rows
         if (r < rows)
         {
             Scalar(ref Unsafe.Add(ref src, r * srcStride), srcStride, rows - r, 0, columns, ref Unsafe.Add(ref dst, r), dstStride, factor, scale);
@@ -45,6 +50,7 @@ internal static class BlockTranspose
     private static void Scalar<T>(ref T src, nint srcStride, int rows, int c0, int c1, ref T dst, nint dstStride, T factor, bool scale)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        // Stryker disable once Equality : a pass with k0 = c1 has no columns
         for (int k0 = c0; k0 < c1; k0 += 16)
         {
             int k1 = Math.Min(k0 + 16, c1);
@@ -54,6 +60,7 @@ internal static class BlockTranspose
                 for (int c = k0; c < k1; c++)
                 {
                     T value = Unsafe.Add(ref row, c);
+                    // Stryker disable once Conditional : every caller that does not scale passes a factor of 1
                     Unsafe.Add(ref dst, (c * dstStride) + r) = scale ? value * factor : value;
                 }
             }
@@ -102,5 +109,7 @@ internal static class BlockTranspose
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Store(Vector256<float> value, ref float destination, Vector256<float> factor, bool scale) =>
+
+        // Stryker disable once Conditional : every caller that does not scale passes a factor of 1
         (scale ? value * factor : value).StoreUnsafe(ref destination);
 }
