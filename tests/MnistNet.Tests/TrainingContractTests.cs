@@ -137,9 +137,19 @@ public sealed class TrainingContractTests
         var error = Assert.Throws<ArgumentException>(() => adam.Step(second, new NetworkWorkspace<float>(second, 2), 0.1));
         Assert.StartsWith($"This optimiser's state belongs to a network of another shape than {second.Architecture}; use one optimiser per network, or Reset() it.", error.Message, StringComparison.Ordinal);
 
+        // After Reset() the optimiser serves the other network, every element of it, on one thread or two, as a fresh one would.
         adam.Reset();
-        adam.Step(second, new NetworkWorkspace<float>(second, 2), 0.1);
+        var x = new LinearAlgebra.Matrix<float>(second.Inputs, 2);
+        x[0, 0] = 1;
+        x[1, 1] = -2;
+        var secondWs = new NetworkWorkspace<float>(second, 2);
+        second.ComputeGradients(x, [0, 1], secondWs);
+        DenseNetwork<float> copy = second.Clone();
+        adam.Step(second, secondWs, 0.1);
         Assert.Equal(1, adam.Steps);
+        Threads.Run(1, () => new Adam<float>(0.1).Step(copy, secondWs, 0.1));
+        TrainerTests.AssertSameParameters(copy, second);
+        Assert.False(TestData.SameBits(copy.Parameters[0].Value, new DenseNetwork<float>(secondInputs == 4 ? [4, 6, 2] : [secondInputs, 3, 2], seed: 1).Parameters[0].Value));
     }
 
     [Fact]

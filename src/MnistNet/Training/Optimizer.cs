@@ -256,11 +256,9 @@ public abstract class Optimizer<T>
             // Chunks never cross a block of rows of the sparse first layer's slices, and each chunk is owned by its
             // block: the thread that wrote a block's gradient (that slice's chunk) updates its weights and state, and
             // transposes them in the next step's forward pass, without the block moving between cores.
-            // Stryker disable all : the chunks and their owners decide only which thread updates which elements, and each
-            // element's update is the same wherever it runs (same bits on any thread count, tested); EnsureState has
-            // already refused a network of another shape, so the chunks cover every element whichever network this is.
+            // Rebuilt for another network's parameters (after Reset() it may have another shape) or another SIMD width.
             int blockRows = LinearAlgebra.SparseInputKernels<T>.SliceWidth(MnistNetRuntime.EffectiveSimdPath);
-            if (_chunks.Count == 0 || blockRows != _blockRows)
+            if (_chunks.Count == 0 || !ReferenceEquals(parameters, _parameters) || blockRows != _blockRows)
             {
                 _chunks.Clear();
                 var owners = new List<int>();
@@ -268,20 +266,15 @@ public abstract class Optimizer<T>
                 {
                     Matrix<T> value = parameters[p].Value;
                     int n = value.AsSpan().Length;
+                    // Stryker disable once all : the block size decides only which thread updates which elements; each element's update is the same wherever it runs (same bits on any thread count, tested)
                     int block = Math.Max(1, blockRows * value.Stride);
-                    if (n == 0)
-                    {
-                        _chunks.Add((p, 0, 0));
-                        owners.Add(0);
-                        continue;
-                    }
-
                     for (int blockStart = 0; blockStart < n; blockStart += block)
                     {
                         int blockEnd = Math.Min(n, blockStart + block);
                         for (int start = blockStart; start < blockEnd; start += UpdateChunk)
                         {
                             _chunks.Add((p, start, Math.Min(UpdateChunk, blockEnd - start)));
+                            // Stryker disable once all : the owner decides only which thread runs the chunk (same bits on any thread count, tested)
                             owners.Add(blockStart / block);
                         }
                     }
@@ -290,8 +283,6 @@ public abstract class Optimizer<T>
                 _owners = [.. owners];
                 _blockRows = blockRows;
             }
-
-            // Stryker restore all
 
             _parameters = parameters;
             _gradients = gradients;
