@@ -199,6 +199,35 @@ public sealed class TrainingContractTests
     }
 
     [Fact]
+    public void UserOptimizer_WithItsOwnLoop_RunsOncePerTensor_OnTwoThreads()
+    {
+        // A rule written outside the library sees whole tensors, once per step, however many threads there are (only the
+        // built-in element-wise rules are split into chunks across threads). The first weights, 32 × 784, are more than
+        // one chunk of a built-in rule's work.
+        var net = new DenseNetwork<float>([784, 32, 10], seed: 3);
+        var ws = new NetworkWorkspace<float>(net, 32);
+        net.ComputeGradients(Train, [.. Enumerable.Range(0, 32)], ws);
+        float[][] expected = [.. net.Parameters.Select((p, i) => p.Value.AsSpan().ToArray().Select((v, k) => v - (0.5f * ws.GradientBuffers[i].AsSpan()[k])).ToArray())];
+        var calls = new List<int>();
+        int saved = MnistNetRuntime.MaxDegreeOfParallelism;
+        try
+        {
+            MnistNetRuntime.MaxDegreeOfParallelism = 2;                    // (a user rule runs on the caller: no worker to check)
+            new PlainLoopOptimizer(0.5, calls).Step(net, ws, 0.5);
+        }
+        finally
+        {
+            MnistNetRuntime.MaxDegreeOfParallelism = saved;
+        }
+
+        Assert.Equal(net.Parameters.Select(p => p.Value.AsSpan().Length), calls);
+        for (int p = 0; p < expected.Length; p++)
+        {
+            Assert.True(expected[p].AsSpan().SequenceEqual(net.Parameters[p].Value.AsSpan()), net.Parameters[p].Name);
+        }
+    }
+
+    [Fact]
     public void Sgd_Descend_IsThetaMinusAlphaTimesG_ForEveryParameter()
     {
         // The seed's update_params, as TwoLayerNetwork.UpdateParams applies it: θ ← θ − α·g, one fused multiply-add.
@@ -390,6 +419,26 @@ public sealed class TrainingContractTests
     }
 
     /// <summary>A rate so small (10⁻³⁰ of the base) that no weight changes by a bit.</summary>
+    /// <summary>θ ← θ − η·g in a plain loop over the whole tensor, recording each call's length.</summary>
+    private sealed class PlainLoopOptimizer(double learningRate, List<int> calls) : Optimizer<float>(learningRate)
+    {
+        public override string Name => "plain";
+
+        protected override void Update(Layers.Parameter<float> parameter, ReadOnlySpan<float> gradient, ReadOnlySpan<LinearAlgebra.Matrix<float>> state, float learningRate)
+        {
+            Span<float> theta = parameter.Value.AsSpan();
+            lock (calls)
+            {
+                calls.Add(theta.Length);
+            }
+
+            for (int i = 0; i < theta.Length; i++)
+            {
+                theta[i] -= learningRate * gradient[i];
+            }
+        }
+    }
+
     private sealed class NegligibleSchedule : LearningRateSchedule
     {
         public override string Name => "negligible";

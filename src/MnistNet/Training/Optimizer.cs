@@ -78,7 +78,7 @@ public abstract class Optimizer<T>
         Matrix<T>[] gradients = workspace.GradientBuffers;
         int threads = MnistNetRuntime.MaxDegreeOfParallelism;
 
-        // Stryker disable once all : parallel and serial updates give the same bits (OptimizerTests, ThreadCountTests); this only picks the faster
+        // Stryker disable once Equality : for the element-wise rules, parallel and serial updates give the same bits (OptimizerTests, ThreadCountTests)
         if (Elementwise && threads > 1)
         {
             // Element-wise rules: the tensors' storage in fixed chunks on every thread; each element's update is the
@@ -170,7 +170,6 @@ public abstract class Optimizer<T>
     }
 
     /// <summary>Gets whether <see cref="Update"/> treats every element on its own (the built-in rules), so a tensor may be updated in chunks on several threads.</summary>
-    // Stryker disable once all : parallel and serial updates give the same bits (OptimizerTests, ThreadCountTests); this only picks the faster
     private protected virtual bool Elementwise => false;
 
     /// <summary>Runs <paramref name="kernel"/> over the whole spans (or this thread's chunk of them) on the SIMD path of <see cref="MnistNetRuntime.EffectiveSimdPath"/>: full 512-bit vectors, then 256-bit, then scalars.</summary>
