@@ -313,7 +313,8 @@ public sealed class ModelFileTests : IDisposable
         Assert.Equal(2, DenseNetwork<float>.Load(foreign).Outputs);
     }
 
-    private static void WriteRaw(string path, string json, byte[] data)
+    /// <summary>Writes a safetensors file from a JSON header (padded with spaces to a multiple of 8) and its data bytes.</summary>
+    internal static void WriteRaw(string path, string json, byte[] data)
     {
         byte[] header = Encoding.UTF8.GetBytes(json.PadRight((json.Length + 7) / 8 * 8));
         File.WriteAllBytes(path, [.. BitConverter.GetBytes((ulong)header.Length), .. header, .. data]);

@@ -184,7 +184,7 @@ public sealed class SerializationContractTests : IDisposable
     public void ModelFile_MarkedAsMnistNets_WithoutItsIntegrityKeys_IsRefused(string metadata, string expected)
     {
         string path = Path.Combine(_folder, "marked.safetensors");
-        WriteRaw(path, "{\"__metadata__\":{" + metadata + "}," + W + "," + B + "}", new byte[24]);
+        ModelFileTests.WriteRaw(path, "{\"__metadata__\":{" + metadata + "}," + W + "," + B + "}", new byte[24]);
         var error = Assert.Throws<InvalidDataException>(() => DenseNetwork<float>.Load(path));
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
@@ -196,11 +196,11 @@ public sealed class SerializationContractTests : IDisposable
         BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(4), 1.5f);
         string checksum = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(data));
         string path = Path.Combine(_folder, "v1.safetensors");
-        WriteRaw(path, "{\"__metadata__\":{\"format\":\"mnistnet\",\"format_version\":\"1\",\"checksum\":\"" + checksum + "\"}," + W + "," + B + "}", data);
+        ModelFileTests.WriteRaw(path, "{\"__metadata__\":{\"format\":\"mnistnet\",\"format_version\":\"1\",\"checksum\":\"" + checksum + "\"}," + W + "," + B + "}", data);
         Assert.Equal(1.5f, DenseNetwork<float>.Load(path).Parameters[0].Value[0, 1]);
 
         data[0] ^= 1;
-        WriteRaw(path, "{\"__metadata__\":{\"format\":\"mnistnet\",\"format_version\":\"1\",\"checksum\":\"" + checksum + "\"}," + W + "," + B + "}", data);
+        ModelFileTests.WriteRaw(path, "{\"__metadata__\":{\"format\":\"mnistnet\",\"format_version\":\"1\",\"checksum\":\"" + checksum + "\"}," + W + "," + B + "}", data);
         Assert.Contains("the tensor bytes hash to", Assert.Throws<InvalidDataException>(() => DenseNetwork<float>.Load(path)).Message, StringComparison.Ordinal);
     }
 
@@ -222,7 +222,7 @@ public sealed class SerializationContractTests : IDisposable
         string json = "{\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":" + weightShape + ",\"data_offsets\":[0," + w + "]},"
             + "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":" + biasShape + ",\"data_offsets\":[" + w + "," + (w + b) + "]}}";
         string path = Path.Combine(_folder, "layer.safetensors");
-        WriteRaw(path, json, new byte[w + b]);
+        ModelFileTests.WriteRaw(path, json, new byte[w + b]);
         var error = Assert.Throws<InvalidDataException>(() => DenseNetwork<float>.Load(path));
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
     }
@@ -233,7 +233,7 @@ public sealed class SerializationContractTests : IDisposable
         const string W1 = "\"layers.1.weight\":{\"dtype\":\"F32\",\"shape\":[1,3],\"data_offsets\":[24,36]}";
         const string B1 = "\"layers.1.bias\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[36,40]}";
         string path = Path.Combine(_folder, "chain.safetensors");
-        WriteRaw(path, "{" + W + "," + B + "," + W1 + "," + B1 + "}", new byte[40]);
+        ModelFileTests.WriteRaw(path, "{" + W + "," + B + "," + W1 + "," + B1 + "}", new byte[40]);
         var error = Assert.Throws<InvalidDataException>(() => DenseNetwork<float>.Load(path));
         Assert.Contains("layers.1.weight has 3 columns, but layer 0 has 2 outputs.", error.Message, StringComparison.Ordinal);
     }
@@ -283,12 +283,12 @@ public sealed class SerializationContractTests : IDisposable
         // A model with one more tensor of that dtype (another tool's extra data): the file loads; one byte short, it is refused.
         string extra = ",\"extra\":{\"dtype\":\"" + dtype + "\",\"shape\":[3],\"data_offsets\":[24," + (24 + (3 * size)) + "]}";
         string path = Path.Combine(_folder, dtype + ".safetensors");
-        WriteRaw(path, "{" + W + "," + B + extra + "}", new byte[24 + (3 * size)]);
+        ModelFileTests.WriteRaw(path, "{" + W + "," + B + extra + "}", new byte[24 + (3 * size)]);
         Assert.Equal(2, DenseNetwork<float>.Load(path).Outputs);
 
         string shortPath = Path.Combine(_folder, dtype + "-short.safetensors");
         string shortExtra = ",\"extra\":{\"dtype\":\"" + dtype + "\",\"shape\":[3],\"data_offsets\":[24," + (24 + (3 * size) - 1) + "]}";
-        WriteRaw(shortPath, "{" + W + "," + B + shortExtra + "}", new byte[24 + (3 * size) - 1]);
+        ModelFileTests.WriteRaw(shortPath, "{" + W + "," + B + shortExtra + "}", new byte[24 + (3 * size) - 1]);
         var error = Assert.Throws<InvalidDataException>(() => DenseNetwork<float>.Load(shortPath));
         Assert.Contains($"a {dtype} tensor of shape [3] takes {3 * size} bytes", error.Message, StringComparison.Ordinal);
     }
@@ -537,7 +537,7 @@ public sealed class SerializationContractTests : IDisposable
         string json = "{\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[" + outputs + ",1],\"data_offsets\":[0," + (4 * outputs) + "]},"
             + "\"layers.0.bias\":{\"dtype\":\"F32\",\"shape\":[" + outputs + "],\"data_offsets\":[" + (4 * outputs) + "," + (8 * outputs) + "]}}";
         string path = Path.Combine(_folder, $"tall-{outputs}.safetensors");
-        WriteRaw(path, json, new byte[8 * outputs]);
+        ModelFileTests.WriteRaw(path, json, new byte[8 * outputs]);
         return path;
     }
 
@@ -548,7 +548,7 @@ public sealed class SerializationContractTests : IDisposable
         string json = "{\"layers.0.weight\":{\"dtype\":\"U8\",\"shape\":[" + rows + "," + columns + "],\"data_offsets\":[0," + w + "]},"
             + "\"layers.0.bias\":{\"dtype\":\"U8\",\"shape\":[" + rows + "],\"data_offsets\":[" + w + "," + (w + rows) + "]}}";
         string path = Path.Combine(_folder, $"narrow-{columns}.safetensors");
-        WriteRaw(path, json, new byte[w + rows]);
+        ModelFileTests.WriteRaw(path, json, new byte[w + rows]);
         return path;
     }
 
@@ -561,11 +561,9 @@ public sealed class SerializationContractTests : IDisposable
             + "\"layers.1.weight\":{\"dtype\":\"U8\",\"shape\":[1," + hidden + "],\"data_offsets\":[" + (2 * hidden) + "," + (3 * hidden) + "]},"
             + "\"layers.1.bias\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[" + (3 * hidden) + "," + ((3 * hidden) + 1) + "]}}";
         string path = Path.Combine(_folder, "two-narrow.safetensors");
-        WriteRaw(path, json, new byte[(3 * hidden) + 1]);
+        ModelFileTests.WriteRaw(path, json, new byte[(3 * hidden) + 1]);
         return path;
     }
-
-    private static void WriteRaw(string path, string json, byte[] data) => File.WriteAllBytes(path, [.. Header(json), .. data]);
 
     /// <summary>The 8-byte length and the JSON header, padded with spaces to a multiple of 8.</summary>
     private static byte[] Header(string json)
