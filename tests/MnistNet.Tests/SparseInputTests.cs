@@ -109,36 +109,41 @@ public class SparseInputTests
     [InlineData(7, 2)]
     [InlineData(130, 3)]
     [InlineData(257, 2)]
-    public void GroupRows_InAnyNumberOfParts_BuildsTheSameByRowLayout(int m, int parts)
+    public void BatchSet_EveryCopyHoldsTheBatch_ByColumnAndByRow(int m, int copies)
     {
         Dataset data = Images(300, side: 28, density: 0.2, seed: m);
-        int[] indices = [.. Enumerable.Range(0, m).Select(i => (i * 37) % data.Count)];
-        var whole = new SparseBatch<float>(784, m);
-        whole.Gather(data, indices);
-        whole.GroupByRow();
-
-        var split = new SparseBatch<float>(784, m);
-        split.Gather(data, indices);
-        split.PrepareRowLayout(parts);
-        for (int part = parts - 1; part >= 0; part--)
-        {
-            split.GroupRows(part, parts);                                       // any order: parts write disjoint rows
-        }
-
-        split.MarkRowsReady();
-        int total = whole.ColumnStart[m];
-        Assert.True(split.RowsReady);
-        Assert.Equal(whole.RowStart, split.RowStart);
-        Assert.Equal(whole.RowColumn.AsSpan(0, total).ToArray(), split.RowColumn.AsSpan(0, total).ToArray());
-        Assert.Equal(whole.RowValue.AsSpan(0, total).ToArray(), split.RowValue.AsSpan(0, total).ToArray());
-
-        // And against the definition: row k holds column j's entry for each j with x_kj ≠ 0, columns increasing.
         var x = new Matrix<float>(784, m);
-        data.CopyBatchTo(indices, x, default);
-        for (int k = 0; k < 784; k++)
+        var set = new SparseBatchSet<float>(784, m);
+        foreach (int shift in new[] { 0, 11 })
         {
-            int[] columns = [.. Enumerable.Range(0, m).Where(j => x[k, j] != 0)];
-            Assert.Equal(columns, split.RowColumn.AsSpan(split.RowStart[k], split.RowStart[k + 1] - split.RowStart[k]).ToArray());
+            // A second batch into the same buffers: nothing of the first may remain.
+            int[] indices = [.. Enumerable.Range(0, m).Select(i => ((i * 37) + shift) % data.Count)];
+            set.Load(data, indices, copies);
+            data.CopyBatchTo(indices, x, default);
+            Assert.Equal(copies, set.Count);
+            Assert.Equal(m, set.Columns);
+            for (int c = 0; c < copies; c++)
+            {
+                SparseBatch<float> copy = set[c];
+                Assert.Equal(m, copy.Columns);
+                for (int j = 0; j < m; j++)
+                {
+                    // Column j holds (k, x_kj) for each non-zero, rows increasing.
+                    int[] rows = [.. Enumerable.Range(0, 784).Where(k => x[k, j] != 0)];
+                    int start = copy.ColumnStart[j], count = copy.ColumnStart[j + 1] - start;
+                    Assert.Equal(rows, copy.RowIndex.AsSpan(start, count).ToArray().Select(r => (int)r));
+                    Assert.Equal(rows.Select(k => x[k, j]), copy.Values.AsSpan(start, count).ToArray());
+                }
+
+                for (int k = 0; k < 784; k++)
+                {
+                    // Row k holds (j, x_kj) for each j with x_kj ≠ 0, columns increasing.
+                    int[] columns = [.. Enumerable.Range(0, m).Where(j => x[k, j] != 0)];
+                    int start = copy.RowStart[k], count = copy.RowStart[k + 1] - start;
+                    Assert.Equal(columns, copy.RowColumn.AsSpan(start, count).ToArray());
+                    Assert.Equal(columns.Select(j => x[k, j]), copy.RowValue.AsSpan(start, count).ToArray());
+                }
+            }
         }
     }
 
@@ -147,8 +152,8 @@ public class SparseInputTests
         var random = new Prng(seed);
         int inputs = data.PixelsPerImage;
         int[] indices = [.. Enumerable.Range(0, m).Select(_ => random.NextInt32(data.Count))];
-        var batch = new SparseBatch<float>(inputs, m);
-        batch.Gather(data, indices);
+        var batch = new SparseBatchSet<float>(inputs, m);
+        batch.Load(data, indices, copies: 2);
         var x = new Matrix<float>(inputs, m);
         data.CopyBatchTo(indices, x, default);
 

@@ -74,7 +74,7 @@ public class ThreadCountTests
             MnistNetRuntime.SimdPath = path;
             try
             {
-                var net = new DenseNetwork<float>([784, 64, 10], seed: 5);
+                var net = new DenseNetwork<float>([784, 200, 10], seed: 5); // several slices of hidden units on every path, so both threads work
                 new Trainer<float>(net, new Adam<float>(0.002), new TrainingOptions { Epochs = 1, BatchSize = 100, Seed = 5 })
                     .Fit(data, cancellationToken: TestContext.Current.CancellationToken);
                 return net;

@@ -171,7 +171,8 @@ public sealed class TrainingContractTests
     {
         DenseNetwork<float> Run(int threads) => Threads.Run(threads, () =>
         {
-            var net = new DenseNetwork<float>([784, 20, 10], seed: 3);
+            // 200 hidden units: the first weight spans several blocks of rows, which the optimiser's chunks split between threads.
+            var net = new DenseNetwork<float>([784, 200, 10], seed: 3);
             Optimizer<float> optimizer = Optimizers.Create<float>(name, 0.05);
             var ws = new NetworkWorkspace<float>(net, 64);
             int[] batch = [.. Enumerable.Range(0, 64)];
@@ -181,21 +182,23 @@ public sealed class TrainingContractTests
                 optimizer.Step(net, ws, 0.05);
             }
 
-            // Warm now: further steps allocate nothing, on one thread or two.
+            // Warm now: further steps allocate nothing, on one thread or two; on two, the worker runs some of the update.
             long before = GC.GetAllocatedBytesForCurrentThread();
+            long workerChunks = MnistNet.Threading.WorkerPool.Shared.WorkerChunks;
             for (int step = 0; step < 5; step++)
             {
                 optimizer.Step(net, ws, 0.05);
             }
 
             Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(threads > 1, MnistNet.Threading.WorkerPool.Shared.WorkerChunks > workerChunks);
             return net;
         });
 
         DenseNetwork<float> one = Run(1);
         DenseNetwork<float> two = Run(2);
         TrainerTests.AssertSameParameters(one, two);
-        Assert.False(TestData.SameBits(one.Parameters[0].Value, new DenseNetwork<float>([784, 20, 10], seed: 3).Parameters[0].Value));
+        Assert.False(TestData.SameBits(one.Parameters[0].Value, new DenseNetwork<float>([784, 200, 10], seed: 3).Parameters[0].Value));
     }
 
     [Fact]

@@ -1,36 +1,36 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using MnistNet.Data;
 using MnistNet.Threading;
 
 namespace MnistNet.LinearAlgebra;
 
 /// <summary>
-/// A mini-batch of mostly-zero inputs kept as each column's non-zeros (row index, value), in a buffer reused from
-/// batch to batch: column j's entries are [ColumnStart[j], ColumnStart[j + 1]) with rows increasing.
+/// A mini-batch of mostly-zero inputs kept as each column's non-zeros (row index, value) — column j's entries are
+/// [ColumnStart[j], ColumnStart[j + 1]) with rows increasing — and the same entries grouped by row, for the weight
+/// gradient; in buffers reused from batch to batch.
 /// </summary>
 /// <typeparam name="T">float or double.</typeparam>
-internal sealed class SparseBatch<T> : IChunkJob
+internal sealed class SparseBatch<T>
     where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Images per chunk of the parallel gather.</summary>
-    private const int GatherChunk = 32;
+    /// <summary>Images ahead whose entries the gather asks the memory system for (their places in the index are random).</summary>
+    private const int PrefetchAhead = 8;
 
     private readonly T[] _scale = new T[256];
-    private int[][] _rowCursor = [];
-
-    /// <summary>How many parts the forward pass splits the by-row grouping into (one per thread of a two-core machine).</summary>
-    public const int GroupParts = 2;
-    private readonly int[] _indices;
-    private SparseImages? _source;
+    private readonly int[] _cursor;
 
     public SparseBatch(int rows, int capacity)
     {
         Rows = rows;
         ColumnStart = new int[capacity + 1];
-        _indices = new int[capacity];
         RowIndex = new ushort[(long)rows * capacity];
         Values = new T[(long)rows * capacity];
+        RowStart = new int[rows + 1];
+        _cursor = new int[rows + 1];
+        RowColumn = new int[(long)rows * capacity];
+        RowValue = new T[(long)rows * capacity];
         for (int v = 0; v < 256; v++)
         {
             // The same values as Dataset.Pixels<T>(): byte / 255.
@@ -41,126 +41,87 @@ internal sealed class SparseBatch<T> : IChunkJob
     /// <summary>Gets the number of rows (inputs per example).</summary>
     public int Rows { get; }
 
-    /// <summary>Gets the number of columns of the current batch.</summary>
+    /// <summary>Gets the number of columns (examples) of the current batch.</summary>
     public int Columns { get; private set; }
 
+    /// <summary>Gets where each column's entries start (the first <see cref="Columns"/> + 1 values).</summary>
     public int[] ColumnStart { get; }
 
+    /// <summary>Gets each by-column entry's row.</summary>
     public ushort[] RowIndex { get; }
 
+    /// <summary>Gets each by-column entry's value (the pixel / 255).</summary>
     public T[] Values { get; }
 
-    /// <summary>The same entries grouped by row: row k's are [RowStart[k], RowStart[k + 1]) of <see cref="RowColumn"/> and <see cref="RowValue"/>, columns increasing.</summary>
-    public int[] RowStart { get; private set; } = [];
+    /// <summary>Gets where each row's entries start in the by-row layout (the first <see cref="Rows"/> + 1 values).</summary>
+    public int[] RowStart { get; }
 
-    public int[] RowColumn { get; private set; } = [];
+    /// <summary>Gets each by-row entry's column, increasing within a row.</summary>
+    public int[] RowColumn { get; }
 
-    public T[] RowValue { get; private set; } = [];
-
-    /// <summary>Gets whether <see cref="RowStart"/> and the rest of the by-row layout describe the current batch.</summary>
-    public bool RowsReady { get; private set; }
+    /// <summary>Gets each by-row entry's value.</summary>
+    public T[] RowValue { get; }
 
     /// <summary>
-    /// Gathers the images at <paramref name="indices"/> (already validated) from <paramref name="data"/>'s sparse index:
-    /// the columns' offsets first, then the entries in chunks of images on up to <paramref name="threads"/> threads.
-    /// The by-row layout follows in <see cref="GroupByRow"/>.
+    /// Gathers the images at <paramref name="indices"/> (already validated) from <paramref name="data"/>'s sparse index
+    /// by column, then groups the entries by row (a counting sort; columns stay in increasing order within a row).
     /// </summary>
-    public void Gather(Dataset data, ReadOnlySpan<int> indices, int threads = 1)
+    public void Load(Dataset data, ReadOnlySpan<int> indices)
     {
         SparseImages index = data.SparseIndex;
-        int e = 0;
+        int total = 0;
         for (int b = 0; b < indices.Length; b++)
         {
-            ColumnStart[b] = e;
+            ColumnStart[b] = total;
             int i = indices[b];
-            e += index.Start[i + 1] - index.Start[i];
+            total += index.Start[i + 1] - index.Start[i];
         }
 
-        ColumnStart[indices.Length] = e;
-        indices.CopyTo(_indices);
+        ColumnStart[indices.Length] = total;
         Columns = indices.Length;
-        RowsReady = false;
-        _source = index;
-        try
+        Span<int> count = _cursor;
+        count.Clear();
+        for (int b = 0; b < indices.Length; b++)
         {
-            WorkerPool.Shared.Run(this, (indices.Length + GatherChunk - 1) / GatherChunk, threads);
-        }
-        finally
-        {
-            _source = null;
-        }
-    }
+            // The images lie anywhere in the index: ask for the entries a few images ahead so their cache misses overlap.
+            if (b + PrefetchAhead < indices.Length)
+            {
+                Prefetch(index, indices[b + PrefetchAhead]);
+            }
 
-    /// <summary>Copies the entries of the images of one chunk.</summary>
-    public void Execute(int chunk)
-    {
-        SparseImages index = _source!;
-        for (int b = chunk * GatherChunk, end = Math.Min(b + GatherChunk, Columns); b < end; b++)
-        {
-            int i = _indices[b];
+            int i = indices[b];
             int s = index.Start[i];
             int n = index.Start[i + 1] - s;
-            int e = ColumnStart[b];
-            index.Pixel.AsSpan(s, n).CopyTo(RowIndex.AsSpan(e, n));
-            ReadOnlySpan<byte> bytes = index.Value.AsSpan(s, n);
-            Span<T> values = Values.AsSpan(e, n);
+            if (n == 0)
+            {
+                continue;
+            }
+
+            int at = ColumnStart[b];
+            index.Pixel.AsSpan(s, n).CopyTo(RowIndex.AsSpan(at, n));
+            _ = index.Value.AsSpan(s, n);   // one range check for the loop below
+            _ = Values.AsSpan(at, n);
+            ref ushort pixel = ref index.Pixel[s];
+            ref byte value = ref index.Value[s];
+            ref T output = ref Values[at];
+            ref T scale = ref _scale[0];
+            ref int counter = ref count[1];
             for (int k = 0; k < n; k++)
             {
-                values[k] = _scale[bytes[k]];
+                Unsafe.Add(ref output, k) = Unsafe.Add(ref scale, Unsafe.Add(ref value, k));
+                Unsafe.Add(ref counter, Unsafe.Add(ref pixel, k))++;
             }
-        }
-    }
-
-    /// <summary>Builds the by-row layout from the by-column one (a counting sort; columns stay in increasing order within a row).</summary>
-    public void GroupByRow()
-    {
-        PrepareRowLayout(1);
-        GroupRows(0, 1);
-        RowsReady = true;
-    }
-
-    /// <summary>
-    /// Builds part <paramref name="part"/> of <paramref name="parts"/> of the by-row layout: the rows of one contiguous
-    /// range. Every part counts all rows (cheap) to know where its rows start, and writes only its own rows' entries and
-    /// starts, so the parts run on different threads with the same result as <see cref="GroupByRow"/>. Call
-    /// <see cref="MarkRowsReady"/> when all parts are done.
-    /// </summary>
-    public void GroupRows(int part, int parts)
-    {
-        if (RowStart.Length != Rows + 1 || _rowCursor.Length < parts)
-        {
-            throw new InvalidOperationException("Call PrepareRowLayout before grouping in parts.");
-        }
-
-        int r0 = (int)((long)Rows * part / parts);
-        int r1 = (int)((long)Rows * (part + 1) / parts);
-        Span<int> next = _rowCursor[part];
-        next.Clear();
-        int total = ColumnStart[Columns];
-        ReadOnlySpan<ushort> rows = RowIndex.AsSpan(0, total);
-        foreach (ushort r in rows)
-        {
-            next[r + 1]++;
         }
 
         for (int k = 0; k < Rows; k++)
         {
-            next[k + 1] += next[k];
+            count[k + 1] += count[k];
         }
 
-        Span<int> start = RowStart;
-        for (int k = r0; k < r1; k++)
-        {
-            start[k] = next[k];
-        }
+        count.CopyTo(RowStart);
 
-        if (r1 == Rows)
-        {
-            start[Rows] = next[Rows];
-        }
-
-        // Fill from each row's start, walking the columns in order, keeping only this part's rows.
-        ref int cursor = ref next[0];
+        // Fill from each row's start, walking the columns in order.
+        ref int cursor = ref count[0];
         ref ushort rowOf = ref RowIndex[0];
         ref int columnOut = ref RowColumn[0];
         ref T valueOut = ref RowValue[0];
@@ -169,39 +130,105 @@ internal sealed class SparseBatch<T> : IChunkJob
         {
             for (int e = ColumnStart[j], end = ColumnStart[j + 1]; e < end; e++)
             {
-                int row = Unsafe.Add(ref rowOf, e);
-                if ((uint)(row - r0) < (uint)(r1 - r0))
-                {
-                    int at = Unsafe.Add(ref cursor, row)++;
-                    Unsafe.Add(ref columnOut, at) = j;
-                    Unsafe.Add(ref valueOut, at) = Unsafe.Add(ref valueIn, e);
-                }
+                int at = Unsafe.Add(ref cursor, Unsafe.Add(ref rowOf, e))++;
+                Unsafe.Add(ref columnOut, at) = j;
+                Unsafe.Add(ref valueOut, at) = Unsafe.Add(ref valueIn, e);
             }
         }
     }
 
-    /// <summary>Marks the by-row layout complete after every part of <see cref="GroupRows"/> ran.</summary>
-    public void MarkRowsReady() => RowsReady = true;
-
-    /// <summary>Allocates the by-row layout's buffers for <paramref name="parts"/> parts (once; before the parts run on several threads).</summary>
-    public void PrepareRowLayout(int parts)
+    /// <summary>Hints the cache lines of image <paramref name="i"/>'s entries (a no-op without SSE). A hint never faults and never changes a value.</summary>
+    private static unsafe void Prefetch(SparseImages index, int i)
     {
-        if (RowStart.Length == Rows + 1 && _rowCursor.Length >= parts)
+        int s = index.Start[i];
+        int n = index.Start[i + 1] - s;
+        if (!Sse.IsSupported || n <= 0)
         {
             return;
         }
 
-        if (RowStart.Length != Rows + 1)
+        byte* pixel = (byte*)Unsafe.AsPointer(ref index.Pixel[s]);
+        byte* value = (byte*)Unsafe.AsPointer(ref index.Value[s]);
+        for (int offset = 0; offset < n * sizeof(ushort); offset += 64)
         {
-            RowStart = new int[Rows + 1];
-            RowColumn = new int[Values.Length];
-            RowValue = new T[Values.Length];
+            Sse.Prefetch0(pixel + offset);
         }
 
-        _rowCursor = new int[Math.Max(parts, GroupParts)][];
-        for (int p = 0; p < _rowCursor.Length; p++)
+        for (int offset = 0; offset < n; offset += 64)
         {
-            _rowCursor[p] = new int[Rows + 1];
+            Sse.Prefetch0(value + offset);
         }
     }
+}
+
+/// <summary>
+/// One mini-batch's sparse input as identical copies, one per thread that works on it: each thread gathers the batch
+/// itself, into buffers its core then reads from its own cache. Two cores that share one copy pass
+/// its cache lines between them on every step, and on the shared virtual machines measured here that costs more than
+/// gathering twice.
+/// </summary>
+/// <typeparam name="T">float or double.</typeparam>
+internal sealed class SparseBatchSet<T> : IChunkJob
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly int _rows;
+    private readonly int _capacity;
+    private readonly int[] _indices;
+    private SparseBatch<T>[] _copies = [];
+    private int[] _owners = [];
+    private Dataset? _data;
+    private int _count;
+
+    public SparseBatchSet(int rows, int capacity)
+    {
+        _rows = rows;
+        _capacity = capacity;
+        _indices = new int[capacity];
+    }
+
+    /// <summary>Gets how many copies the current batch has.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Gets the number of columns of the current batch.</summary>
+    public int Columns => _count;
+
+    /// <summary>Gets copy <paramref name="i"/> (any copy serves any chunk of work: they hold the same values).</summary>
+    public SparseBatch<T> this[int i] => _copies[i];
+
+    /// <summary>
+    /// Gathers the images at <paramref name="indices"/> (already validated) into <paramref name="copies"/> copies, each
+    /// by its own participant of the worker pool (copy p by participant p).
+    /// </summary>
+    public void Load(Dataset data, ReadOnlySpan<int> indices, int copies)
+    {
+        copies = Math.Max(1, copies);
+        if (_copies.Length < copies)
+        {
+            SparseBatch<T>[] grown = new SparseBatch<T>[copies];
+            _copies.CopyTo(grown, 0);
+            for (int c = _copies.Length; c < copies; c++)
+            {
+                grown[c] = new SparseBatch<T>(_rows, _capacity);
+            }
+
+            _copies = grown;
+            _owners = [.. Enumerable.Range(0, copies)];
+        }
+
+        indices.CopyTo(_indices);
+        _count = indices.Length;
+        _data = data;
+        Count = copies;
+        try
+        {
+            WorkerPool.Shared.RunOwned(this, copies, copies, _owners);
+        }
+        finally
+        {
+            _data = null;
+        }
+    }
+
+    /// <summary>Gathers copy <paramref name="chunk"/>.</summary>
+    public void Execute(int chunk) => _copies[chunk].Load(_data!, _indices.AsSpan(0, _count));
 }

@@ -10,11 +10,12 @@ namespace MnistNet.LinearAlgebra;
 /// non-zeros — the first layer of a network on MNIST, where 81 % of the pixels are 0:
 /// <list type="bullet">
 /// <item><c>Z = W·X</c>: for each column j, <c>Zᵀ[j] = Σ_{k: x_kj ≠ 0} x_kj · Wᵀ[k]</c>, the sums in registers;</item>
-/// <item><c>dW = (1/m) dZ·Xᵀ</c>: for each column j and each of its non-zeros k, <c>dWᵀ[k] += x_kj · dZᵀ[j]</c>.</item>
+/// <item><c>dW = (1/m) dZ·Xᵀ</c>: for each row k, <c>dWᵀ[k] = Σ_{j: x_kj ≠ 0} x_kj · dZᵀ[j]</c>, the sums in registers.</item>
 /// </list>
 /// The hidden units are split into slices of four vectors (64 floats on the Vector512 path); each slice is a chunk of
 /// work with buffers of its own, so the slices run on any number of threads with the same bits. Each element is one
-/// fused multiply-add chain over the non-zeros in increasing row (forward) or column (gradient) order: Z has the same
+/// fused multiply-add chain over the non-zeros in increasing row (forward: the batch by column) or column (gradient: the
+/// batch by row) order: Z has the same
 /// bits as the dense product, whose chain over all rows only adds exact zeros besides. Reference twins: the dense
 /// products in tests/MnistNet.TestSupport.
 /// </summary>
@@ -25,18 +26,14 @@ internal sealed class SparseInputKernels<T> : IChunkJob
     private readonly Matrix<T>[] _columns;
     private readonly int _inputs;
     private readonly int _hidden;
-    private SparseBatch<T> _x = null!;
+    private SparseBatchSet<T> _x = null!;
     private Matrix<T> _w = null!;
     private Matrix<T> _target = null!;
     private T _inverseM;
     private bool _gradient;
     private SimdPath _path;
     private int _slices;
-    private bool _group;
-    private int _groupParts;
     private int[] _owners = [];
-    private int[] _groupOwners = [];
-    private int[] _owners1 = [];
 
     /// <summary>Allocates per-slice buffers for a layer of <paramref name="hidden"/> units over <paramref name="inputs"/> inputs and batches of up to <paramref name="columns"/>.</summary>
     public SparseInputKernels(int inputs, int hidden, int columns)
@@ -70,21 +67,31 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         _ => 1,
     };
 
+    /// <summary>
+    /// How many copies of a batch (<see cref="SparseBatchSet{T}"/>) work on <paramref name="threads"/> threads needs: one
+    /// per thread that gets a slice, at most the pool's threads.
+    /// </summary>
+    public int CopiesFor(int threads, SimdPath path)
+    {
+        int slices = (_hidden + SliceWidth(MnistNetRuntime.Resolve(path)) - 1) / SliceWidth(MnistNetRuntime.Resolve(path));
+        return Math.Clamp(Math.Min(threads, slices), 1, WorkerPool.Shared.MaxParticipants);
+    }
+
     /// <summary>z = w·x (without the bias) for the batch in <paramref name="x"/>; z is hidden × x.Columns.</summary>
-    public void Multiply(Matrix<T> w, SparseBatch<T> x, Matrix<T> z, SimdPath path, int threads)
+    public void Multiply(Matrix<T> w, SparseBatchSet<T> x, Matrix<T> z, SimdPath path, int threads)
     {
         _gradient = false;
         Run(w, x, z, T.One, path, threads);
     }
 
     /// <summary>dw = inverseM · (dz·xᵀ) for the batch in <paramref name="x"/>; dw is hidden × inputs.</summary>
-    public void MultiplyByTranspose(Matrix<T> dz, SparseBatch<T> x, Matrix<T> dw, T inverseM, SimdPath path, int threads)
+    public void MultiplyByTranspose(Matrix<T> dz, SparseBatchSet<T> x, Matrix<T> dw, T inverseM, SimdPath path, int threads)
     {
         _gradient = true;
         Run(dz, x, dw, inverseM, path, threads);
     }
 
-    private void Run(Matrix<T> w, SparseBatch<T> x, Matrix<T> target, T inverseM, SimdPath path, int threads)
+    private void Run(Matrix<T> w, SparseBatchSet<T> x, Matrix<T> target, T inverseM, SimdPath path, int threads)
     {
         _x = x;
         _w = w;
@@ -92,39 +99,29 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         _inverseM = inverseM;
         _path = MnistNetRuntime.Resolve(path);
         _slices = (_hidden + SliceWidth(_path) - 1) / SliceWidth(_path);
-
-        // The forward pass also builds the batch's by-row layout (for the gradient), as more chunks beside the slices.
-        bool group = !_gradient && !x.RowsReady;
-        _group = group;
-        if (_gradient && !x.RowsReady)
-        {
-            x.GroupByRow();
-        }
-
         if (_owners.Length != _slices)
         {
-            // Slice s always runs on participant s % threads (its block of W, dW and the optimiser's state stay in one
-            // core's cache from step to step: see Optimizer's chunks); the by-row grouping is split one part per thread.
+            // Slice s always runs on participant s % threads and reads copy s % copies of the batch, which that
+            // participant gathered (SparseBatchSet.Load): its block of W, dW and the optimiser's state stay in one core's
+            // cache from step to step (see Optimizer's chunks), and so does the batch.
             _owners = [.. Enumerable.Range(0, _slices)];
-            _groupOwners = [.. Enumerable.Range(0, SparseBatch<T>.GroupParts), .. Enumerable.Range(0, _slices)];
-            _owners1 = [0, .. Enumerable.Range(0, _slices)];
+        }
+
+        for (int slice = 0; slice < _slices; slice++)
+        {
+            // Each slice's buffers, allocated on first use here on the calling thread, not inside the slices: allocated by
+            // two threads at once, as the slices first ran, they made every later two-thread step 1.4–2× slower than one
+            // thread in BenchmarkDotNet (Zen 5 host); allocated here, the same step runs 1.26× faster on two threads.
+            if (_wt[slice].Columns == 0)
+            {
+                _wt[slice] = new Matrix<T>(1, _inputs * WidestSlice);
+                _columns[slice] = new Matrix<T>(1, Capacity * WidestSlice);
+            }
         }
 
         try
         {
-            // One part on one thread (the parts only split the work: the layout is the same for any number of parts).
-            _groupParts = threads > 1 ? SparseBatch<T>.GroupParts : 1;
-            if (group)
-            {
-                x.PrepareRowLayout(_groupParts);
-            }
-
-            int[] owners = !group ? _owners : _groupParts == 1 ? _owners1 : _groupOwners;
-            WorkerPool.Shared.RunOwned(this, _slices + (group ? _groupParts : 0), threads, owners);
-            if (group)
-            {
-                x.MarkRowsReady();
-            }
+            WorkerPool.Shared.RunOwned(this, _slices, threads, _owners);
         }
         finally
         {
@@ -136,55 +133,43 @@ internal sealed class SparseInputKernels<T> : IChunkJob
 
     public void Execute(int chunk)
     {
-        // With the by-row layout to build, its parts are the first chunks (one per thread) and the slices follow.
-        if (_group)
-        {
-            if (chunk < _groupParts)
-            {
-                _x.GroupRows(chunk, _groupParts);
-                return;
-            }
-
-            chunk -= _groupParts;
-        }
-
         int width = SliceWidth(_path);
         int h0 = chunk * width;
         int h1 = Math.Min(h0 + width, _hidden);
-        if (_wt[chunk].Columns < _inputs * width)
-        {
-            _wt[chunk] = new Matrix<T>(1, _inputs * WidestSlice);
-            _columns[chunk] = new Matrix<T>(1, Capacity * WidestSlice);
-        }
+        // Any copy gives the same values; this one was gathered on the core that runs this slice.
+        SparseBatch<T> x = _x[chunk % _x.Count];
 
-        var kernel = new SliceKernel(this, h0, h1, _wt[chunk].Row(0), _columns[chunk].Row(0));
+        var kernel = new SliceKernel(this, x, h0, h1, _wt[chunk].Row(0), _columns[chunk].Row(0));
         Simd.Dispatch<T, SliceKernel>(_path, ref kernel);
     }
 
     /// <summary>One slice of hidden units for <see cref="Simd.Dispatch"/>.</summary>
-    private readonly ref struct SliceKernel(SparseInputKernels<T> owner, int h0, int h1, Span<T> wt, Span<T> columns) : IVectorKernel<T>
+    private readonly ref struct SliceKernel(SparseInputKernels<T> owner, SparseBatch<T> x, int h0, int h1, Span<T> wt, Span<T> columns) : IVectorKernel<T>
     {
         private readonly Span<T> _wt = wt;
         private readonly Span<T> _columns = columns;
 
         public void Run<TVec, TOps>()
             where TVec : struct
-            where TOps : ISimdOps<T, TVec> => owner.Slice<TVec, TOps>(h0, h1, _wt, _columns);
+            where TOps : ISimdOps<T, TVec> => owner.Slice<TVec, TOps>(x, h0, h1, _wt, _columns);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Slice<TVec, TOps>(int h0, int h1, Span<T> wt, Span<T> columns)
+    private void Slice<TVec, TOps>(SparseBatch<T> x, int h0, int h1, Span<T> wt, Span<T> columns)
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
     {
         int w = TOps.Count;
         int s = 4 * w;
-        int m = _x.Columns;
+        int m = x.Columns;
         int inputs = _inputs;
         int lanes = h1 - h0;
-        ref int start = ref _x.ColumnStart[0];
-        ref ushort rows = ref _x.RowIndex[0];
-        ref T values = ref _x.Values[0];
+        ref int start = ref x.ColumnStart[0];
+        ref ushort rows = ref x.RowIndex[0];
+        ref T values = ref x.Values[0];
+        ref int rowStart = ref x.RowStart[0];
+        ref int rowColumn = ref x.RowColumn[0];
+        ref T rowValue = ref x.RowValue[0];
         ref T t = ref wt[0];
         ref T c = ref columns[0];
 
@@ -194,7 +179,10 @@ internal sealed class SparseInputKernels<T> : IChunkJob
             RowsToLanes(_w, h0, lanes, inputs, wt, s);
 
             // Zᵀ[j] = Σ over column j's non-zeros of x_kj · Wᵀ[k], four vectors in registers; two columns at a time so
-            // eight independent chains keep the FMA units busy (each element is still one chain in row order).
+            // eight independent chains keep the FMA units busy (each element is still one chain in row order). Loads
+            // from Wᵀ (in L2) and no stores in the loop: on the two-vCPU machines measured here, code that stores a lot
+            // gains little from a second core, and this form does (a form that added into Zᵀ in L1 row by row was as
+            // fast on one core and a third slower on two).
             SumLists<TVec, TOps, ushort>(ref start, ref rows, ref values, ref t, s, 0, m, ref c);
 
             // Back to rows: Z[h0 + l, j] = Zᵀ[j][l].
@@ -205,11 +193,8 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         // dZᵀ for this slice: c[j·s + l] = dZ[h0 + l, j], zero beyond the last unit.
         RowsToLanes(_w, h0, lanes, m, columns, s);
 
-        // dWᵀ[k] = Σ over row k's non-zeros of x_kj · dZᵀ[j], columns in order, four vectors in registers: the by-row
-        // layout reads dZᵀ (in L1) and writes each row of dWᵀ once.
-        ref int rowStart = ref _x.RowStart[0];
-        ref int rowColumn = ref _x.RowColumn[0];
-        ref T rowValue = ref _x.RowValue[0];
+        // dWᵀ[k] = Σ over row k's non-zeros of x_kj · dZᵀ[j], columns in order, four vectors in registers: reads dZᵀ (in
+        // L1) and writes each row of dWᵀ once.
         for (int k0 = 0; k0 < inputs; k0 += RowBlock)
         {
             // Rows [k0, k1) into a block of dWᵀ that stays in L1, then straight into dW's rows (scaled by 1/m).

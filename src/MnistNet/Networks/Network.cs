@@ -228,9 +228,9 @@ public class Network<T>
 
         data.CopyLabelsTo(indices, workspace.Labels);
         CheckLabels(indices.Length, workspace.Labels);
-        SparseBatch<T> x = workspace.SparseInput;
-        x.Gather(data, indices, MnistNetRuntime.MaxDegreeOfParallelism);
         LayerContext context = workspace.Context;
+        SparseBatchSet<T> x = workspace.SparseInput;
+        x.Load(data, indices, workspace.SparseKernels.CopiesFor(MnistNetRuntime.MaxDegreeOfParallelism, MnistNetRuntime.EffectiveSimdPath));
         context.Begin(indices.Length, workspace.Labels, training: true);
         Matrix<T>[] outputs = workspace.OutputBuffers;
         Matrix<T>[] inputGradients = workspace.InputGradientBuffers;

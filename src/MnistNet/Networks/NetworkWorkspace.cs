@@ -19,7 +19,7 @@ public sealed class NetworkWorkspace<T>
     private readonly Matrix<T>[] _gradients;
     private readonly Network<T> _network;
     private FusedTrainingStep<T>? _fused;
-    private SparseBatch<T>? _sparseInput;
+    private SparseBatchSet<T>? _sparseInput;
     private SparseInputKernels<T>? _sparseKernels;
 
     /// <summary>Allocates a workspace for <paramref name="network"/> and batches of exactly <paramref name="columns"/> examples.</summary>
@@ -121,7 +121,7 @@ public sealed class NetworkWorkspace<T>
     internal Matrix<T>[] GradientBuffers => _gradients;
 
     /// <summary>The sparse input batch and the first layer's sparse kernels, allocated on first use.</summary>
-    internal SparseBatch<T> SparseInput => _sparseInput ??= new SparseBatch<T>(_network.Inputs, Columns);
+    internal SparseBatchSet<T> SparseInput => _sparseInput ??= new SparseBatchSet<T>(_network.Inputs, Columns);
 
     internal SparseInputKernels<T> SparseKernels => _sparseKernels ??= new SparseInputKernels<T>(_network.Inputs, _network.Layers[0].OutputSize, Columns);
 

@@ -59,6 +59,9 @@ internal sealed class WorkerPool
     /// <summary>Gets the number of chunks the pool's worker threads (not the callers) have run so far: proof that a job really ran on two threads.</summary>
     public long WorkerChunks => Interlocked.Read(ref _workerChunks);
 
+    /// <summary>Gets the most threads a job can run on: the pool's workers and the caller.</summary>
+    public int MaxParticipants => _workerCount + 1;
+
     /// <summary>
     /// For tests that compare one thread with two: while set, the caller of a dynamically chunked job waits until a
     /// helper has claimed its first chunk before claiming any itself, so the helper always takes part (on a loaded
