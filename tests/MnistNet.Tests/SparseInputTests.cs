@@ -147,6 +147,44 @@ public class SparseInputTests
         }
     }
 
+    [Fact]
+    public void BatchSet_BlankImages_AnywhereInTheBatchAndLastInTheData_GatherAsEmptyColumns()
+    {
+        // Images 0, 3 and 5 (the last of the data) have no ink: their columns are empty, the others are unchanged.
+        Dataset source = Images(6, side: 28, density: 0.2, seed: 4);
+        byte[] pixels = new byte[6 * 784];
+        for (int i = 0; i < 6; i++)
+        {
+            if (i is not (0 or 3 or 5))
+            {
+                source.Image(i).CopyTo(pixels.AsSpan(i * 784, 784));
+            }
+        }
+
+        var data = new Dataset(pixels, TestData.Labels(6, 10, 4), 28, 28);
+        int[] indices = [5, 1, 0, 2, 3, 4, 5];
+        var set = new SparseBatchSet<float>(784, indices.Length);
+        set.Load(data, indices, copies: 2);
+        var x = new Matrix<float>(784, indices.Length);
+        data.CopyBatchTo(indices, x, default);
+        for (int c = 0; c < 2; c++)
+        {
+            SparseBatch<float> copy = set[c];
+            for (int j = 0; j < indices.Length; j++)
+            {
+                int[] rows = [.. Enumerable.Range(0, 784).Where(k => x[k, j] != 0)];
+                Assert.Equal(rows, copy.RowIndex.AsSpan(copy.ColumnStart[j], copy.ColumnStart[j + 1] - copy.ColumnStart[j]).ToArray().Select(r => (int)r));
+                Assert.Equal(indices[j] is 0 or 3 or 5, rows.Length == 0);
+            }
+
+            for (int k = 0; k < 784; k++)
+            {
+                int[] columns = [.. Enumerable.Range(0, indices.Length).Where(j => x[k, j] != 0)];
+                Assert.Equal(columns, copy.RowColumn.AsSpan(copy.RowStart[k], copy.RowStart[k + 1] - copy.RowStart[k]).ToArray());
+            }
+        }
+    }
+
     private static void Check(Dataset data, int hidden, int m, SimdPath path, long seed)
     {
         var random = new Prng(seed);
