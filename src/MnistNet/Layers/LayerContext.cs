@@ -33,6 +33,7 @@ public sealed class LayerContext
     {
         Columns = columns;
         HasLabels = !labels.IsEmpty;
+        // Stryker disable once Logical : without labels the span is empty, and copying it does nothing
         if (HasLabels && !labels.Overlaps(LabelBuffer))
         {
             labels.CopyTo(LabelBuffer);

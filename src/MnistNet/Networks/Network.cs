@@ -261,10 +261,9 @@ public class Network<T>
         };
     }
 
-    /// <summary>The readable path: every layer's forward, then every layer's backward; returns the mean loss.</summary>
+    /// <summary>The readable path: every layer's forward, then every layer's backward; returns the mean loss. The caller has checked the arguments.</summary>
     internal double ComputeGradientsByLayer(Matrix<T> x, ReadOnlySpan<ushort> labels, NetworkWorkspace<T> workspace)
     {
-        CheckTrainingBatch(x, labels, workspace);
         LayerContext context = workspace.Context;
         context.Begin(x.Columns, labels, training: true);
         Forward(x, context, workspace.OutputBuffers);
@@ -327,7 +326,8 @@ public class Network<T>
         var predictions = new int[data.Count];
         double loss = 0;
         RunChunks(data.Count, (chunk, c0, c1) => CopyImages(data, c0, c1, chunk), predictions, l => loss += l);
-        return ClassificationMetrics.From(predictions, labels, Outputs, data.Count == 0 ? double.NaN : loss / data.Count);
+        // An empty dataset gives 0 / 0: a NaN loss.
+        return ClassificationMetrics.From(predictions, labels, Outputs, loss / data.Count);
     }
 
     /// <summary>Returns the mean cross-entropy of the network on (<paramref name="x"/>, <paramref name="labels"/>). Thread-safe.</summary>
@@ -344,6 +344,7 @@ public class Network<T>
             throw new ArgumentException("The batch is empty.", nameof(x));
         }
 
+        // Stryker disable once Boolean : buffers only (a workspace made for training also holds gradient and input buffers); the values are the same
         var workspace = new NetworkWorkspace<T>(this, x.Columns, training: false, input: false);
         workspace.Context.Begin(x.Columns, labels, training: false);
         Forward(x, workspace.Context, workspace.OutputBuffers);
@@ -371,7 +372,9 @@ public class Network<T>
 
         for (int i = 0; i < _layers.Length; i++)
         {
-            if (other._layers[i].GetType() != _layers[i].GetType() || other._layers[i].InputSize != _layers[i].InputSize || other._layers[i].OutputSize != _layers[i].OutputSize)
+            // Each layer's output size is the next one's input size, and the loss layer's output is its input: kinds
+            // and input sizes decide the shape.
+            if (other._layers[i].GetType() != _layers[i].GetType() || other._layers[i].InputSize != _layers[i].InputSize)
             {
                 return false;
             }
@@ -417,11 +420,13 @@ public class Network<T>
             return;
         }
 
+        // Stryker disable once Boolean : buffers only (a workspace made for training also holds gradient buffers); the values are the same
         var full = new NetworkWorkspace<T>(this, Math.Min(PredictChunk, count), training: false);
         NetworkWorkspace<T>? tail = null;
         for (int c0 = 0; c0 < count; c0 += PredictChunk)
         {
             int c1 = Math.Min(c0 + PredictChunk, count);
+            // Stryker disable once Boolean,Assignment : buffers only (the tail workspace is made once, for prediction); the values are the same
             NetworkWorkspace<T> chunk = c1 - c0 == full.Columns ? full : (tail ??= new NetworkWorkspace<T>(this, c1 - c0, training: false));
             fill(chunk, c0, c1);
             chunk.Context.Begin(c1 - c0, lossSink is null ? default : chunk.Labels, training: false);
@@ -441,6 +446,7 @@ public class Network<T>
 
     private static void CopyImages(Dataset data, int c0, int c1, NetworkWorkspace<T> chunk)
     {
+        // Stryker disable once Equality,Conditional : where the indices live (stack up to 1 024, else heap) changes no value
         Span<int> indices = c1 - c0 <= 1024 ? stackalloc int[c1 - c0] : new int[c1 - c0];
         for (int i = 0; i < indices.Length; i++)
         {

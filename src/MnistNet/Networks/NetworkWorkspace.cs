@@ -61,12 +61,14 @@ public sealed class NetworkWorkspace<T>
         _gradients = new Matrix<T>[parameters.Count];
         for (int p = 0; p < parameters.Count; p++)
         {
+            // Stryker disable once Conditional : buffers only: a prediction workspace never reads its gradients
             _gradients[p] = training ? new Matrix<T>(parameters[p].Value.Rows, parameters[p].Value.Columns) : empty;
         }
 
         Columns = columns;
         IsTraining = training;
         Labels = new ushort[columns];
+        // Stryker disable once Conditional : buffers only: a workspace made without an input buffer is given its inputs
         Input = input ? new Matrix<T>(network.Inputs, columns) : empty;
         Context = new LayerContext(columns);
     }
