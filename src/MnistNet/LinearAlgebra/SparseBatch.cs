@@ -226,6 +226,7 @@ internal sealed class SparseBatchSet<T> : IChunkJob
         {
             WorkerPool.Shared.RunOwned(this, copies, copies, _owners);
         }
+        // Stryker disable once Block : releases a reference for the collector; no value depends on it
         finally
         {
             _data = null;

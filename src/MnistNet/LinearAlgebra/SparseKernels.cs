@@ -30,6 +30,7 @@ internal static class SparseKernels
             SimdPath.Vector256 => Vector256<T>.Count,
             _ => 1,
         };
+        // Stryker disable once Arithmetic : more padding lanes change no value (each lane is its own chain; padding is never read back)
         return (hidden + w - 1) / w * w;
     }
 
@@ -89,6 +90,7 @@ internal static class SparseKernels
         }
 
         // Rows of t (one per column j) become columns of m.
+        // Stryker disable once Boolean : the factor is 1: scaled or not, the same values
         BlockTranspose.Run(ref Unsafe.AsRef(in t[0]), hp, c1 - c0, m.Rows, ref Unsafe.Add(ref m.UnsafeStart, c0), m.Stride, T.One, scale: false, MnistNetRuntime.EffectiveSimdPath);
     }
 
@@ -107,6 +109,7 @@ internal static class SparseKernels
         }
 
         // Columns c0..c1 of m become rows of t.
+        // Stryker disable once Boolean : the factor is 1: scaled or not, the same values
         BlockTranspose.Run(ref Unsafe.Add(ref m.UnsafeStart, c0), m.Stride, m.Rows, c1 - c0, ref t[0], hp, T.One, scale: false, MnistNetRuntime.EffectiveSimdPath);
     }
 
@@ -133,6 +136,7 @@ internal static class SparseKernels
             throw new ArgumentException("The destination is too short for the transposed matrix.", nameof(destination));
         }
 
+        // Stryker disable once Boolean : the factor is 1: scaled or not, the same values
         BlockTranspose.Run(ref m.UnsafeStart, m.Stride, m.Rows, m.Columns, ref destination[0], hp, T.One, scale: false, MnistNetRuntime.EffectiveSimdPath);
     }
 
