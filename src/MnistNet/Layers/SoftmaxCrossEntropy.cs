@@ -41,9 +41,6 @@ public sealed class SoftmaxCrossEntropy<T> : Layer<T>
     public override int OutputSize => Classes;
 
     /// <inheritdoc/>
-    protected internal override bool BackwardInPlace => true;
-
-    /// <inheritdoc/>
     public override Layer<T> Clone() => new SoftmaxCrossEntropy<T>(Classes);
 
     /// <inheritdoc/>

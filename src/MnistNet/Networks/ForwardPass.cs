@@ -14,10 +14,11 @@ public sealed class ForwardPass<T>
     /// <summary>Allocates buffers for a forward pass of <paramref name="network"/> over <paramref name="columns"/> examples.</summary>
     /// <param name="network">The network whose layer sizes give the shapes.</param>
     /// <param name="columns">The batch size m (≥ 0).</param>
+    /// <exception cref="ArgumentNullException"><paramref name="network"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="columns"/> is negative.</exception>
     public ForwardPass(TwoLayerNetwork<T> network, int columns)
     {
         ArgumentNullException.ThrowIfNull(network);
-        ArgumentOutOfRangeException.ThrowIfNegative(columns);
         Workspace = new NetworkWorkspace<T>(network.Network, columns, training: false, input: false);
     }
 

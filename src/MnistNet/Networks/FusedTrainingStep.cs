@@ -80,6 +80,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         }
     }
 
+    // Stryker disable once Arithmetic : more chunks than columns need are empty and add nothing
     private static int ChunkCount(int columns) => (columns + ChunkColumns - 1) / ChunkColumns;
 
     /// <summary>Computes the forward pass and the gradients of a dense batch into the workspace (labels from its context); returns the summed loss.</summary>
@@ -130,6 +131,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         {
             WorkerPool.Shared.Run(this, chunks, MnistNetRuntime.MaxDegreeOfParallelism);
         }
+        // Stryker disable once Block : releases references for the collector; no value depends on it
         finally
         {
             _first = null!;

@@ -15,10 +15,11 @@ public sealed class Gradients<T>
     /// <summary>Allocates gradient buffers for <paramref name="network"/> and batches of <paramref name="columns"/> examples.</summary>
     /// <param name="network">The network whose layer sizes give the shapes.</param>
     /// <param name="columns">The batch size m (≥ 0), which sizes <see cref="DZ1"/> and <see cref="DZ2"/>.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="network"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="columns"/> is negative.</exception>
     public Gradients(TwoLayerNetwork<T> network, int columns)
     {
         ArgumentNullException.ThrowIfNull(network);
-        ArgumentOutOfRangeException.ThrowIfNegative(columns);
         Workspace = new NetworkWorkspace<T>(network.Network, columns, training: true, input: false);
         Columns = columns;
     }
