@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.Intrinsics;
 using MnistNet.LinearAlgebra;
 
 namespace MnistNet.Tests;
@@ -11,21 +10,7 @@ namespace MnistNet.Tests;
 /// </summary>
 public sealed class BlockTransposeTests
 {
-    public static TheoryData<SimdPath> Paths()
-    {
-        var paths = new TheoryData<SimdPath> { SimdPath.Scalar };
-        if (Vector256.IsHardwareAccelerated)
-        {
-            paths.Add(SimdPath.Vector256);
-        }
-
-        if (Vector512.IsHardwareAccelerated)
-        {
-            paths.Add(SimdPath.Vector512);
-        }
-
-        return paths;
-    }
+    public static TheoryData<SimdPath> Paths() => TestData.AcceleratedPaths();
 
     [Theory]
     [MemberData(nameof(Paths))]

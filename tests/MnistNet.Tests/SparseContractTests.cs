@@ -12,21 +12,7 @@ namespace MnistNet.Tests;
 /// </summary>
 public sealed class SparseContractTests
 {
-    public static TheoryData<SimdPath> Paths()
-    {
-        var paths = new TheoryData<SimdPath> { SimdPath.Scalar };
-        if (Vector256.IsHardwareAccelerated)
-        {
-            paths.Add(SimdPath.Vector256);
-        }
-
-        if (Vector512.IsHardwareAccelerated)
-        {
-            paths.Add(SimdPath.Vector512);
-        }
-
-        return paths;
-    }
+    public static TheoryData<SimdPath> Paths() => TestData.AcceleratedPaths();
 
     [Fact]
     public void FromDense_CountsEveryNonZero_WithZerosInEveryTail_AndEmptyMatricesHaveDensityZero()

@@ -6,6 +6,23 @@ namespace MnistNet.Tests;
 /// <summary>Helpers that make deterministic test inputs.</summary>
 internal static class TestData
 {
+    /// <summary>The SIMD paths this processor runs: scalar always, 256- and 512-bit when accelerated.</summary>
+    public static TheoryData<SimdPath> AcceleratedPaths()
+    {
+        var paths = new TheoryData<SimdPath> { SimdPath.Scalar };
+        if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+        {
+            paths.Add(SimdPath.Vector256);
+        }
+
+        if (System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated)
+        {
+            paths.Add(SimdPath.Vector512);
+        }
+
+        return paths;
+    }
+
     public static Matrix<T> Random<T>(int rows, int columns, long seed, double min = -1, double max = 1)
         where T : unmanaged, IFloatingPointIeee754<T> =>
         Matrix<T>.RandomUniform(rows, columns, T.CreateTruncating(min), T.CreateTruncating(max), seed);
