@@ -34,7 +34,13 @@ public class PackedGemmTests
         Check(m: 7, k: 0, n: 33, path, seed: 3);
     }
 
-    [Property(Arbitrary = [typeof(Generators)], MaxTest = 60)]
+#if MUTATION_LIGHT
+    private const int RandomShapeCount = 12; // under mutation testing (MutationLight=1): each mutant runs this property
+#else
+    private const int RandomShapeCount = 60;
+#endif
+
+    [Property(Arbitrary = [typeof(Generators)], MaxTest = RandomShapeCount)]
     public void Packed_RandomShapes_MatchReference(GemmShape s)
     {
         foreach (SimdPath path in new[] { SimdPath.Scalar, SimdPath.Vector256, SimdPath.Vector512 })
