@@ -114,26 +114,30 @@ public sealed class Dense<T> : Layer<T>
     }
 
     /// <inheritdoc/>
-    protected internal override void Initialize(Initialization initialization, Prng random)
+    protected internal override void Initialize(Initialization initialization, Prng random) =>
+        InitializeWeights(Weight.Value, Bias.Value, initialization, InputSize, OutputSize, random);
+
+    /// <summary>
+    /// Fills a layer's weights <paramref name="w"/> (one row per output unit) and biases <paramref name="b"/> by
+    /// <paramref name="initialization"/> with the given fan-in and fan-out: the one place every layer with weights draws them.
+    /// </summary>
+    internal static void InitializeWeights(Matrix<T> w, Matrix<T> b, Initialization initialization, int fanIn, int fanOut, Prng random)
     {
-        int fanIn = InputSize;
-        int fanOut = OutputSize;
-        Matrix<T> w = Weight.Value;
         switch (initialization)
         {
             case Initialization.Uniform:
                 // The seed's np.random.rand(...) − 0.5 for W, then b, from one generator.
                 w.FillUniform(T.CreateTruncating(-0.5), T.CreateTruncating(0.5), random);
-                Bias.Value.FillUniform(T.CreateTruncating(-0.5), T.CreateTruncating(0.5), random);
+                b.FillUniform(T.CreateTruncating(-0.5), T.CreateTruncating(0.5), random);
                 break;
             case Initialization.Glorot:
                 T limit = T.CreateTruncating(Math.Sqrt(6.0 / (fanIn + fanOut)));
                 w.FillUniform(-limit, limit, random);
-                Bias.Value.Clear();
+                b.Clear();
                 break;
             default:
                 double sigma = Math.Sqrt(2.0 / fanIn);
-                for (int r = 0; r < fanOut; r++)
+                for (int r = 0; r < w.Rows; r++)
                 {
                     Span<T> row = w.Row(r);
                     for (int c = 0; c < row.Length; c++)
@@ -142,7 +146,7 @@ public sealed class Dense<T> : Layer<T>
                     }
                 }
 
-                Bias.Value.Clear();
+                b.Clear();
                 break;
         }
     }

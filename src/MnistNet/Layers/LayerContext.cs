@@ -1,3 +1,6 @@
+using System.Numerics;
+using MnistNet.LinearAlgebra;
+
 namespace MnistNet.Layers;
 
 /// <summary>What a layer needs to know about the batch being computed, besides its input: labels, size, SIMD path.</summary>
@@ -28,6 +31,28 @@ public sealed class LayerContext
     public double LossSum { get; set; }
 
     internal ushort[] LabelBuffer { get; }
+
+    /// <summary>Scratch matrices by (layer, slot), kept from pass to pass.</summary>
+    private readonly Dictionary<(object Owner, int Slot), object> _scratch = [];
+
+    /// <summary>
+    /// A scratch matrix of <paramref name="rows"/> × <paramref name="columns"/> for slot <paramref name="slot"/> of
+    /// <paramref name="owner"/> (a layer's buffers that live only during one pass, such as a convolution's unrolled
+    /// input), allocated on first use and reused by every later pass of the same shape: a training step allocates
+    /// nothing once it has run. Its contents are whatever the last pass left.
+    /// </summary>
+    internal Matrix<T> Scratch<T>(object owner, int slot, int rows, int columns)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (_scratch.TryGetValue((owner, slot), out object? found) && found is Matrix<T> matrix && matrix.Rows == rows && matrix.Columns == columns)
+        {
+            return matrix;
+        }
+
+        matrix = new Matrix<T>(rows, columns);
+        _scratch[(owner, slot)] = matrix;
+        return matrix;
+    }
 
     internal void Begin(int columns, ReadOnlySpan<ushort> labels, bool training)
     {

@@ -1,0 +1,146 @@
+using System.Numerics;
+using MnistNet.LinearAlgebra;
+
+namespace MnistNet.Layers;
+
+/// <summary>
+/// 2 × 2 max pooling with stride 2 over C channels of H × W (PyTorch's <c>nn.MaxPool2d(2)</c>): each example is a
+/// column of C·H·W values, each output a column of C·⌊H/2⌋·⌊W/2⌋; an odd last row or column is dropped.
+/// </summary>
+/// <remarks>
+/// <code>
+/// forward:   Y[c, y, x] = max(X[c, 2y, 2x], X[c, 2y, 2x+1], X[c, 2y+1, 2x], X[c, 2y+1, 2x+1])
+/// backward:  dX at the first of those four (in that order) that equals Y gets dY[c, y, x]; the others get 0
+/// </code>
+/// <para>A window holding NaN gives NaN and passes no gradient. Each output row is the elementwise maximum of four input
+/// rows (one value per example), so both passes run along the batch in SIMD.</para>
+/// </remarks>
+/// <typeparam name="T">float or double.</typeparam>
+public sealed class MaxPool2D<T> : Layer<T>
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Creates a 2 × 2 max pooling layer.</summary>
+    /// <param name="channels">Channels C (≥ 1).</param>
+    /// <param name="height">Input height H (≥ 2).</param>
+    /// <param name="width">Input width W (≥ 2).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A size is too small.</exception>
+    public MaxPool2D(int channels, int height, int width)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 2);
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 2);
+        if ((long)channels * height * width > int.MaxValue)
+        {
+            throw new ArgumentException($"{channels} × {height} × {width} inputs are too many.", nameof(channels));
+        }
+
+        Channels = channels;
+        Height = height;
+        Width = width;
+    }
+
+    /// <summary>Gets the channels C.</summary>
+    public int Channels { get; }
+
+    /// <summary>Gets the input height H.</summary>
+    public int Height { get; }
+
+    /// <summary>Gets the input width W.</summary>
+    public int Width { get; }
+
+    /// <summary>Gets the output height ⌊H/2⌋.</summary>
+    public int OutputHeight => Height / 2;
+
+    /// <summary>Gets the output width ⌊W/2⌋.</summary>
+    public int OutputWidth => Width / 2;
+
+    /// <inheritdoc/>
+    public override int InputSize => Channels * Height * Width;
+
+    /// <inheritdoc/>
+    public override int OutputSize => Channels * OutputHeight * OutputWidth;
+
+    /// <inheritdoc/>
+    public override Layer<T> Clone() => new MaxPool2D<T>(Channels, Height, Width);
+
+    /// <inheritdoc/>
+    public override string ToString() => $"maxpool {Channels}×{Height}×{Width}→{Channels}×{OutputHeight}×{OutputWidth}";
+
+    /// <inheritdoc/>
+    protected internal override void Forward(LayerContext context, Matrix<T> input, Matrix<T> output)
+    {
+        int m = input.Columns;
+        for (int c = 0; c < Channels; c++)
+        {
+            for (int y = 0; y < OutputHeight; y++)
+            {
+                for (int x = 0; x < OutputWidth; x++)
+                {
+                    int top = (((c * Height) + (2 * y)) * Width) + (2 * x);
+                    Span<T> result = output.Row((((c * OutputHeight) + y) * OutputWidth) + x)[..m];
+                    SimdMath.Max(input.Row(top)[..m], input.Row(top + 1)[..m], result);
+                    SimdMath.Max(result, input.Row(top + Width)[..m], result);
+                    SimdMath.Max(result, input.Row(top + Width + 1)[..m], result);
+                }
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    protected internal override void Backward(LayerContext context, Matrix<T> input, Matrix<T> output, Matrix<T>? outputGradient, Matrix<T>? inputGradient, ReadOnlySpan<Matrix<T>> parameterGradients)
+    {
+        ArgumentNullException.ThrowIfNull(outputGradient);
+        if (inputGradient is null)
+        {
+            return;
+        }
+
+        int m = input.Columns;
+        if (Height % 2 == 1 || Width % 2 == 1)
+        {
+            // The dropped last row or column gets no gradient.
+            inputGradient.Clear();
+        }
+
+        for (int c = 0; c < Channels; c++)
+        {
+            for (int y = 0; y < OutputHeight; y++)
+            {
+                for (int x = 0; x < OutputWidth; x++)
+                {
+                    int top = (((c * Height) + (2 * y)) * Width) + (2 * x);
+                    int at = (((c * OutputHeight) + y) * OutputWidth) + x;
+                    Route(
+                        output.Row(at)[..m],
+                        outputGradient.Row(at)[..m],
+                        input.Row(top)[..m],
+                        input.Row(top + 1)[..m],
+                        input.Row(top + Width)[..m],
+                        input.Row(top + Width + 1)[..m],
+                        inputGradient.Row(top)[..m],
+                        inputGradient.Row(top + 1)[..m],
+                        inputGradient.Row(top + Width)[..m],
+                        inputGradient.Row(top + Width + 1)[..m]);
+                }
+            }
+        }
+    }
+
+    /// <summary>Sends each example's gradient to the first of the window's four inputs that holds the maximum.</summary>
+    private static void Route(ReadOnlySpan<T> y, ReadOnlySpan<T> dy, ReadOnlySpan<T> x0, ReadOnlySpan<T> x1, ReadOnlySpan<T> x2, ReadOnlySpan<T> x3, Span<T> d0, Span<T> d1, Span<T> d2, Span<T> d3)
+    {
+        for (int e = 0; e < y.Length; e++)
+        {
+            T top = y[e];
+            T g = dy[e];
+            bool first = x0[e] == top;
+            bool second = !first && x1[e] == top;
+            bool third = !first && !second && x2[e] == top;
+            bool fourth = !first && !second && !third && x3[e] == top;
+            d0[e] = first ? g : T.Zero;
+            d1[e] = second ? g : T.Zero;
+            d2[e] = third ? g : T.Zero;
+            d3[e] = fourth ? g : T.Zero;
+        }
+    }
+}

@@ -1,0 +1,175 @@
+using System.Numerics;
+using MnistNet.LinearAlgebra;
+
+namespace MnistNet.TestSupport;
+
+/// <summary>
+/// The image layers' equations as plain loops over (example, channel, row, column), in double, each output with the sum
+/// of its terms' absolute values (for the (k + 2)·ε·Σ|terms| bound the fast layers are held to). The oracle of
+/// <c>Conv2D</c> and <c>MaxPool2D</c>; nothing in the library calls it.
+/// </summary>
+public static class ReferenceLayers
+{
+    /// <summary>The shape of a convolution: C × H × W in, O channels out, k × k kernels, <paramref name="Pad"/> zeros on each side.</summary>
+    public sealed record ConvShape(int C, int H, int W, int O, int K, int Pad)
+    {
+        /// <summary>Gets the output height.</summary>
+        public int OutH => H + (2 * Pad) - K + 1;
+
+        /// <summary>Gets the output width.</summary>
+        public int OutW => W + (2 * Pad) - K + 1;
+
+        /// <summary>X[c, y, x] of example j, 0 outside the image.</summary>
+        public double Input<T>(Matrix<T> x, int c, int y, int xx, int j)
+            where T : unmanaged, IFloatingPointIeee754<T> =>
+            y < 0 || y >= H || xx < 0 || xx >= W ? 0 : double.CreateTruncating(x[(((c * H) + y) * W) + xx, j]);
+    }
+
+    /// <summary>Y = conv(X, W) + b: values and Σ|terms| (outputs O·H'·W' × m).</summary>
+    public static (double[,] Value, double[,] Magnitude) ConvForward<T>(ConvShape s, Matrix<T> x, Matrix<T> weight, Matrix<T> bias)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int m = x.Columns;
+        var value = new double[s.O * s.OutH * s.OutW, m];
+        var magnitude = new double[s.O * s.OutH * s.OutW, m];
+        for (int j = 0; j < m; j++)
+        {
+            for (int o = 0; o < s.O; o++)
+            {
+                for (int y = 0; y < s.OutH; y++)
+                {
+                    for (int xx = 0; xx < s.OutW; xx++)
+                    {
+                        double b = double.CreateTruncating(bias[o, 0]);
+                        double sum = b, abs = Math.Abs(b);
+                        for (int c = 0; c < s.C; c++)
+                        {
+                            for (int i = 0; i < s.K; i++)
+                            {
+                                for (int k = 0; k < s.K; k++)
+                                {
+                                    double term = double.CreateTruncating(weight[o, (((c * s.K) + i) * s.K) + k]) * s.Input(x, c, y + i - s.Pad, xx + k - s.Pad, j);
+                                    sum += term;
+                                    abs += Math.Abs(term);
+                                }
+                            }
+                        }
+
+                        int row = (((o * s.OutH) + y) * s.OutW) + xx;
+                        value[row, j] = sum;
+                        magnitude[row, j] = abs;
+                    }
+                }
+            }
+        }
+
+        return (value, magnitude);
+    }
+
+    /// <summary>dW, db (of the mean loss, 1/m) and dX (of the summed loss) from dY, each with Σ|terms|.</summary>
+    public static (double[,] DW, double[,] DWMagnitude, double[] DB, double[] DBMagnitude, double[,] DX, double[,] DXMagnitude) ConvBackward<T>(ConvShape s, Matrix<T> x, Matrix<T> weight, Matrix<T> dy)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int m = x.Columns;
+        int kk = s.C * s.K * s.K;
+        var dw = new double[s.O, kk];
+        var dwAbs = new double[s.O, kk];
+        var db = new double[s.O];
+        var dbAbs = new double[s.O];
+        var dx = new double[s.C * s.H * s.W, m];
+        var dxAbs = new double[s.C * s.H * s.W, m];
+        for (int j = 0; j < m; j++)
+        {
+            for (int o = 0; o < s.O; o++)
+            {
+                for (int y = 0; y < s.OutH; y++)
+                {
+                    for (int xx = 0; xx < s.OutW; xx++)
+                    {
+                        double g = double.CreateTruncating(dy[(((o * s.OutH) + y) * s.OutW) + xx, j]);
+                        db[o] += g;
+                        dbAbs[o] += Math.Abs(g);
+                        for (int c = 0; c < s.C; c++)
+                        {
+                            for (int i = 0; i < s.K; i++)
+                            {
+                                for (int k = 0; k < s.K; k++)
+                                {
+                                    int wi = (((c * s.K) + i) * s.K) + k;
+                                    double input = s.Input(x, c, y + i - s.Pad, xx + k - s.Pad, j);
+                                    dw[o, wi] += g * input;
+                                    dwAbs[o, wi] += Math.Abs(g * input);
+                                    int sy = y + i - s.Pad, sx = xx + k - s.Pad;
+                                    if (sy >= 0 && sy < s.H && sx >= 0 && sx < s.W)
+                                    {
+                                        double term = double.CreateTruncating(weight[o, wi]) * g;
+                                        dx[(((c * s.H) + sy) * s.W) + sx, j] += term;
+                                        dxAbs[(((c * s.H) + sy) * s.W) + sx, j] += Math.Abs(term);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        for (int o = 0; o < s.O; o++)
+        {
+            db[o] /= m;
+            dbAbs[o] /= m;
+            for (int wi = 0; wi < kk; wi++)
+            {
+                dw[o, wi] /= m;
+                dwAbs[o, wi] /= m;
+            }
+        }
+
+        return (dw, dwAbs, db, dbAbs, dx, dxAbs);
+    }
+
+    /// <summary>2 × 2 max pooling, stride 2: the outputs, and dX with each window's gradient at its first maximum (row-major order).</summary>
+    public static (double[,] Y, double[,] DX) MaxPool<T>(int c, int h, int w, Matrix<T> x, Matrix<T> dy)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int m = x.Columns;
+        int oh = h / 2, ow = w / 2;
+        var y = new double[c * oh * ow, m];
+        var dx = new double[c * h * w, m];
+        for (int j = 0; j < m; j++)
+        {
+            for (int ch = 0; ch < c; ch++)
+            {
+                for (int r = 0; r < oh; r++)
+                {
+                    for (int q = 0; q < ow; q++)
+                    {
+                        int best = -1;
+                        double max = double.NegativeInfinity;
+                        bool nan = false;
+                        foreach ((int dr, int dq) in new[] { (0, 0), (0, 1), (1, 0), (1, 1) })
+                        {
+                            int at = (((ch * h) + (2 * r) + dr) * w) + (2 * q) + dq;
+                            double v = double.CreateTruncating(x[at, j]);
+                            nan |= double.IsNaN(v);
+                            if (best < 0 || v > max)
+                            {
+                                best = at;
+                                max = v;
+                            }
+                        }
+
+                        int o = (((ch * oh) + r) * ow) + q;
+                        y[o, j] = nan ? double.NaN : max;
+                        if (!nan)
+                        {
+                            dx[best, j] = double.CreateTruncating(dy[o, j]);
+                        }
+                    }
+                }
+            }
+        }
+
+        return (y, dx);
+    }
+}

@@ -1,0 +1,353 @@
+using FsCheck;
+using FsCheck.Fluent;
+using FsCheck.Xunit;
+using MnistNet.Diagnostics;
+using MnistNet.Layers;
+using MnistNet.LinearAlgebra;
+using MnistNet.Networks;
+using static MnistNet.TestSupport.ReferenceLayers;
+
+namespace MnistNet.Tests;
+
+/// <summary>
+/// <see cref="Conv2D{T}"/> and <see cref="MaxPool2D{T}"/> against the plain loops of <see cref="ReferenceLayers"/> on
+/// every SIMD path, over odd shapes (1 × 1 images, kernels as large as the image, batches that leave a short last group),
+/// finite differences through a small convolutional network, the same bits on one and two threads, and no allocation
+/// per training step.
+/// </summary>
+[Collection(SerialTestGroup.Name)]
+public sealed class ConvolutionTests
+{
+    public sealed record ConvCase(int C, int H, int W, int O, int K, bool Same, int M, long Seed);
+
+    public static class Generators
+    {
+        public static Arbitrary<ConvCase> Cases() =>
+            (from c in Gen.Choose(1, 3)
+             from h in Gen.Choose(1, 9)
+             from w in Gen.Choose(1, 9)
+             from o in Gen.Choose(1, 5)
+             from same in Gen.Elements(true, false)
+             from k in Gen.Elements(1, 2, 3, 5)
+             from m in Gen.Choose(1, 9)
+             from seed in Gen.Choose(0, 1_000_000)
+             where same ? k % 2 == 1 : k <= h && k <= w
+             select new ConvCase(c, h, w, o, k, same, m, seed)).ToArbitrary();
+    }
+
+    [Property(Arbitrary = [typeof(Generators)], MaxTest = 40)]
+    public void Conv2D_RandomShapes_MatchReferenceOnEveryPath(ConvCase s)
+    {
+        foreach (SimdPath path in Paths())
+        {
+            OnPath(path, () =>
+            {
+                CheckConv<float>(s);
+                CheckConv<double>(s);
+            });
+        }
+    }
+
+    [Fact]
+    public void Conv2D_ManyGroups_ShortLastGroup_MatchesReference()
+    {
+        // 16 × 5 × 5 unrolled rows × 784 positions: 13 examples per group, so 30 examples make groups of 13, 13 and 4.
+        var s = new ConvCase(16, 28, 28, 2, 5, Same: true, 30, Seed: 5);
+        var layer = new Conv2D<float>(16, 28, 28, 2, 5);
+        Assert.Equal(13, layer.GroupSize(30));
+        CheckConv<float>(s);
+    }
+
+    [Fact]
+    public void Conv2D_ImageCornersAndBorders_EachInputReachesTheRightOutputs()
+    {
+        // One input pixel set at a time (a corner, an edge, the centre): with 'same' padding each output near it must be
+        // exactly the matching kernel weight — a shifted or mirrored unrolling fails here even where sums would agree.
+        var layer = new Conv2D<double>(1, 4, 5, 1, 3);
+        for (int i = 0; i < 9; i++)
+        {
+            layer.Weight.Value[0, i] = i + 1;
+        }
+
+        foreach ((int py, int px) in new[] { (0, 0), (0, 4), (3, 0), (3, 4), (1, 2), (2, 0) })
+        {
+            var x = new Matrix<double>(20, 1);
+            x[(py * 5) + px, 0] = 1;
+            Matrix<double> y = Forward(layer, x);
+            for (int oy = 0; oy < 4; oy++)
+            {
+                for (int ox = 0; ox < 5; ox++)
+                {
+                    // Y[oy, ox] = Σ W[i, j] X[oy + i − 1, ox + j − 1]: the pixel sits at i = py − oy + 1, j = px − ox + 1.
+                    int i = py - oy + 1, j = px - ox + 1;
+                    double expected = i is >= 0 and < 3 && j is >= 0 and < 3 ? (i * 3) + j + 1 : 0;
+                    Assert.Equal(expected, y[(oy * 5) + ox, 0]);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void ConvNetwork_GradientsMatchFiniteDifferences()
+    {
+        // conv 2×6×5 → 3×6×5 (same) → ReLU → max pool → 3×3×2 → dense → 4 classes, in double.
+        var random = new Prng(11);
+        Network<double> net = SmallConvNet(random);
+        Matrix<double> x = TestData.Random<double>(60, 7, 12, -1, 1);
+        ushort[] labels = TestData.Labels(7, 4, 13);
+        GradientCheckResult result = GradientCheck.Run(net, x, labels);
+        Assert.True(result.Checked > 100, $"only {result.Checked} coordinates checked");
+        Assert.True(result.MaxRelativeError < 1e-6, $"max relative error {result.MaxRelativeError:E2} at {result.WorstParameter}");
+        Assert.True(result.MaxRelativeErrorByTensor.ContainsKey("layers.0.weight") && result.MaxRelativeErrorByTensor.ContainsKey("layers.0.bias"));
+    }
+
+    [Fact]
+    public void ConvNetwork_GradientCheck_NoticesAWrongConvolutionGradient()
+    {
+        var random = new Prng(11);
+        Network<double> net = SmallConvNet(random);
+        Matrix<double> x = TestData.Random<double>(60, 7, 12, -1, 1);
+        ushort[] labels = TestData.Labels(7, 4, 13);
+        var workspace = new NetworkWorkspace<double>(net, 7);
+        net.ComputeGradients(x, labels, workspace);
+        var gradients = workspace.Gradients.Select(g => g.Clone()).ToList();
+        gradients[0][1, 4] *= 1.01;
+        GradientCheckResult bad = GradientCheck.Compare(net, x, labels, gradients);
+        Assert.Equal("layers.0.weight[1, 4]", bad.WorstParameter);
+    }
+
+    [Fact]
+    public void ConvNetwork_OneAndTwoThreads_SameBits_AndAStepAllocatesNothing()
+    {
+        var net = new Network<float>([new Conv2D<float>(1, 28, 28, 8, 5), new ReLU<float>(8 * 784), new MaxPool2D<float>(8, 28, 28), new Dense<float>(8 * 196, 10), new SoftmaxCrossEntropy<float>(10)]);
+        var random = new Prng(3);
+        foreach (Layer<float> layer in net.Layers)
+        {
+            layer.Initialize(Initialization.He, random);
+        }
+
+        Matrix<float> x = TestData.Random<float>(784, 40, 4, 0, 1);
+        ushort[] labels = TestData.Labels(40, 10, 5);
+        var one = new NetworkWorkspace<float>(net, 40);
+        var two = new NetworkWorkspace<float>(net, 40);
+        double lossOne = Threads.Run(1, () => net.ComputeGradients(x, labels, one));
+        double lossTwo = Threads.Run(2, () => net.ComputeGradients(x, labels, two));
+        Assert.Equal(lossOne, lossTwo);
+        for (int p = 0; p < net.Parameters.Count; p++)
+        {
+            Assert.True(TestData.SameBits(one.Gradients[p], two.Gradients[p]), net.Parameters[p].Name);
+        }
+
+        Assert.True(TestData.SameBits(one.InputGradients[1], two.InputGradients[1]), "the convolution's output gradient");
+        var adam = new MnistNet.Training.Adam<float>(0.001);
+        AllocationTests.AssertNoAllocation(steps =>
+        {
+            for (int i = 0; i < steps; i++)
+            {
+                net.ComputeGradients(x, labels, one);
+                adam.Step(net, one, 0.001);
+            }
+        });
+    }
+
+    [Theory]
+    [InlineData(1, 2, 2, 1)]
+    [InlineData(2, 5, 4, 3)]
+    [InlineData(3, 7, 7, 9)]
+    [InlineData(1, 2, 9, 17)]
+    public void MaxPool_TiesOddSizesAndEveryPath_MatchReference(int c, int h, int w, int m)
+    {
+        foreach (SimdPath path in Paths())
+        {
+            OnPath(path, () =>
+            {
+                // Values from a set of five, so windows often hold ties: the gradient goes to the first maximum only.
+                var random = new Prng((c * 100) + (h * 10) + w);
+                var x = new Matrix<float>(c * h * w, m);
+                for (int r = 0; r < x.Rows; r++)
+                {
+                    for (int j = 0; j < m; j++)
+                    {
+                        x[r, j] = (int)(random.NextDouble() * 5) - 2;
+                    }
+                }
+
+                var layer = new MaxPool2D<float>(c, h, w);
+                Matrix<float> dy = TestData.Random<float>(layer.OutputSize, m, 7, -1, 1);
+                (double[,] y, double[,] dx) = MaxPool(c, h, w, x, dy);
+                var context = new LayerContext(m);
+                context.Begin(m, default, training: true);
+                var output = new Matrix<float>(layer.OutputSize, m);
+                var inputGradient = new Matrix<float>(layer.InputSize, m);
+                inputGradient.AsSpan().Fill(99);
+                layer.Forward(context, x, output);
+                layer.Backward(context, x, output, dy, inputGradient, []);
+                AssertEqual(y, output, $"{path} Y");
+                AssertEqual(dx, inputGradient, $"{path} dX");
+            });
+        }
+    }
+
+    [Fact]
+    public void MaxPool_NaNWindow_GivesNaNAndNoGradient()
+    {
+        var layer = new MaxPool2D<double>(1, 2, 2);
+        var x = new Matrix<double>(4, 2);
+        x[0, 0] = 1;
+        x[1, 0] = double.NaN;
+        x[2, 1] = 3;
+        var output = new Matrix<double>(1, 2);
+        var dx = new Matrix<double>(4, 2);
+        var dy = new Matrix<double>(1, 2);
+        dy[0, 0] = 5;
+        dy[0, 1] = 7;
+        var context = new LayerContext(2);
+        context.Begin(2, default, training: true);
+        layer.Forward(context, x, output);
+        layer.Backward(context, x, output, dy, dx, []);
+        Assert.True(double.IsNaN(output[0, 0]));
+        Assert.Equal(3, output[0, 1]);
+        Assert.All(new[] { dx[0, 0], dx[1, 0], dx[2, 0], dx[3, 0] }, v => Assert.Equal(0, v));
+        Assert.Equal(7, dx[2, 1]);
+    }
+
+    [Fact]
+    public void Constructors_RejectBadShapes_WithTheParameterNamed()
+    {
+        Assert.Equal("kernelSize", Assert.Throws<ArgumentException>(() => new Conv2D<float>(1, 28, 28, 8, 4)).ParamName);
+        Assert.Contains("odd", Assert.Throws<ArgumentException>(() => new Conv2D<float>(1, 28, 28, 8, 4)).Message, StringComparison.Ordinal);
+        Assert.Equal("kernelSize", Assert.Throws<ArgumentException>(() => new Conv2D<float>(1, 4, 9, 8, 5, ConvolutionPadding.Valid)).ParamName);
+        Assert.Equal("inChannels", Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2D<float>(0, 28, 28, 8, 3)).ParamName);
+        Assert.Equal("outChannels", Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2D<float>(1, 28, 28, 0, 3)).ParamName);
+        Assert.Equal("padding", Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2D<float>(1, 28, 28, 2, 3, (ConvolutionPadding)7)).ParamName);
+        Assert.Equal("height", Assert.Throws<ArgumentOutOfRangeException>(() => new MaxPool2D<float>(1, 1, 4)).ParamName);
+        Assert.Equal("width", Assert.Throws<ArgumentOutOfRangeException>(() => new MaxPool2D<float>(1, 4, 1)).ParamName);
+
+        // Sizes, names and shapes as PyTorch writes them.
+        var conv = new Conv2D<float>(3, 10, 8, 6, 5, ConvolutionPadding.Valid);
+        Assert.Equal((3 * 10 * 8, 6 * 6 * 4), (conv.InputSize, conv.OutputSize));
+        Assert.Equal([6, 3, 5, 5], conv.Weight.Shape);
+        Assert.Equal([6], conv.Bias.Shape);
+        Assert.Equal((6, 75), (conv.Weight.Value.Rows, conv.Weight.Value.Columns));
+        Assert.Equal(6 * 5 * 4, new MaxPool2D<float>(6, 11, 8).OutputSize);
+        Assert.Equal("conv 3×10×8→6×6×4 k5 valid", conv.ToString());
+        Conv2D<float> copy = (Conv2D<float>)conv.Clone();
+        Assert.Equal((conv.InChannels, conv.Height, conv.Width, conv.OutChannels, conv.KernelSize, conv.Padding), (copy.InChannels, copy.Height, copy.Width, copy.OutChannels, copy.KernelSize, copy.Padding));
+    }
+
+    private static Network<double> SmallConvNet(Prng random)
+    {
+        var net = new Network<double>([new Conv2D<double>(2, 6, 5, 3, 3), new ReLU<double>(90), new MaxPool2D<double>(3, 6, 5), new Dense<double>(18, 4), new SoftmaxCrossEntropy<double>(4)]);
+        foreach (Layer<double> layer in net.Layers)
+        {
+            layer.Initialize(Initialization.Glorot, random);
+        }
+
+        // Non-zero biases, so that a bias dropped from the forward pass shows.
+        for (int o = 0; o < 3; o++)
+        {
+            ((Conv2D<double>)net.Layers[0]).Bias.Value[o, 0] = 0.1 * (o + 1);
+        }
+
+        return net;
+    }
+
+    private static IEnumerable<SimdPath> Paths() => TestData.AcceleratedPaths().Select(row => row.Data);
+
+    private static void OnPath(SimdPath path, Action action)
+    {
+        SimdPath saved = MnistNetRuntime.SimdPath;
+        try
+        {
+            MnistNetRuntime.SimdPath = path;
+            action();
+        }
+        finally
+        {
+            MnistNetRuntime.SimdPath = saved;
+        }
+    }
+
+    private static Matrix<double> Forward(Conv2D<double> layer, Matrix<double> x)
+    {
+        var context = new LayerContext(x.Columns);
+        context.Begin(x.Columns, default, training: false);
+        var y = new Matrix<double>(layer.OutputSize, x.Columns);
+        layer.Forward(context, x, y);
+        return y;
+    }
+
+    private static void CheckConv<T>(ConvCase s)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var layer = new Conv2D<T>(s.C, s.H, s.W, s.O, s.K, s.Same ? ConvolutionPadding.Same : ConvolutionPadding.Valid);
+        var shape = new ConvShape(s.C, s.H, s.W, s.O, s.K, layer.Pad);
+        Matrix<T> x = TestData.Random<T>(layer.InputSize, s.M, s.Seed);
+        TestData.Random<T>(s.O, s.C * s.K * s.K, s.Seed + 1).CopyTo(layer.Weight.Value);
+        TestData.Random<T>(s.O, 1, s.Seed + 2).CopyTo(layer.Bias.Value);
+        Matrix<T> dy = TestData.Random<T>(layer.OutputSize, s.M, s.Seed + 3);
+        var context = new LayerContext(s.M);
+        context.Begin(s.M, default, training: true);
+        var y = new Matrix<T>(layer.OutputSize, s.M);
+        var dw = new Matrix<T>(s.O, s.C * s.K * s.K);
+        var db = new Matrix<T>(s.O, 1);
+        var dx = new Matrix<T>(layer.InputSize, s.M);
+
+        // Gradients start as garbage: the layer must overwrite them, not add to them.
+        dw.AsSpan().Fill(T.CreateTruncating(123));
+        db.AsSpan().Fill(T.CreateTruncating(123));
+        dx.AsSpan().Fill(T.CreateTruncating(123));
+        layer.Forward(context, x, y);
+        layer.Backward(context, x, y, dy, dx, [dw, db]);
+
+        double eps = TestData.Epsilon<T>();
+        string what = $"{typeof(T).Name} {MnistNetRuntime.EffectiveSimdPath} {s}";
+        (double[,] value, double[,] magnitude) = ConvForward(shape, x, layer.Weight.Value, layer.Bias.Value);
+        AssertWithin(value, magnitude, y, (s.C * s.K * s.K) + 3, eps, "Y " + what);
+        var r = ConvBackward(shape, x, layer.Weight.Value, dy);
+        int positions = shape.OutH * shape.OutW;
+        int sumLength = (s.M * positions) + layer.GroupSize(s.M) + 4;
+        AssertWithin(r.DW, r.DWMagnitude, dw, sumLength, eps, "dW " + what);
+        AssertWithin(To2D(r.DB), To2D(r.DBMagnitude), db, sumLength, eps, "db " + what);
+        AssertWithin(r.DX, r.DXMagnitude, dx, (s.O * s.K * s.K) + 3, eps, "dX " + what);
+    }
+
+    private static double[,] To2D(double[] v)
+    {
+        var result = new double[v.Length, 1];
+        for (int i = 0; i < v.Length; i++)
+        {
+            result[i, 0] = v[i];
+        }
+
+        return result;
+    }
+
+    /// <summary>|expected − actual| ≤ (n + 2)·ε·Σ|terms| + a denormal's worth, element by element.</summary>
+    private static void AssertWithin<T>(double[,] expected, double[,] magnitude, Matrix<T> actual, int n, double eps, string what)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        Assert.Equal(expected.GetLength(0), actual.Rows);
+        Assert.Equal(expected.GetLength(1), actual.Columns);
+        for (int i = 0; i < actual.Rows; i++)
+        {
+            for (int j = 0; j < actual.Columns; j++)
+            {
+                double a = double.CreateTruncating(actual[i, j]);
+                double tolerance = ((n + 2) * eps * magnitude[i, j]) + 1e-300;
+                Assert.True(Math.Abs(expected[i, j] - a) <= tolerance, $"{what}: [{i},{j}] = {a}, reference {expected[i, j]}, tolerance {tolerance}");
+            }
+        }
+    }
+
+    private static void AssertEqual(double[,] expected, Matrix<float> actual, string what)
+    {
+        for (int i = 0; i < actual.Rows; i++)
+        {
+            for (int j = 0; j < actual.Columns; j++)
+            {
+                Assert.True(expected[i, j].Equals(actual[i, j]), $"{what}: [{i},{j}] = {actual[i, j]}, reference {expected[i, j]}");
+            }
+        }
+    }
+}
