@@ -65,7 +65,8 @@ public static class GradientCheck
     /// <summary>
     /// Compares <paramref name="gradients"/> — supplied by you, one per <see cref="Network{T}.Parameters"/> entry — with centered
     /// finite differences of the network's mean cross-entropy on a batch: use it to check a gradient computed elsewhere
-    /// (a new layer's backward pass, another library's result).
+    /// (a new layer's backward pass, another library's result). The losses are computed as at inference: a
+    /// <see cref="Layers.Dropout{T}"/> passes everything through, so give gradients computed without dropout.
     /// </summary>
     /// <typeparam name="T">float or double (prefer double).</typeparam>
     /// <param name="network">The network; its parameters are perturbed during the check and restored exactly afterwards.</param>
@@ -98,7 +99,7 @@ public static class GradientCheck
             }
         }
 
-        return Check(network, x, labels, gradients, null, step, floor);
+        return Check(network, x, labels, gradients, null, step, floor, null);
     }
 
     private static GradientCheckResult Run<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<ushort> labels, double step, double floor, string[]? names)
@@ -113,11 +114,17 @@ public static class GradientCheck
         }
 
         var analytic = new NetworkWorkspace<T>(network, x.Columns);
+        long seed = analytic.RandomSeed;
         network.ComputeGradients(x, labels, analytic);
-        return Check(network, x, labels, analytic.Gradients, names, step, floor);
+        return Check(network, x, labels, analytic.Gradients, names, step, floor, seed);
     }
 
-    private static GradientCheckResult Check<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<ushort> labels, IReadOnlyList<Matrix<T>> gradients, string[]? names, double step, double floor)
+    /// <summary>
+    /// The comparison. With a <paramref name="seed"/> (the analytic pass's), every loss is computed as that training pass
+    /// was, random layers drawing the same masks; without one (gradients from elsewhere), as at inference (dropout passes
+    /// everything through).
+    /// </summary>
+    private static GradientCheckResult Check<T>(Network<T> network, Matrix<T> x, ReadOnlySpan<ushort> labels, IReadOnlyList<Matrix<T>> gradients, string[]? names, double step, double floor, long? seed)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (x.Columns == 0)
@@ -128,13 +135,15 @@ public static class GradientCheck
         // The baseline forward pass, then one scratch pass per perturbation.
         network.CheckLabelledBatch(x, labels);
         var baseline = new NetworkWorkspace<T>(network, x.Columns, training: false, input: false);
-        baseline.Context.Begin(x.Columns, labels, training: false);
+        baseline.RandomSeed = seed ?? 0;
+        baseline.Context.Begin(x.Columns, labels, training: seed.HasValue);
         network.Forward(x, baseline.Context, baseline.OutputBuffers);
         var scratch = new NetworkWorkspace<T>(network, x.Columns, training: false, input: false);
         ushort[] y = labels.ToArray();
         double Loss()
         {
-            scratch.Context.Begin(x.Columns, y, training: false);
+            scratch.RandomSeed = seed ?? 0;
+            scratch.Context.Begin(x.Columns, y, training: seed.HasValue);
             network.Forward(x, scratch.Context, scratch.OutputBuffers);
             return scratch.Context.LossSum / x.Columns;
         }

@@ -270,6 +270,9 @@ public sealed class Conv2D<T> : Layer<T>
                             }
 
                             input.Row((((c * Height) + sy) * Width) + sx).Slice(j0, g).CopyTo(run);
+
+                            // Columns past the batch's end meet zero columns of dY and are never copied out; cleared all
+                            // the same, so that an infinity left by an earlier group cannot turn 0 · ∞ into NaN in dW.
                             run[g..].Clear();
                         }
                     }

@@ -27,6 +27,18 @@ public sealed class LayerContext
     /// <summary>Gets the SIMD path resolved for this pass (<see cref="MnistNetRuntime.EffectiveSimdPath"/>).</summary>
     public SimdPath Path { get; private set; }
 
+    /// <summary>
+    /// Gets the seed of this pass's random layers (<see cref="Dropout{T}"/>): the workspace's
+    /// <see cref="Networks.NetworkWorkspace{T}.RandomSeed"/> when the training pass began (each training pass takes the next one).
+    /// </summary>
+    public long Seed { get; private set; }
+
+    /// <summary>Gets the position in the network of the layer being run (random layers mix it into their seed).</summary>
+    public int LayerIndex { get; internal set; }
+
+    /// <summary>Gets or sets the seed the next training pass takes.</summary>
+    internal long NextSeed { get; set; }
+
     /// <summary>Gets or sets the summed loss written by the loss layer's forward pass (0 without labels).</summary>
     public double LossSum { get; set; }
 
@@ -65,6 +77,13 @@ public sealed class LayerContext
         }
 
         Training = training;
+        if (training)
+        {
+            Seed = NextSeed;
+            NextSeed = unchecked(NextSeed + 1);
+        }
+
+        LayerIndex = 0;
         Path = MnistNetRuntime.EffectiveSimdPath;
         LossSum = 0;
     }

@@ -240,6 +240,7 @@ public class Network<T>
         first.ForwardSparse(context, x, workspace.SparseKernels, outputs[0]);
         for (int i = 1; i < _layers.Length; i++)
         {
+            context.LayerIndex = i;
             _layers[i].Forward(context, outputs[i - 1], outputs[i]);
         }
 
@@ -389,6 +390,7 @@ public class Network<T>
         Matrix<T> input = x;
         for (int i = 0; i < _layers.Length; i++)
         {
+            context.LayerIndex = i;
             _layers[i].Forward(context, input, outputs[i]);
             input = outputs[i];
         }
@@ -409,6 +411,7 @@ public class Network<T>
             p -= count;
             Matrix<T> input = i == lowest ? x : outputs[i - 1];
             Matrix<T>? outputGradient = i == _layers.Length - 1 ? null : inputGradients[i + 1];
+            context.LayerIndex = i;
             layer.Backward(context, input, outputs[i], outputGradient, i == 0 ? null : inputGradients[i], gradients.AsSpan(p, count));
         }
     }

@@ -101,6 +101,18 @@ public sealed class NetworkWorkspace<T>
     /// </summary>
     public InputMode InputMode { get; set; }
 
+    /// <summary>
+    /// Gets or sets the seed of the random layers (<see cref="Dropout{T}"/>) for the next training pass; each training pass
+    /// takes it and adds one, so a workspace used step after step draws new masks, and the same seed gives the same masks
+    /// (and bits). <see cref="Training.Trainer{T}"/> sets it from <see cref="Training.TrainingOptions.Seed"/> and the step
+    /// number before every step, so a resumed run draws what an uninterrupted one would have. Starts at 0.
+    /// </summary>
+    public long RandomSeed
+    {
+        get => Context.NextSeed;
+        set => Context.NextSeed = value;
+    }
+
     /// <summary>Gets the (parameter, gradient) pairs by name, in the network's parameter order.</summary>
     /// <returns>Name, parameter and gradient of each trainable tensor.</returns>
     public IEnumerable<(string Name, Parameter<T> Parameter, Matrix<T> Gradient)> NamedGradients()

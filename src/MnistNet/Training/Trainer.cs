@@ -153,6 +153,7 @@ public sealed class Trainer<T>
                 int start = _state.BatchInEpoch * batch;
                 int count = Math.Min(batch, n - start);
                 NetworkWorkspace<T> workspace = count == batch ? full : tail!;
+                workspace.RandomSeed = StepSeed(Options.Seed, Steps);
                 double loss = Network.ComputeGradients(train, order.AsSpan(start, count), workspace);
                 if (!double.IsFinite(loss))
                 {
@@ -221,6 +222,9 @@ public sealed class Trainer<T>
     /// <param name="path">The file to write.</param>
     /// <exception cref="IOException">The file cannot be written; any previous file is left as it was.</exception>
     public void SaveCheckpoint(string path) => Checkpoint.Save(this, path);
+
+    /// <summary>The seed of step <paramref name="step"/>'s random layers (dropout): a function of the run's seed and the step only, so a resumed run draws the same masks.</summary>
+    internal static long StepSeed(long seed, long step) => unchecked((seed * -7046029254386353131L) + step);
 
     private void FillOrder(int[] order, int epoch) => EpochOrder(Options.Seed, Options.Shuffle, epoch, order);
 
