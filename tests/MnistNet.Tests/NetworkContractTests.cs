@@ -31,7 +31,7 @@ public sealed class NetworkContractTests
         Assert.Equal((4 * 3) + 3 + (3 * 2) + 2, net.ParameterCount);
         Assert.StartsWith("Network<Single> ", net.ToString(), StringComparison.Ordinal);
         Assert.EndsWith($"({net.ParameterCount} parameters)", net.ToString(), StringComparison.Ordinal);
-        Assert.Equal(string.Join(", ", net.Layers.Select(l => l.ToString())), net.Architecture);
+        Assert.Equal("4:dense3,relu,dense2", net.Architecture);
         Assert.Equal(["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"], net.Parameters.Select(p => p.Name));
         Assert.Equal("layers.0.weight [3, 4]", net.Parameters[0].ToString());
     }

@@ -77,6 +77,25 @@ public static class ModelFile
         return ReadNetwork<T>(file);
     }
 
+    /// <summary>
+    /// Loads any MnistNet model file: a stack of dense layers (as a <see cref="DenseNetwork{T}"/>, like
+    /// <see cref="Load{T}"/>), or a network whose <c>architecture</c> entry is a full <see cref="NetworkSpec"/> description
+    /// (convolutions, pooling, dropout), rebuilt layer by layer with every tensor's name and shape checked against it.
+    /// </summary>
+    /// <typeparam name="T">float or double.</typeparam>
+    /// <param name="path">The model file.</param>
+    /// <returns>The network.</returns>
+    /// <exception cref="InvalidDataException">The file is not a valid model.</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public static Network<T> LoadNetwork<T>(string path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        SafeTensors file = SafeTensors.Read(path);
+        return file.Metadata.TryGetValue("architecture", out string? architecture) && architecture.Contains(':', StringComparison.Ordinal)
+            ? ReadDescribed<T>(file, architecture)
+            : ReadNetwork<T>(file);
+    }
+
     /// <summary>Reads the metadata of a model or checkpoint file (checking the file's layout, not its checksum).</summary>
     /// <param name="path">The file.</param>
     /// <returns>The metadata entries.</returns>
@@ -126,13 +145,11 @@ public static class ModelFile
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         string source = file.Source;
-        if (file.Metadata.TryGetValue("format_version", out string? version)
-            && (!int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v > FormatVersion || v < 1))
+        CheckVersionAndChecksum(file);
+        if (file.Metadata.TryGetValue("architecture", out string? described) && described.Contains(':', StringComparison.Ordinal))
         {
-            throw DataErrors.InHeader(source, $"format_version \"{version}\" is not supported; this MnistNet reads versions 1 to {FormatVersion}.");
+            throw DataErrors.InHeader(source, $"the file holds the network {described}, not a stack of dense layers; load it with ModelFile.LoadNetwork.");
         }
-
-        VerifyChecksum(file);
 
         // The layer chain: layers.0.weight, layers.0.bias, layers.1.weight, … each weight's columns equal to the rows before.
         // First every shape, the output size, the architecture and the memory they need; only then any allocation.
@@ -207,6 +224,74 @@ public static class ModelFile
         }
 
         return DenseNetwork<T>.FromParameters([.. sizes], parameters);
+    }
+
+    private static void CheckVersionAndChecksum(SafeTensors file)
+    {
+        if (file.Metadata.TryGetValue("format_version", out string? version)
+            && (!int.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out int v) || v > FormatVersion || v < 1))
+        {
+            throw DataErrors.InHeader(file.Source, $"format_version \"{version}\" is not supported; this MnistNet reads versions 1 to {FormatVersion}.");
+        }
+
+        VerifyChecksum(file);
+    }
+
+    /// <summary>Builds the network a full <see cref="NetworkSpec"/> description names, checking each tensor against it, and the memory it needs before allocating.</summary>
+    private static Network<T> ReadDescribed<T>(SafeTensors file, string architecture)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        string source = file.Source;
+        CheckVersionAndChecksum(file);
+        NetworkSpec.Parsed parsed;
+        try
+        {
+            parsed = NetworkSpec.Parse(architecture);
+        }
+        catch (FormatException e)
+        {
+            throw DataErrors.InHeader(source, $"the architecture \"{architecture}\" is not valid: {e.Message}");
+        }
+
+        if (parsed.Outputs > SoftmaxCrossEntropy<T>.MaxClasses)
+        {
+            throw DataErrors.InHeader(source, $"the last layer has {parsed.Outputs} outputs; at most 65 536 are supported.");
+        }
+
+        // Every parameter's rows padded to 64 bytes, as the matrices will hold them; counted in double, so no size overflows.
+        int size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        int lanes = 64 / size;
+        double needed = 0;
+        foreach ((long rows, long columns) in NetworkSpec.ParameterShapes(parsed))
+        {
+            needed += (double)rows * ((columns + lanes - 1) / lanes * lanes) * size;
+        }
+
+        long limit = (16 * (long)file.Data.Length) + (1 << 20);
+        if (needed > limit)
+        {
+            throw DataErrors.InHeader(source, $"the network {architecture} would need {needed} bytes of memory for {file.Data.Length} bytes of data; at most 16 times the data (+ 1 MB) is accepted.");
+        }
+
+        Network<T> network = NetworkSpec.Create<T>(parsed);
+        foreach (Parameter<T> parameter in network.Parameters)
+        {
+            TensorEntry tensor = file.Find(parameter.Name) ?? throw DataErrors.InHeader(source, $"the architecture {architecture} needs a tensor {parameter.Name} [{string.Join(", ", parameter.Shape)}], which the file does not have.");
+            if (!tensor.Shape.SequenceEqual(parameter.Shape.Select(d => (long)d)))
+            {
+                throw DataErrors.AtOffset(source, 8, $"{parameter.Name} must have shape [{string.Join(", ", parameter.Shape)}] for {architecture}, found [{string.Join(", ", tensor.Shape)}].");
+            }
+
+            ReadMatrix<T>(file, tensor, parameter.Value.Rows, parameter.Value.Columns).CopyTo(parameter.Value);
+        }
+
+        int layersWithParameters = network.Layers.Count(l => l.Parameters.Count > 0);
+        if (file.Find($"layers.{layersWithParameters}.weight") is not null)
+        {
+            throw DataErrors.InHeader(source, $"the file has a tensor layers.{layersWithParameters}.weight, but its architecture {architecture} has only {layersWithParameters} layers with weights.");
+        }
+
+        return network;
     }
 
     /// <summary>The bytes a rows × columns matrix takes with its rows padded to 64 bytes.</summary>
