@@ -18,6 +18,8 @@ internal sealed class TrainOptions
           --preset seed       784-10-10, full batch, alpha 0.10, 500 iterations (the blog post)
           --preset fast       784-256-10, Adam lr 0.002, batch 128, cosine schedule, 7 epochs (98 % in seconds)
           --preset best       784-1024-512-10, Adam lr 0.001, batch 128, cosine schedule, 30 epochs
+          --preset cnn        conv16k5,pool,conv32k5,pool,dense128,dropout0.25, Adam lr 0.002, batch 128,
+                              cosine schedule, 4 epochs
 
         Mini-batch options (override the preset's values):
           --epochs <n>        passes over the training set
@@ -25,6 +27,9 @@ internal sealed class TrainOptions
           --optimizer <name>  sgd, momentum, nesterov, rmsprop, adam or adamw (weight decay 0.01)
           --lr <x>            learning rate
           --layers <a,b,..>   hidden layer sizes, e.g. 256,128
+          --arch <layers>     any stack instead of --layers: conv<channels>k<size>[valid], pool,
+                              dense<units>, dropout<p>, e.g. conv32k5,pool,conv64k5,pool,dense512,dropout0.5
+                              (ReLU after each conv and dense layer; a dense layer to the classes ends it)
           --schedule <name>   constant, cosine or step (x0.5 every 5 epochs)
           --patience <n>      early stopping after n epochs without a better dev loss (0 = off)
           --save <file>       save the trained model (safetensors)
@@ -76,6 +81,8 @@ internal sealed class TrainOptions
 
     public int[]? Layers { get; private set; }
 
+    public string? Arch { get; private set; }
+
     public string? Schedule { get; private set; }
 
     public int? Patience { get; private set; }
@@ -88,7 +95,7 @@ internal sealed class TrainOptions
 
     /// <summary>Gets whether the run trains a DenseNetwork by mini-batches (any preset but seed, or any mini-batch option).</summary>
     public bool MiniBatch => Preset != "seed" || Epochs is not null || Batch is not null || Optimizer is not null || LearningRate is not null
-        || Layers is not null || Schedule is not null || Patience is not null || CheckpointPath is not null || ResumePath is not null;
+        || Layers is not null || Arch is not null || Schedule is not null || Patience is not null || CheckpointPath is not null || ResumePath is not null;
 
     /// <exception cref="UsageException">An option is unknown, lacks its value, or has an invalid one.</exception>
     public static TrainOptions Parse(string[] args)
@@ -150,7 +157,7 @@ internal sealed class TrainOptions
                     options.DevCount = ParseInt(name, Value(), min: 0);
                     break;
                 case "--preset":
-                    options.Preset = OneOf(name, Value(), "seed", "fast", "best");
+                    options.Preset = OneOf(name, Value(), "seed", "fast", "best", "cnn");
                     break;
                 case "--epochs":
                     options.Epochs = ParseInt(name, Value(), min: 1);
@@ -166,6 +173,9 @@ internal sealed class TrainOptions
                     break;
                 case "--layers":
                     options.Layers = ParseLayers(Value());
+                    break;
+                case "--arch":
+                    options.Arch = ParseArch(Value());
                     break;
                 case "--schedule":
                     options.Schedule = OneOf(name, Value(), "constant", "cosine", "step");
@@ -190,6 +200,11 @@ internal sealed class TrainOptions
         if (options.DataFolder is not null && options.CsvFile is not null)
         {
             throw new UsageException("--data and --csv cannot be used together");
+        }
+
+        if (options.Layers is not null && options.Arch is not null)
+        {
+            throw new UsageException("--layers and --arch cannot be used together (--arch dense256,dense128 is --layers 256,128)");
         }
 
         return options;
@@ -234,6 +249,21 @@ internal sealed class TrainOptions
         }
 
         return lower;
+    }
+
+    /// <summary>Checks a stack description against MNIST's 1 × 28 × 28 images and 10 classes (the recipe checks it again against the data).</summary>
+    private static string ParseArch(string text)
+    {
+        try
+        {
+            _ = MnistNet.Networks.NetworkSpec.Expand(text, 1, 28, 28, 10);
+        }
+        catch (FormatException e)
+        {
+            throw new UsageException($"option --arch: {e.Message}");
+        }
+
+        return text;
     }
 
     private static int[] ParseLayers(string text)

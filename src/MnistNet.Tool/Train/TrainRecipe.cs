@@ -220,12 +220,17 @@ internal static class TrainRecipe
         return 0;
     }
 
+    /// <summary>The layers of <c>--preset cnn</c>.</summary>
+    internal const string CnnPreset = "conv16k5,pool,conv32k5,pool,dense128,dropout0.25";
+
     private static int RunMiniBatch(TrainOptions options, Dataset train, Dataset dev, Dataset? test, int classes, ITrainingDisplay display, TrainingHistory? history, string? historyPath)
     {
         // The presets; every explicit option overrides its value.
         bool best = options.Preset == "best";
+        bool cnn = options.Preset == "cnn";
         int[] hidden = options.Layers ?? (best ? [1024, 512] : [256]);
-        int epochs = options.Epochs ?? (best ? 30 : 7);
+        string? arch = options.Arch ?? (cnn && options.Layers is null ? CnnPreset : null);
+        int epochs = options.Epochs ?? (best ? 30 : cnn ? 4 : 7);
         int batch = options.Batch ?? 128;
         string optimizerName = options.Optimizer ?? "adam";
         double rate = options.LearningRate ?? (best ? 0.001 : 0.002) * (optimizerName is "adam" or "adamw" or "rmsprop" ? 1 : 25);
@@ -266,8 +271,24 @@ internal static class TrainRecipe
         }
         else
         {
-            int[] sizes = [train.PixelsPerImage, .. hidden, classes];
-            var created = new DenseNetwork<float>(sizes, Initialization.He, options.Seed);
+            Network<float> created;
+            if (arch is not null)
+            {
+                try
+                {
+                    created = NetworkSpec.Build<float>(arch, 1, train.ImageRows, train.ImageColumns, classes, Initialization.He, options.Seed);
+                }
+                catch (FormatException e)
+                {
+                    throw new UsageException($"option --arch: {e.Message}");
+                }
+            }
+            else
+            {
+                int[] sizes = [train.PixelsPerImage, .. hidden, classes];
+                created = new DenseNetwork<float>(sizes, Initialization.He, options.Seed);
+            }
+
             Optimizer<float> optimizer = Optimizers.Create<float>(optimizerName, rate);
             trainer = new Trainer<float>(created, optimizer, trainingOptions);
         }

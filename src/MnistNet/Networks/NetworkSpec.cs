@@ -34,17 +34,42 @@ public static class NetworkSpec
     public static Network<T> Build<T>(string stack, int channels, int height, int width, int classes, Initialization initialization = Initialization.He, long seed = 0)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ArgumentNullException.ThrowIfNull(stack);
-        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(classes, SoftmaxCrossEntropy<T>.MaxClasses);
         if (!Enum.IsDefined(initialization))
         {
             throw new ArgumentOutOfRangeException(nameof(initialization), initialization, "Unknown initialization.");
         }
 
+        Network<T> network = Create<T>(Parse(Expand(stack, channels, height, width, classes)));
+        var random = new Prng(seed);
+        foreach (Layer<T> layer in network.Layers)
+        {
+            layer.Initialize(initialization, random);
+        }
+
+        return network;
+    }
+
+    /// <summary>
+    /// Checks a short form and returns its full form (as <see cref="Network{T}.Architecture"/> will read), without
+    /// building anything: e.g. <c>conv32k5,pool</c> for 1 × 28 × 28 and 10 classes gives
+    /// <c>1x28x28:conv32k5,relu,pool,dense10</c>.
+    /// </summary>
+    /// <param name="stack">The hidden layers in the short form.</param>
+    /// <param name="channels">Input channels.</param>
+    /// <param name="height">Input height.</param>
+    /// <param name="width">Input width.</param>
+    /// <param name="classes">Output classes.</param>
+    /// <returns>The full form.</returns>
+    /// <exception cref="FormatException">The description is not valid (the message names the layer and why).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
+    public static string Expand(string stack, int channels, int height, int width, int classes)
+    {
+        ArgumentNullException.ThrowIfNull(stack);
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(classes, SoftmaxCrossEntropy<float>.MaxClasses);
         var explicitLayers = new List<string>();
         foreach (string token in Tokens(stack))
         {
@@ -57,14 +82,8 @@ public static class NetworkSpec
 
         explicitLayers.Add(string.Create(CultureInfo.InvariantCulture, $"dense{classes}"));
         string full = string.Create(CultureInfo.InvariantCulture, $"{channels}x{height}x{width}:{string.Join(',', explicitLayers)}");
-        Network<T> network = Create<T>(Parse(full));
-        var random = new Prng(seed);
-        foreach (Layer<T> layer in network.Layers)
-        {
-            layer.Initialize(initialization, random);
-        }
-
-        return network;
+        _ = Parse(full);
+        return full;
     }
 
     /// <summary>A parsed full form: the input shape and the layers (softmax not included).</summary>

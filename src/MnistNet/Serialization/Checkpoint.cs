@@ -101,7 +101,7 @@ public static class Checkpoint
             throw DataErrors.InHeader(path, "not a MnistNet checkpoint (no mnistnet.kind = checkpoint in the metadata); a model file loads with DenseNetwork<T>.Load.");
         }
 
-        DenseNetwork<T> network = ModelFile.ReadNetwork<T>(file);
+        Network<T> network = ModelFile.ReadAnyNetwork<T>(file);
         Optimizer<T> optimizer = CreateOptimizer<T>(path, meta);
         long seed = Long(path, meta, "seed");
         int batch = Int(path, meta, "batch_size");

@@ -91,10 +91,15 @@ public static class ModelFile
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         SafeTensors file = SafeTensors.Read(path);
-        return file.Metadata.TryGetValue("architecture", out string? architecture) && architecture.Contains(':', StringComparison.Ordinal)
+        return ReadAnyNetwork<T>(file);
+    }
+
+    /// <summary>The network of a parsed model or checkpoint file: described by its architecture, or a stack of dense layers.</summary>
+    internal static Network<T> ReadAnyNetwork<T>(SafeTensors file)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        file.Metadata.TryGetValue("architecture", out string? architecture) && architecture.Contains(':', StringComparison.Ordinal)
             ? ReadDescribed<T>(file, architecture)
             : ReadNetwork<T>(file);
-    }
 
     /// <summary>Reads the metadata of a model or checkpoint file (checking the file's layout, not its checksum).</summary>
     /// <param name="path">The file.</param>
