@@ -120,7 +120,7 @@ internal static class Cli
             throw new ArgumentException("Give --data or --csv, not both.");
         }
 
-        DenseNetwork<float> network = DenseNetwork<float>.Load(modelPath);
+        Network<float> network = ModelFile.LoadNetwork<float>(modelPath);
         (Dataset data, string source) = LoadLabelled(folder, csv);
         Require(network, data, source);
         ClassificationMetrics metrics = network.Evaluate(data);
@@ -159,7 +159,7 @@ internal static class Cli
 
     private static int Predict(TextWriter output, string modelPath, string[] paths, bool json)
     {
-        DenseNetwork<float> network = DenseNetwork<float>.Load(modelPath);
+        Network<float> network = ModelFile.LoadNetwork<float>(modelPath);
         if (network.Inputs != DigitImage.Side * DigitImage.Side)
         {
             throw new ArgumentException($"{modelPath} takes {network.Inputs} inputs; pictures become {DigitImage.Side * DigitImage.Side} (28 × 28).");
@@ -193,7 +193,7 @@ internal static class Cli
     private static int Export(TextWriter output, string modelPath, string onnxPath)
     {
         AtomicFile.CheckWritable(onnxPath);
-        DenseNetwork<float> network = DenseNetwork<float>.Load(modelPath);
+        DenseNetwork<float> network = LoadDense(modelPath, "ONNX export");
         network.ExportOnnx(onnxPath);
         output.WriteLine($"exported: {onnxPath} ({new FileInfo(onnxPath).Length} bytes; ONNX opset {OnnxExport.Opset}, input '{OnnxExport.InputName}' [N, {network.Inputs}], output '{OnnxExport.OutputName}' [N, {network.Outputs}])");
         return 0;
@@ -212,7 +212,7 @@ internal static class Cli
         }
 
         AtomicFile.CheckWritable(Path.Combine(folder, "report.html"));
-        DenseNetwork<float> network = DenseNetwork<float>.Load(modelPath);
+        DenseNetwork<float> network = LoadDense(modelPath, "The report");
         (Dataset test, string source) = LoadLabelled(dataFolder, csv: null);
         Require(network, test, source);
         var options = new ReportOptions { Title = $"MnistNet report: {Path.GetFileName(modelPath)}" };
@@ -271,6 +271,11 @@ internal static class Cli
             ? throw new InvalidDataException($"{path} has no test set (t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte).")
             : (mnist.Test, path);
     }
+
+    /// <summary>Loads a model that must be a stack of dense layers (for the commands that do not handle other layers yet).</summary>
+    private static DenseNetwork<float> LoadDense(string modelPath, string what) =>
+        ModelFile.LoadNetwork<float>(modelPath) as DenseNetwork<float>
+        ?? throw new NotSupportedException($"{what} handles stacks of dense layers; {modelPath} holds {ModelFile.ReadMetadata(modelPath)["architecture"]}.");
 
     internal static void Require(Network<float> network, Dataset data, string source)
     {

@@ -229,6 +229,39 @@ public sealed class ToolTests(TrainedByTool trained) : IDisposable
     }
 
     [Fact]
+    public void Train_WithArch_TrainsAConvolutionalNetwork_ThatEvaluateAndPredictLoad()
+    {
+        string model = Path.Combine(_folder, "cnn.safetensors");
+        (int code, string output, string error) = Mnistnet.Run("train", "--arch", "conv4k5,pool,dense16", "--epochs", "1", "--data", BundledData.MnistFolder, "--save", model);
+        Assert.True(code == 0, error);
+        Assert.Contains("network: 1x28x28:conv4k5,relu,pool,dense16,relu,dense10 (", output);
+        Assert.Equal("1x28x28:conv4k5,relu,pool,dense16,relu,dense10", MnistNet.Serialization.ModelFile.ReadMetadata(model)["architecture"]);
+
+        (code, output, error) = Mnistnet.Run("evaluate", model, "--data", BundledData.MnistFolder, "--json");
+        Assert.True(code == 0, error);
+        using JsonDocument json = JsonDocument.Parse(output);
+        Assert.InRange(json.RootElement.GetProperty("accuracy").GetDouble(), 0.9, 1);
+
+        // The commands that handle dense stacks only say so in one line.
+        (code, _, error) = Mnistnet.Run("export", model, Path.Combine(_folder, "cnn.onnx"));
+        Assert.Equal(1, code);
+        Assert.Equal($"error: ONNX export handles stacks of dense layers; {model} holds 1x28x28:conv4k5,relu,pool,dense16,relu,dense10.", error.Trim());
+    }
+
+    [Theory]
+    [InlineData("--arch", "conv8k4", "error: option --arch: 'conv8k4': 'same' padding needs an odd kernel size.")]
+    [InlineData("--arch", "dense10,frob", "error: option --arch: unknown layer 'frob': expected conv<channels>k<size>[valid], pool, dense<units>, dropout<p> or relu.")]
+    [InlineData("--layers", "32", "error: --layers and --arch cannot be used together (--arch dense256,dense128 is --layers 256,128)")]
+    public void Train_BadArch_IsAUsageError(string option, string value, string message)
+    {
+        string[] args = option == "--layers" ? ["train", "--arch", "dense8", option, value] : ["train", option, value];
+        (int code, string output, string error) = Mnistnet.Run(args);
+        Assert.Equal(2, code);
+        Assert.Equal(message, error.Trim());
+        Assert.DoesNotContain("epoch", output);
+    }
+
+    [Fact]
     public void Train_WithAnUnwritableSavePath_FailsBeforeTraining_NamingThePath()
     {
         string missing = Path.Combine(_folder, "no-such-folder", "m.safetensors");
