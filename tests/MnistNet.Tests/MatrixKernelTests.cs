@@ -86,7 +86,13 @@ public class MatrixKernelTests
         CheckProduct<double>(Product.ABt, m: 5, k: MatrixKernels.DotBlockLength + 1, n: 3, path, seed: 2);
     }
 
-    [Property(Arbitrary = [typeof(ShapeGenerators)], MaxTest = 200)]
+#if MUTATION_LIGHT
+    private const int RandomShapeCount = 25; // under mutation testing (MutationLight=1): each mutant runs this property
+#else
+    private const int RandomShapeCount = 200;
+#endif
+
+    [Property(Arbitrary = [typeof(ShapeGenerators)], MaxTest = RandomShapeCount)]
     public void AllProducts_RandomOddShapes_MatchReferenceOnEveryPath(Shape shape)
     {
         foreach (SimdPath path in new[] { SimdPath.Scalar, SimdPath.Vector256, SimdPath.Vector512 })
