@@ -101,6 +101,44 @@ public sealed class ConvolutionTests
         Assert.True(result.MaxRelativeErrorByTensor.ContainsKey("layers.0.weight") && result.MaxRelativeErrorByTensor.ContainsKey("layers.0.bias"));
     }
 
+    public sealed record GradientCase(int C, int H, int W, int O, int K, bool Same, int M, long Seed);
+
+    public static class GradientGenerators
+    {
+        public static Arbitrary<GradientCase> Cases() =>
+            (from c in Gen.Choose(1, 2)
+             from h in Gen.Choose(2, 6)
+             from w in Gen.Choose(2, 6)
+             from o in Gen.Choose(1, 3)
+             from same in Gen.Elements(true, false)
+             from k in Gen.Elements(1, 2, 3)
+             from m in Gen.Choose(1, 4)
+             from seed in Gen.Choose(0, 1_000_000)
+             where same ? k % 2 == 1 : k <= h - 1 && k <= w - 1
+             select new GradientCase(c, h, w, o, k, same, m, seed)).ToArbitrary();
+    }
+
+    [Property(Arbitrary = [typeof(GradientGenerators)], MaxTest = 25)]
+    public void ConvPoolNetwork_RandomShapes_GradientsMatchFiniteDifferences(GradientCase s)
+    {
+        // conv → ReLU → conv (3 × 3, same) → max pool → dense → softmax in double, every parameter against centered
+        // differences; the second convolution's input gradient reaches the first one's parameters.
+        var conv = new Conv2D<double>(s.C, s.H, s.W, s.O, s.K, s.Same ? ConvolutionPadding.Same : ConvolutionPadding.Valid);
+        var second = new Conv2D<double>(s.O, conv.OutputHeight, conv.OutputWidth, 2, 3);
+        var pool = new MaxPool2D<double>(2, conv.OutputHeight, conv.OutputWidth);
+        var net = new Network<double>([conv, new ReLU<double>(conv.OutputSize), second, pool, new Dense<double>(pool.OutputSize, 3), new SoftmaxCrossEntropy<double>(3)]);
+        var random = new Prng(s.Seed);
+        foreach (Layer<double> layer in net.Layers)
+        {
+            layer.Initialize(Initialization.Glorot, random);
+        }
+
+        conv.Bias.Value.FillUniform(-0.1, 0.1, random);
+        Matrix<double> x = TestData.Random<double>(conv.InputSize, s.M, s.Seed + 1);
+        GradientCheckResult result = GradientCheck.Run(net, x, TestData.Labels(s.M, 3, s.Seed + 2));
+        Assert.True(result.MaxRelativeError < 1e-5, $"{s}: max relative error {result.MaxRelativeError:E2} at {result.WorstParameter}");
+    }
+
     [Fact]
     public void ConvNetwork_GradientCheck_NoticesAWrongConvolutionGradient()
     {

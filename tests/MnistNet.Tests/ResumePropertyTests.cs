@@ -23,6 +23,38 @@ public class ResumePropertyTests
     public void FullBatch_CancelledAtAnyStep_ResumesToTheSameBits(NonNegativeInt pick) =>
         CancelResumeAndCompare(batch: 0, epochs: 6, stepsPerEpoch: 1, pick.Get, FullBatchStraight.Value);
 
+    [Property(MaxTest = 5)]
+    public void ConvolutionAndDropout_CancelledAtAnyStep_ResumesToTheSameBits(NonNegativeInt pick)
+    {
+        // A described network (conv, pool, dropout): the checkpoint rebuilds it from its architecture, and the dropout
+        // masks of the remaining steps come from the run's seed and the step number, as in the uninterrupted run.
+        const string Stack = "conv3k3,pool,dense12,dropout0.5";
+        Network<float> Fresh() => NetworkSpec.Build<float>(Stack, 1, 28, 28, 10, seed: 2);
+        Network<float> expected = Fresh();
+        new Trainer<float>(expected, new Adam<float>(0.01), Options(60, 2, LearningRateSchedule.Cosine(), checkpoint: null)).Fit(Data);
+
+        long total = 2 * 10;
+        long cancelAfter = 1 + (pick.Get % (total - 1));
+        string path = Path.Combine(Path.GetTempPath(), $"mnistnet-cancel-cnn-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            using var cancel = new CancellationTokenSource();
+            var trainer = new Trainer<float>(Fresh(), new Adam<float>(0.01), Options(60, 2, new CancelAfter(LearningRateSchedule.Cosine(), cancelAfter, cancel), path));
+            Assert.Throws<OperationCanceledException>(() => trainer.Fit(Data, cancellationToken: cancel.Token));
+            Trainer<float> resumed = Trainer<float>.Resume(path, Options(60, 2, LearningRateSchedule.Cosine(), path));
+            Assert.Equal(expected.Architecture, resumed.Network.Architecture);
+            resumed.Fit(Data);
+            for (int p = 0; p < expected.Parameters.Count; p++)
+            {
+                Assert.True(TestData.SameBits(expected.Parameters[p].Value, resumed.Network.Parameters[p].Value), $"{expected.Parameters[p].Name} after cancelling at step {cancelAfter} of {total}");
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     private static void CancelResumeAndCompare(int batch, int epochs, int stepsPerEpoch, int pick, DenseNetwork<float> expected)
     {
         long total = (long)epochs * stepsPerEpoch;
