@@ -12,7 +12,10 @@ public sealed class Prng
 
     /// <summary>Creates a generator whose sequence is fully determined by <paramref name="seed"/>.</summary>
     /// <param name="seed">Any value; equal seeds give equal sequences.</param>
-    public Prng(long seed)
+    public Prng(long seed) => Reset(seed);
+
+    /// <summary>Restarts the sequence as <c>new Prng(seed)</c> would begin it, without allocating.</summary>
+    internal void Reset(long seed)
     {
         ulong x = unchecked((ulong)seed);
         _s0 = SplitMix64(ref x);

@@ -248,6 +248,18 @@ public sealed class ToolTests(TrainedByTool trained) : IDisposable
         Assert.Equal($"error: ONNX export handles stacks of dense layers; {model} holds 1x28x28:conv4k5,relu,pool,dense16,relu,dense10.", error.Trim());
     }
 
+    [Fact]
+    public void Train_WithAugment_SaysSoAndTrains()
+    {
+        (int code, string output, string error) = Mnistnet.Run("train", "--layers", "16", "--epochs", "1", "--augment", "elastic", "--data", BundledData.MnistFolder);
+        Assert.True(code == 0, error);
+        Assert.Contains("1 epochs, augmented (elastic)", output);
+        Assert.Contains("result: train 0.", output);
+        (code, output, error) = Mnistnet.Run("train", "--layers", "16", "--epochs", "1", "--augment", "--seed", "3", "--data", BundledData.MnistFolder);
+        Assert.True(code == 0, error);
+        Assert.Contains("1 epochs, augmented, seed 3", output);
+    }
+
     [Theory]
     [InlineData("--arch", "conv8k4", "error: option --arch: 'conv8k4': 'same' padding needs an odd kernel size.")]
     [InlineData("--arch", "dense10,frob", "error: option --arch: unknown layer 'frob': expected conv<channels>k<size>[valid], pool, dense<units>, dropout<p> or relu.")]

@@ -31,6 +31,8 @@ internal sealed class TrainOptions
                               dense<units>, dropout<p>, e.g. conv32k5,pool,conv64k5,pool,dense512,dropout0.5
                               (ReLU after each conv and dense layer; a dense layer to the classes ends it)
           --schedule <name>   constant, cosine or step (x0.5 every 5 epochs)
+          --augment [elastic] distort every training batch: shifts of ±2 px, rotations of ±10°, scaling
+                              by ±10 % (seeded); "elastic" adds Simard's elastic distortion (alpha 34, sigma 4)
           --patience <n>      early stopping after n epochs without a better dev loss (0 = off)
           --save <file>       save the trained model (safetensors)
           --checkpoint <file> write a checkpoint after every epoch (and on Ctrl+C)
@@ -83,6 +85,9 @@ internal sealed class TrainOptions
 
     public string? Arch { get; private set; }
 
+    /// <summary>Gets the distortions of --augment, or null.</summary>
+    public Augmentation? Augment { get; private set; }
+
     public string? Schedule { get; private set; }
 
     public int? Patience { get; private set; }
@@ -95,7 +100,7 @@ internal sealed class TrainOptions
 
     /// <summary>Gets whether the run trains a DenseNetwork by mini-batches (any preset but seed, or any mini-batch option).</summary>
     public bool MiniBatch => Preset != "seed" || Epochs is not null || Batch is not null || Optimizer is not null || LearningRate is not null
-        || Layers is not null || Arch is not null || Schedule is not null || Patience is not null || CheckpointPath is not null || ResumePath is not null;
+        || Layers is not null || Arch is not null || Augment is not null || Schedule is not null || Patience is not null || CheckpointPath is not null || ResumePath is not null;
 
     /// <exception cref="UsageException">An option is unknown, lacks its value, or has an invalid one.</exception>
     public static TrainOptions Parse(string[] args)
@@ -176,6 +181,12 @@ internal sealed class TrainOptions
                     break;
                 case "--arch":
                     options.Arch = ParseArch(Value());
+                    break;
+                case "--augment":
+                    // An optional value: "elastic" (the next argument, when it is not another option).
+                    bool elastic = i + 1 < args.Length && args[i + 1].Equals("elastic", StringComparison.OrdinalIgnoreCase);
+                    i += elastic ? 1 : 0;
+                    options.Augment = elastic ? Augmentation.Default with { ElasticAlpha = 34, ElasticSigma = 4 } : Augmentation.Default;
                     break;
                 case "--schedule":
                     options.Schedule = OneOf(name, Value(), "constant", "cosine", "step");

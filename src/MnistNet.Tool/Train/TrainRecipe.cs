@@ -252,6 +252,7 @@ internal static class TrainRecipe
             Schedule = schedule,
             EarlyStoppingPatience = options.Patience ?? 0,
             CheckpointPath = options.CheckpointPath,
+            Augmentation = options.Augment,
             Progress = new EpochSink(report =>
             {
                 display.Epoch(report);
@@ -294,7 +295,8 @@ internal static class TrainRecipe
         }
 
         network = trainer.Network;
-        string settings = $"{trainer.Optimizer.Name} lr {trainer.Optimizer.LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {batch}, {schedule.Name} schedule, {epochs} epochs";
+        string augmentation = options.Augment is null ? string.Empty : options.Augment.ElasticAlpha > 0 ? ", augmented (elastic)" : ", augmented";
+        string settings = $"{trainer.Optimizer.Name} lr {trainer.Optimizer.LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {batch}, {schedule.Name} schedule, {epochs} epochs{augmentation}";
         display.Line($"network: {network.Architecture} ({network.ParameterCount} parameters), {settings}, seed {options.Seed}, " +
                      $"{MnistNetRuntime.MaxDegreeOfParallelism} thread(s), {MnistNetRuntime.EffectiveSimdPath}");
 

@@ -128,6 +128,7 @@ public sealed class Trainer<T>
             throw new InvalidDataException($"The training position (epoch {_state.Epoch}, batch {_state.BatchInEpoch} of {stepsPerEpoch}, step {Steps}) does not fit {n} examples in batches of {batch}: epoch × batches per epoch + batch must equal the step count.");
         }
         long totalSteps = (long)Options.Epochs * stepsPerEpoch;
+        Augmenter<T>? augmenter = Options.Augmentation is null ? null : new Augmenter<T>(Options.Augmentation, train.ImageRows, train.ImageColumns);
         var full = new NetworkWorkspace<T>(Network, batch);
         NetworkWorkspace<T>? tail = n % batch == 0 ? null : new NetworkWorkspace<T>(Network, n % batch);
         int[] order = new int[n];
@@ -154,7 +155,19 @@ public sealed class Trainer<T>
                 int count = Math.Min(batch, n - start);
                 NetworkWorkspace<T> workspace = count == batch ? full : tail!;
                 workspace.RandomSeed = StepSeed(Options.Seed, Steps);
-                double loss = Network.ComputeGradients(train, order.AsSpan(start, count), workspace);
+                double loss;
+                if (augmenter is null)
+                {
+                    loss = Network.ComputeGradients(train, order.AsSpan(start, count), workspace);
+                }
+                else
+                {
+                    // The batch's images, distorted in place, then the step on them.
+                    train.CopyBatchTo(order.AsSpan(start, count), workspace.Input, workspace.Labels);
+                    augmenter.Apply(workspace.Input, count, ~StepSeed(Options.Seed, Steps));
+                    loss = Network.ComputeGradients(workspace.Input, workspace.Labels, workspace);
+                }
+
                 if (!double.IsFinite(loss))
                 {
                     throw new TrainingDivergedException(_state.Epoch + 1, Steps, loss);

@@ -27,6 +27,13 @@ public sealed class TrainingOptions
     /// <summary>Gets a checkpoint file written (atomically) after every epoch and when training is cancelled; null for none.</summary>
     public string? CheckpointPath { get; init; }
 
+    /// <summary>
+    /// Gets the random distortions applied to every training batch (drawn from <see cref="Seed"/> and the step number),
+    /// or null (the default) for none. Mini-batches with augmentation run on the dense batch (the sparse first layer needs
+    /// the stored images).
+    /// </summary>
+    public Augmentation? Augmentation { get; init; }
+
     /// <summary>Gets a receiver of one <see cref="EpochReport"/> per epoch (with dev metrics when a dev set is given).</summary>
     public IProgress<EpochReport>? Progress { get; init; }
 
@@ -36,5 +43,6 @@ public sealed class TrainingOptions
         ArgumentOutOfRangeException.ThrowIfNegative(BatchSize, nameof(BatchSize));
         ArgumentOutOfRangeException.ThrowIfNegative(EarlyStoppingPatience, nameof(EarlyStoppingPatience));
         ArgumentNullException.ThrowIfNull(Schedule, nameof(Schedule));
+        Augmentation?.Validate();
     }
 }
