@@ -13,53 +13,17 @@ namespace MnistNet.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [SimpleJob(launchCount: 1, warmupCount: 2, iterationCount: 8)]
-public class ConvTrainingBenchmarks
+public class ConvTrainingBenchmarks : TrainingStepBenchmark
 {
-    private const int BatchSize = 128;
-    private Dataset _data = null!;
-    private int[] _order = null!;
-    private Network<float> _network = null!;
-    private NetworkWorkspace<float> _workspace = null!;
-    private Adam<float> _adam = null!;
-    private int _next;
-
     [GlobalSetup]
-    public void Setup()
-    {
-        _data = MnistDataset.Load(SeedData.FindDataFolder()).Train;
-        _order = Enumerable.Range(0, _data.Count).ToArray();
-        new Prng(0).Shuffle(_order.AsSpan());
-        _network = NetworkSpec.Build<float>("conv16k5,pool,conv32k5,pool,dense128,dropout0.25", 1, 28, 28, 10, seed: 0);
-        _workspace = new NetworkWorkspace<float>(_network, BatchSize);
-        _adam = new Adam<float>(0.002);
-    }
+    public void Setup() => Prepare(NetworkSpec.Build<float>("conv16k5,pool,conv32k5,pool,dense128,dropout0.25", 1, 28, 28, 10, seed: 0), 0.002);
 
     [Benchmark(Baseline = true, Description = "cnn step, 1 thread")]
-    public double One() => Step(1, SimdPath.Auto);
+    public double One() => Step(InputMode.Auto, 1, SimdPath.Auto);
 
     [Benchmark(Description = "cnn step, 2 threads")]
-    public double Two() => Step(2, SimdPath.Auto);
+    public double Two() => Step(InputMode.Auto, 2, SimdPath.Auto);
 
     [Benchmark(Description = "cnn step, scalar, 1 thread")]
-    public double Scalar() => Step(1, SimdPath.Scalar);
-
-    private double Step(int threads, SimdPath path)
-    {
-        SimdPath savedPath = MnistNetRuntime.SimdPath;
-        int savedThreads = MnistNetRuntime.MaxDegreeOfParallelism;
-        MnistNetRuntime.SimdPath = path;
-        MnistNetRuntime.MaxDegreeOfParallelism = threads;
-        try
-        {
-            double loss = _network.ComputeGradients(_data, _order.AsSpan(_next, BatchSize), _workspace);
-            _next = (_next + BatchSize) % (_order.Length - BatchSize);
-            _adam.Step(_network, _workspace, 0.002);
-            return loss;
-        }
-        finally
-        {
-            MnistNetRuntime.SimdPath = savedPath;
-            MnistNetRuntime.MaxDegreeOfParallelism = savedThreads;
-        }
-    }
+    public double Scalar() => Step(InputMode.Auto, 1, SimdPath.Scalar);
 }

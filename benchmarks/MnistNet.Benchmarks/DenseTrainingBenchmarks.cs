@@ -22,27 +22,10 @@ namespace MnistNet.Benchmarks;
 /// </summary>
 [MemoryDiagnoser]
 [SimpleJob(launchCount: 1, warmupCount: 3, iterationCount: 10)]
-public class DenseTrainingBenchmarks
+public class DenseTrainingBenchmarks : TrainingStepBenchmark
 {
-    private const int BatchSize = 128;
-    private Dataset _data = null!;
-    private int[] _order = null!;
-    private DenseNetwork<float> _network = null!;
-    private NetworkWorkspace<float> _workspace = null!;
-    private Adam<float> _adam = null!;
-    private int _next;
-
     [GlobalSetup]
-    public void Setup()
-    {
-        _data = MnistDataset.Load(SeedData.FindDataFolder()).Train;
-        _order = Enumerable.Range(0, _data.Count).ToArray();
-        new Prng(0).Shuffle(_order.AsSpan());
-        _network = new DenseNetwork<float>([784, 256, 10], seed: 0);
-        _workspace = new NetworkWorkspace<float>(_network, BatchSize);
-        _adam = new Adam<float>(0.001);
-        _ = _data.Density;
-    }
+    public void Setup() => Prepare(new DenseNetwork<float>([784, 256, 10], seed: 0), 0.001);
 
     [Benchmark(Baseline = true, Description = "dense input, 1 thread")]
     public double Dense1() => Step(InputMode.Dense, 1, SimdPath.Auto);
@@ -100,27 +83,6 @@ public class DenseTrainingBenchmarks
             }
 
             _results[chunk] = Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7);
-        }
-    }
-
-    private double Step(InputMode mode, int threads, SimdPath path)
-    {
-        SimdPath savedPath = MnistNetRuntime.SimdPath;
-        int savedThreads = MnistNetRuntime.MaxDegreeOfParallelism;
-        MnistNetRuntime.SimdPath = path;
-        MnistNetRuntime.MaxDegreeOfParallelism = threads;
-        try
-        {
-            _workspace.InputMode = mode;
-            double loss = _network.ComputeGradients(_data, _order.AsSpan(_next, BatchSize), _workspace);
-            _next = (_next + BatchSize) % (_order.Length - BatchSize);
-            _adam.Step(_network, _workspace, 0.001);
-            return loss;
-        }
-        finally
-        {
-            MnistNetRuntime.SimdPath = savedPath;
-            MnistNetRuntime.MaxDegreeOfParallelism = savedThreads;
         }
     }
 }

@@ -40,7 +40,7 @@ public sealed class ConvolutionTests
     {
         foreach (SimdPath path in Paths())
         {
-            OnPath(path, () =>
+            TestData.OnPath(path, () =>
             {
                 CheckConv<float>(s);
                 CheckConv<double>(s);
@@ -186,6 +186,25 @@ public sealed class ConvolutionTests
                 adam.Step(net, one, 0.001);
             }
         });
+
+        // The trainer's door (the batch gathered from a Dataset) through the cnn preset's layers, dropout included, on
+        // one thread and on two.
+        MnistNet.Data.Dataset data = MnistNet.Data.MnistDataset.Load(TestData.DataFolder).Train.Slice(0, 256);
+        Network<float> cnn = NetworkSpec.Build<float>("conv8k5,pool,conv8k5,pool,dense32,dropout0.25", 1, 28, 28, 10, seed: 1);
+        var workspace = new NetworkWorkspace<float>(cnn, 64);
+        var cnnAdam = new MnistNet.Training.Adam<float>(0.001);
+        int[] batch = [.. Enumerable.Range(0, 64)];
+        foreach (int threads in new[] { 1, 2 })
+        {
+            Threads.Run(threads, () => AllocationTests.AssertNoAllocation(steps =>
+            {
+                for (int i = 0; i < steps; i++)
+                {
+                    cnn.ComputeGradients(data, batch, workspace);
+                    cnnAdam.Step(cnn, workspace, 0.001);
+                }
+            }));
+        }
     }
 
     [Theory]
@@ -197,7 +216,7 @@ public sealed class ConvolutionTests
     {
         foreach (SimdPath path in Paths())
         {
-            OnPath(path, () =>
+            TestData.OnPath(path, () =>
             {
                 // Values from a set of five, so windows often hold ties: the gradient goes to the first maximum only.
                 var random = new Prng((c * 100) + (h * 10) + w);
@@ -291,20 +310,6 @@ public sealed class ConvolutionTests
     }
 
     private static IEnumerable<SimdPath> Paths() => TestData.AcceleratedPaths().Select(row => row.Data);
-
-    private static void OnPath(SimdPath path, Action action)
-    {
-        SimdPath saved = MnistNetRuntime.SimdPath;
-        try
-        {
-            MnistNetRuntime.SimdPath = path;
-            action();
-        }
-        finally
-        {
-            MnistNetRuntime.SimdPath = saved;
-        }
-    }
 
     private static Matrix<double> Forward(Conv2D<double> layer, Matrix<double> x)
     {

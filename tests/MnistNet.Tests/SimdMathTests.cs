@@ -12,7 +12,7 @@ public sealed class SimdMathTests
     [Theory]
     [InlineData(SimdPath.Scalar)]
     [InlineData(SimdPath.Auto)]
-    public void ElementWise_EveryLength_SameBitsAsTheFormula(SimdPath path) => OnPath(path, () =>
+    public void ElementWise_EveryLength_SameBitsAsTheFormula(SimdPath path) => TestData.OnPath(path, () =>
     {
         var rng = new Random(5);
         for (int n = 0; n <= 257; n++)
@@ -39,7 +39,7 @@ public sealed class SimdMathTests
     });
 
     [Fact]
-    public void ScalarPath_SumIsInOrder_ExpAndLogAreTheScalarFunctions() => OnPath(SimdPath.Scalar, () =>
+    public void ScalarPath_SumIsInOrder_ExpAndLogAreTheScalarFunctions() => TestData.OnPath(SimdPath.Scalar, () =>
     {
         var rng = new Random(6);
         for (int n = 0; n <= 257; n++)
@@ -61,7 +61,7 @@ public sealed class SimdMathTests
     });
 
     [Fact]
-    public void AutoPath_SumExpAndLog_WithinRoundingOfTheExactValues() => OnPath(SimdPath.Auto, () =>
+    public void AutoPath_SumExpAndLog_WithinRoundingOfTheExactValues() => TestData.OnPath(SimdPath.Auto, () =>
     {
         var rng = new Random(7);
         for (int n = 0; n <= 257; n++)
@@ -89,20 +89,6 @@ public sealed class SimdMathTests
             }
         }
     });
-
-    private static void OnPath(SimdPath path, Action action)
-    {
-        SimdPath saved = MnistNetRuntime.SimdPath;
-        try
-        {
-            MnistNetRuntime.SimdPath = path;
-            action();
-        }
-        finally
-        {
-            MnistNetRuntime.SimdPath = saved;
-        }
-    }
 
     private static float[] Values(Random rng, int n, float low, float high)
     {

@@ -87,6 +87,21 @@ internal static class TestData
         }
     }
 
+    /// <summary>Runs <paramref name="action"/> with <see cref="MnistNetRuntime.SimdPath"/> set to <paramref name="path"/>, then restores it.</summary>
+    public static void OnPath(SimdPath path, Action action)
+    {
+        SimdPath saved = MnistNetRuntime.SimdPath;
+        try
+        {
+            MnistNetRuntime.SimdPath = path;
+            action();
+        }
+        finally
+        {
+            MnistNetRuntime.SimdPath = saved;
+        }
+    }
+
     public static double Epsilon<T>() => typeof(T) == typeof(float) ? MathF.BitIncrement(1f) - 1f : Math.BitIncrement(1.0) - 1.0;
 
     public static string DataFolder => BundledData.MnistFolder;
