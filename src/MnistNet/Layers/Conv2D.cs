@@ -1,6 +1,7 @@
 using System.Numerics;
 using MnistNet.LinearAlgebra;
 using MnistNet.Networks;
+using MnistNet.Threading;
 
 namespace MnistNet.Layers;
 
@@ -168,23 +169,43 @@ public sealed class Conv2D<T> : Layer<T>
         int positions = Positions;
         Matrix<T> unrolled = context.Scratch<T>(this, UnrolledSlot, UnrolledRows, positions * group);
         Matrix<T> products = context.Scratch<T>(this, OutputSlot, OutChannels, positions * group);
+        GroupJob job = context.State<GroupJob>(this);
         for (int j0 = 0; j0 < m; j0 += group)
         {
             int g = Math.Min(group, m - j0);
 
-            // Y = W·U + b, then back to one column per example.
-            Unroll(input, j0, g, group, unrolled);
+            // Y = W·U + b, then back to one column per example; the copies split over threads by row.
+            job.Run(this, GroupJob.Unroll, input, unrolled, j0, g, group, UnrolledRows);
             Matrix<T>.Multiply(Weight.Value, unrolled, products);
-            for (int o = 0; o < OutChannels; o++)
-            {
-                T bias = Bias.Value[o, 0];
-                ReadOnlySpan<T> row = products.Row(o);
-                for (int p = 0; p < positions; p++)
-                {
-                    SimdMath.Add(row.Slice(p * group, g), bias, output.Row((o * positions) + p).Slice(j0, g));
-                }
-            }
+            job.Run(this, GroupJob.CopyOut, products, output, j0, g, group, OutChannels);
         }
+    }
+
+    /// <summary>Output rows of channel <paramref name="o"/>: Y[o·P + p, j0 + e] = products[o, p·group + e] + b[o].</summary>
+    private void CopyOut(Matrix<T> products, Matrix<T> output, int o, int j0, int g, int group)
+    {
+        int positions = Positions;
+        T bias = Bias.Value[o, 0];
+        ReadOnlySpan<T> row = products.Row(o);
+        for (int p = 0; p < positions; p++)
+        {
+            SimdMath.Add(row.Slice(p * group, g), bias, output.Row((o * positions) + p).Slice(j0, g));
+        }
+    }
+
+    /// <summary>dY of channel <paramref name="o"/> for this group as one row of positions · group (zero past the batch's end), and db[o] += its sum.</summary>
+    private void PackGradient(Matrix<T> outputGradient, Matrix<T> dy, Matrix<T> db, int o, int j0, int g, int group)
+    {
+        int positions = Positions;
+        Span<T> row = dy.Row(o);
+        for (int p = 0; p < positions; p++)
+        {
+            outputGradient.Row((o * positions) + p).Slice(j0, g).CopyTo(row.Slice(p * group, g));
+            row.Slice((p * group) + g, group - g).Clear();
+        }
+
+        // db[o] += Σ dY[o, ·]
+        db[o, 0] += SimdMath.Sum<T>(row);
     }
 
     /// <inheritdoc/>
@@ -202,36 +223,30 @@ public sealed class Conv2D<T> : Layer<T>
         dw.Clear();
         db.Clear();
         inputGradient?.Clear();
+        GroupJob job = context.State<GroupJob>(this);
+        job.Bias = db;
         for (int j0 = 0; j0 < m; j0 += group)
         {
             int g = Math.Min(group, m - j0);
 
-            // dY of this group as O × (positions · group), zero for the columns past the batch's end.
-            for (int o = 0; o < OutChannels; o++)
-            {
-                Span<T> row = dy.Row(o);
-                for (int p = 0; p < positions; p++)
-                {
-                    outputGradient.Row((o * positions) + p).Slice(j0, g).CopyTo(row.Slice(p * group, g));
-                    row.Slice((p * group) + g, group - g).Clear();
-                }
-
-                // db[o] += Σ dY[o, ·]
-                db[o, 0] += SimdMath.Sum<T>(row);
-            }
+            // dY of this group as O × (positions · group), zero for the columns past the batch's end (and db).
+            job.Run(this, GroupJob.PackGradient, outputGradient, dy, j0, g, group, OutChannels);
 
             // dW += dY·Uᵀ
-            Unroll(input, j0, g, group, unrolled);
+            job.Run(this, GroupJob.Unroll, input, unrolled, j0, g, group, UnrolledRows);
             Matrix<T>.MultiplyByTranspose(dy, unrolled, partial);
             SimdMath.Add(dw.AsSpan(), partial.AsSpan(), dw.AsSpan());
 
-            // dX += fold(Wᵀ·dY): the unrolled buffer is free again and takes the product.
+            // dX += fold(Wᵀ·dY): the unrolled buffer is free again and takes the product; one chunk per input channel
+            // (each writes its own rows of dX, in a fixed order).
             if (inputGradient is not null)
             {
                 Matrix<T>.TransposeAndMultiply(Weight.Value, dy, unrolled);
-                Fold(unrolled, j0, g, group, inputGradient);
+                job.Run(this, GroupJob.Fold, unrolled, inputGradient, j0, g, group, InChannels);
             }
         }
+
+        job.Bias = null;
 
         T inverseM = T.CreateTruncating(context.InverseBatch);
         SimdMath.Scale(dw.AsSpan(), inverseM);
@@ -243,19 +258,17 @@ public sealed class Conv2D<T> : Layer<T>
         Dense<T>.InitializeWeights(Weight.Value, Bias.Value, initialization, UnrolledRows, OutChannels * KernelSize * KernelSize, random);
 
     /// <summary>
-    /// U[(c, i, j), p·group + e] = X[c, y + i − pad, x + j − pad] of example j0 + e (p = y·W' + x), 0 outside the image
+    /// Row r = (c, i, j) of U: U[(c, i, j), p·group + e] = X[c, y + i − pad, x + j − pad] of example j0 + e (p = y·W' + x), 0 outside the image
     /// and for e ≥ <paramref name="g"/>: each entry is a run of examples, copied from one input row.
     /// </summary>
-    private void Unroll(Matrix<T> input, int j0, int g, int group, Matrix<T> unrolled)
+    private void Unroll(Matrix<T> input, int r, int j0, int g, int group, Matrix<T> unrolled)
     {
         int k = KernelSize;
-        for (int c = 0; c < InChannels; c++)
+        int c = r / (k * k), i = r / k % k, j = r % k;
         {
-            for (int i = 0; i < k; i++)
             {
-                for (int j = 0; j < k; j++)
                 {
-                    Span<T> row = unrolled.Row((((c * k) + i) * k) + j);
+                    Span<T> row = unrolled.Row(r);
                     for (int y = 0; y < OutputHeight; y++)
                     {
                         int sy = y + i - Pad;
@@ -281,11 +294,10 @@ public sealed class Conv2D<T> : Layer<T>
         }
     }
 
-    /// <summary>dX[c, y + i − pad, x + j − pad] of example j0 + e += V[(c, i, j), p·group + e] inside the image, in a fixed order.</summary>
-    private void Fold(Matrix<T> unrolled, int j0, int g, int group, Matrix<T> inputGradient)
+    /// <summary>Channel c of dX: dX[c, y + i − pad, x + j − pad] of example j0 + e += V[(c, i, j), p·group + e] inside the image, in a fixed order.</summary>
+    private void Fold(Matrix<T> unrolled, int c, int j0, int g, int group, Matrix<T> inputGradient)
     {
         int k = KernelSize;
-        for (int c = 0; c < InChannels; c++)
         {
             for (int i = 0; i < k; i++)
             {
@@ -313,6 +325,63 @@ public sealed class Conv2D<T> : Layer<T>
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One of the layer's copying passes over a group of examples, split over threads by rows of its output (each chunk
+    /// writes rows no other chunk writes, in a fixed order: the same bits on any number of threads). Kept per context, so
+    /// that workspaces on different threads never share one.
+    /// </summary>
+    private sealed class GroupJob : IChunkJob
+    {
+        public const int Unroll = 0;
+        public const int CopyOut = 1;
+        public const int PackGradient = 2;
+        public const int Fold = 3;
+
+        private Conv2D<T>? _layer;
+        private Matrix<T>? _source;
+        private Matrix<T>? _target;
+        private int _mode;
+        private int _j0;
+        private int _g;
+        private int _group;
+
+        /// <summary>Gets or sets db while the backward pass runs (for <see cref="PackGradient"/>).</summary>
+        public Matrix<T>? Bias { get; set; }
+
+        public void Run(Conv2D<T> layer, int mode, Matrix<T> source, Matrix<T> target, int j0, int g, int group, int chunks)
+        {
+            (_layer, _mode, _source, _target, _j0, _g, _group) = (layer, mode, source, target, j0, g, group);
+            try
+            {
+                WorkerPool.Shared.Run(this, chunks, MnistNetRuntime.MaxDegreeOfParallelism);
+            }
+            finally
+            {
+                (_layer, _source, _target) = (null, null, null);
+            }
+        }
+
+        public void Execute(int chunk)
+        {
+            Conv2D<T> layer = _layer!;
+            switch (_mode)
+            {
+                case Unroll:
+                    layer.Unroll(_source!, chunk, _j0, _g, _group, _target!);
+                    break;
+                case CopyOut:
+                    layer.CopyOut(_source!, _target!, chunk, _j0, _g, _group);
+                    break;
+                case PackGradient:
+                    layer.PackGradient(_source!, _target!, Bias!, chunk, _j0, _g, _group);
+                    break;
+                default:
+                    layer.Fold(_source!, chunk, _j0, _g, _group, _target!);
+                    break;
             }
         }
     }

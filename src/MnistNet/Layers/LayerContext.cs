@@ -47,6 +47,20 @@ public sealed class LayerContext
     /// <summary>Scratch matrices by (layer, slot), kept from pass to pass.</summary>
     private readonly Dictionary<(object Owner, int Slot), object> _scratch = [];
 
+    /// <summary>An object of <paramref name="owner"/>'s kept with this context (a layer's parallel job), made on first use.</summary>
+    internal TState State<TState>(object owner)
+        where TState : class, new()
+    {
+        if (_scratch.TryGetValue((owner, -1), out object? found) && found is TState state)
+        {
+            return state;
+        }
+
+        state = new TState();
+        _scratch[(owner, -1)] = state;
+        return state;
+    }
+
     /// <summary>
     /// A scratch matrix of <paramref name="rows"/> × <paramref name="columns"/> for slot <paramref name="slot"/> of
     /// <paramref name="owner"/> (a layer's buffers that live only during one pass, such as a convolution's unrolled
