@@ -19,7 +19,7 @@ internal sealed class TrainOptions
           --preset fast       784-256-10, Adam lr 0.002, batch 128, cosine schedule, 7 epochs (98 % in seconds)
           --preset best       784-1024-512-10, Adam lr 0.001, batch 128, cosine schedule, 30 epochs
           --preset cnn        conv16k5,pool,conv32k5,pool,dense128,dropout0.25, Adam lr 0.002, batch 128,
-                              cosine schedule, 4 epochs
+                              cosine schedule, 10 epochs, --augment (99.4 % in about 4 minutes on 2 cores)
 
         Mini-batch options (override the preset's values):
           --epochs <n>        passes over the training set

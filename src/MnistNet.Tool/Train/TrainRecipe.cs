@@ -230,7 +230,8 @@ internal static class TrainRecipe
         bool cnn = options.Preset == "cnn";
         int[] hidden = options.Layers ?? (best ? [1024, 512] : [256]);
         string? arch = options.Arch ?? (cnn && options.Layers is null ? CnnPreset : null);
-        int epochs = options.Epochs ?? (best ? 30 : cnn ? 4 : 7);
+        int epochs = options.Epochs ?? (best ? 30 : cnn ? 10 : 7);
+        Augmentation? augment = options.Augment ?? (cnn ? Augmentation.Default : null);
         int batch = options.Batch ?? 128;
         string optimizerName = options.Optimizer ?? "adam";
         double rate = options.LearningRate ?? (best ? 0.001 : 0.002) * (optimizerName is "adam" or "adamw" or "rmsprop" ? 1 : 25);
@@ -252,7 +253,7 @@ internal static class TrainRecipe
             Schedule = schedule,
             EarlyStoppingPatience = options.Patience ?? 0,
             CheckpointPath = options.CheckpointPath,
-            Augmentation = options.Augment,
+            Augmentation = augment,
             Progress = new EpochSink(report =>
             {
                 display.Epoch(report);
@@ -295,7 +296,7 @@ internal static class TrainRecipe
         }
 
         network = trainer.Network;
-        string augmentation = options.Augment is null ? string.Empty : options.Augment.ElasticAlpha > 0 ? ", augmented (elastic)" : ", augmented";
+        string augmentation = augment is null ? string.Empty : augment.ElasticAlpha > 0 ? ", augmented (elastic)" : ", augmented";
         string settings = $"{trainer.Optimizer.Name} lr {trainer.Optimizer.LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {batch}, {schedule.Name} schedule, {epochs} epochs{augmentation}";
         display.Line($"network: {network.Architecture} ({network.ParameterCount} parameters), {settings}, seed {options.Seed}, " +
                      $"{MnistNetRuntime.MaxDegreeOfParallelism} thread(s), {MnistNetRuntime.EffectiveSimdPath}");
