@@ -33,7 +33,7 @@ public static class OnnxExport
 
     /// <summary>Writes <paramref name="network"/> to <paramref name="path"/> as an ONNX model, atomically (a failed write leaves any previous file intact).</summary>
     /// <typeparam name="T">float (exported as FLOAT) or double (exported as DOUBLE).</typeparam>
-    /// <param name="network">A sequence of dense, ReLU and softmax/cross-entropy layers, such as a <see cref="DenseNetwork{T}"/>.</param>
+    /// <param name="network">A sequence of dense, convolution, max-pooling, ReLU and dropout layers ending in softmax/cross-entropy, such as a <see cref="DenseNetwork{T}"/> or a network from <see cref="NetworkSpec"/>.</param>
     /// <param name="path">The .onnx file to write.</param>
     /// <exception cref="NotSupportedException">The network has a layer ONNX export does not know.</exception>
     /// <exception cref="IOException">The file cannot be written; the message names <paramref name="path"/>.</exception>
@@ -71,6 +71,10 @@ public static class OnnxExport
         graph.Input.Add(Value(InputName, elementType, network.Inputs, "pixels / 255, one example per row"));
         string current = InputName;
         IReadOnlyList<Layer<T>> layers = network.Layers;
+
+        // Rows of examples flow as [N, values] until the first convolution or pooling, which need [N, C, H, W]: a Reshape
+        // there, and a Flatten before the next dense layer (C·H·W in channel, row, column order, as MnistNet keeps them).
+        bool image = false;
         for (int i = 0; i < layers.Count; i++)
         {
             bool last = i == layers.Count - 1;
@@ -78,18 +82,43 @@ public static class OnnxExport
             switch (layers[i])
             {
                 case Dense<T> dense:
+                    current = image ? Flatten(graph, current, i) : current;
+                    image = false;
                     graph.Initializer.Add(Tensor(dense.Weight.Name, dense.Weight.Value, [dense.OutputSize, dense.InputSize], elementType));
                     graph.Initializer.Add(Tensor(dense.Bias.Name, dense.Bias.Value, [dense.OutputSize], elementType));
                     graph.Node.Add(Node("Gemm", $"layers.{i}.gemm", [current, dense.Weight.Name, dense.Bias.Name], output, Int("transB", 1)));
                     break;
+                case Conv2D<T> conv:
+                    current = image ? current : Reshape(graph, current, i, conv.InChannels, conv.Height, conv.Width);
+                    image = true;
+                    graph.Initializer.Add(Tensor(conv.Weight.Name, conv.Weight.Value, [conv.OutChannels, conv.InChannels, conv.KernelSize, conv.KernelSize], elementType));
+                    graph.Initializer.Add(Tensor(conv.Bias.Name, conv.Bias.Value, [conv.OutChannels], elementType));
+                    graph.Node.Add(Node(
+                        "Conv",
+                        $"layers.{i}.conv",
+                        [current, conv.Weight.Name, conv.Bias.Name],
+                        output,
+                        Ints("kernel_shape", conv.KernelSize, conv.KernelSize),
+                        Ints("pads", Pad(conv), Pad(conv), Pad(conv), Pad(conv)),
+                        Ints("strides", 1, 1)));
+                    break;
+                case MaxPool2D<T> pool:
+                    current = image ? current : Reshape(graph, current, i, pool.Channels, pool.Height, pool.Width);
+                    image = true;
+                    graph.Node.Add(Node("MaxPool", $"layers.{i}.maxpool", [current], output, Ints("kernel_shape", 2, 2), Ints("strides", 2, 2)));
+                    break;
                 case ReLU<T>:
                     graph.Node.Add(Node("Relu", $"layers.{i}.relu", [current], output));
                     break;
+                case Dropout<T>:
+                    // The identity at inference: no node.
+                    continue;
                 case SoftmaxCrossEntropy<T> when last:
+                    current = image ? Flatten(graph, current, i) : current;
                     graph.Node.Add(Node("Softmax", $"layers.{i}.softmax", [current], output, Int("axis", 1)));
                     break;
                 default:
-                    throw new NotSupportedException($"ONNX export does not know layer {i} ({layers[i]}) of {network.Architecture}; it exports dense, ReLU and a final softmax.");
+                    throw new NotSupportedException($"ONNX export does not know layer {i} ({layers[i]}) of {network.Architecture}; it exports dense, convolution, max pooling, ReLU, dropout (as nothing) and a final softmax.");
             }
 
             current = output;
@@ -153,17 +182,50 @@ public static class OnnxExport
         return tensor;
     }
 
-    private static NodeProto Node(string op, string name, string[] inputs, string output, AttributeProto? attribute = null)
+    private static NodeProto Node(string op, string name, string[] inputs, string output, params AttributeProto[] attributes)
     {
         var node = new NodeProto { OpType = op, Name = name };
         node.Input.Add(inputs);
         node.Output.Add(output);
-        if (attribute is not null)
-        {
-            node.Attribute.Add(attribute);
-        }
-
+        node.Attribute.Add(attributes);
         return node;
+    }
+
+    /// <summary>[N, C·H·W] → [N, C, H, W] before layer <paramref name="i"/>; returns the reshaped value's name.</summary>
+    private static string Reshape(GraphProto graph, string current, int i, int channels, int height, int width)
+    {
+        long[] dims = [-1, channels, height, width];
+        var shape = new TensorProto
+        {
+            Name = $"layers.{i}.image_shape",
+            DataType = (int)TensorProto.Types.DataType.Int64,
+            RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(dims.AsSpan())),
+        };
+        shape.Dims.Add(4);
+        graph.Initializer.Add(shape);
+        string output = $"layers.{i}.image";
+        graph.Node.Add(Node("Reshape", $"layers.{i}.reshape", [current, shape.Name], output));
+        return output;
+    }
+
+    /// <summary>[N, C, H, W] → [N, C·H·W] before layer <paramref name="i"/>; returns the flattened value's name.</summary>
+    private static string Flatten(GraphProto graph, string current, int i)
+    {
+        string output = $"layers.{i}.flat";
+        graph.Node.Add(Node("Flatten", $"layers.{i}.flatten", [current], output, Int("axis", 1)));
+        return output;
+    }
+
+    /// <summary>The zeros a convolution adds on each side.</summary>
+    private static long Pad<T>(Conv2D<T> conv)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        conv.Padding == ConvolutionPadding.Same ? (conv.KernelSize - 1) / 2 : 0;
+
+    private static AttributeProto Ints(string name, params long[] values)
+    {
+        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        attribute.Ints.Add(values);
+        return attribute;
     }
 
     private static AttributeProto Int(string name, long value) =>

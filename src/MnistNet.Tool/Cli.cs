@@ -193,7 +193,7 @@ internal static class Cli
     private static int Export(TextWriter output, string modelPath, string onnxPath)
     {
         AtomicFile.CheckWritable(onnxPath);
-        DenseNetwork<float> network = LoadDense(modelPath, "ONNX export");
+        Network<float> network = ModelFile.LoadNetwork<float>(modelPath);
         network.ExportOnnx(onnxPath);
         output.WriteLine($"exported: {onnxPath} ({new FileInfo(onnxPath).Length} bytes; ONNX opset {OnnxExport.Opset}, input '{OnnxExport.InputName}' [N, {network.Inputs}], output '{OnnxExport.OutputName}' [N, {network.Outputs}])");
         return 0;

@@ -127,6 +127,38 @@ public sealed class OnnxExportTests(TrainedModel model) : IClassFixture<TrainedM
         }
     }
 
+    [Theory]
+    [InlineData("conv4k3,pool,conv8k3valid,pool,dense32,dropout0.25", 28, 28)]
+    [InlineData("pool,conv3k5,dense12", 28, 28)]
+    [InlineData("conv2k1,pool", 28, 28)]
+    [InlineData("conv4k3,pool,conv4k5valid,dense16", 14, 56)]
+    public void ConvolutionalNetwork_InOnnxRuntime_GivesMnistNetsProbabilities(string stack, int height, int width)
+    {
+        // Convolutions (same and valid), pooling, dropout (left out), and the reshapes between rows of pixels and images;
+        // 14 × 56 reads MNIST's 784 pixels as wide images, so that rows and columns cannot be swapped unnoticed.
+        Network<float> network = NetworkSpec.Build<float>(stack, 1, height, width, 10, seed: 4);
+        new Trainer<float>(network, new Adam<float>(0.002), new TrainingOptions { Epochs = 1, BatchSize = 128, Seed = 3 })
+            .Fit(model.Mnist.Train.Slice(0, 6000), cancellationToken: TestContext.Current.CancellationToken);
+        string path = Path.Combine(_folder, "cnn.onnx");
+        network.ExportOnnx(path);
+
+        Matrix<float> x = model.Test.Slice(0, 200).Pixels<float>();
+        Matrix<float> expected = Probabilities(network, x);
+        float[,] actual = RunOnnx(path, x, 0, x.Columns);
+        double worst = 0;
+        for (int j = 0; j < x.Columns; j++)
+        {
+            for (int c = 0; c < 10; c++)
+            {
+                worst = Math.Max(worst, Math.Abs(actual[j, c] - expected[c, j]));
+            }
+        }
+
+        Assert.True(worst <= 1e-5, $"{stack}: largest difference {worst:E2}");
+        double accuracy = network.Evaluate(model.Test).Accuracy;
+        Assert.True(accuracy > 0.7, $"{stack}: accuracy {accuracy:F3}; the trained model should be good enough for the comparison to mean something");
+    }
+
     [Fact]
     public void NetworkWithAnUnknownLayer_IsRefused_NamingIt_AndWritesNothing()
     {

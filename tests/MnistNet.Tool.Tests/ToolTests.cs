@@ -242,10 +242,15 @@ public sealed class ToolTests(TrainedByTool trained) : IDisposable
         using JsonDocument json = JsonDocument.Parse(output);
         Assert.InRange(json.RootElement.GetProperty("accuracy").GetDouble(), 0.9, 1);
 
-        // The commands that handle dense stacks only say so in one line.
-        (code, _, error) = Mnistnet.Run("export", model, Path.Combine(_folder, "cnn.onnx"));
+        (code, output, error) = Mnistnet.Run("export", model, Path.Combine(_folder, "cnn.onnx"));
+        Assert.True(code == 0, error);
+        Assert.Contains("exported: ", output);
+        Assert.True(new FileInfo(Path.Combine(_folder, "cnn.onnx")).Length > 1000);
+
+        // The report handles dense stacks only, and says so in one line.
+        (code, _, error) = Mnistnet.Run("report", model, "--out", Path.Combine(_folder, "report"), "--data", BundledData.MnistFolder);
         Assert.Equal(1, code);
-        Assert.Equal($"error: ONNX export handles stacks of dense layers; {model} holds 1x28x28:conv4k5,relu,pool,dense16,relu,dense10.", error.Trim());
+        Assert.Equal($"error: The report handles stacks of dense layers; {model} holds 1x28x28:conv4k5,relu,pool,dense16,relu,dense10.", error.Trim());
     }
 
     [Fact]
