@@ -102,27 +102,44 @@ public static class Charts
         Save(plot, path, size, size);
     }
 
-    /// <summary>Writes the first layer's weights as one square tile per hidden unit (diverging colours: red positive, blue negative, white zero).</summary>
-    /// <param name="network">A network whose first layer is dense with a square number of inputs (784 = 28 × 28).</param>
+    /// <summary>
+    /// Writes the first layer's weights as one square tile per unit (diverging colours: red positive, blue negative, white
+    /// zero): for a dense first layer, each hidden unit's weights over the image; for a convolution, each kernel (of the
+    /// first input channel).
+    /// </summary>
+    /// <param name="network">A network whose first layer is a convolution, or dense with a square number of inputs (784 = 28 × 28).</param>
     /// <param name="path">The picture to write (.png or .svg).</param>
-    /// <param name="maxTiles">The most hidden units drawn (the first ones).</param>
+    /// <param name="maxTiles">The most units drawn (the first ones).</param>
     /// <param name="width">Width in pixels.</param>
-    /// <exception cref="ArgumentException">The first layer is not dense, or its inputs are not a square image.</exception>
+    /// <exception cref="ArgumentException">The first layer is neither, or a dense layer's inputs are not a square image.</exception>
     public static void SaveFirstLayerWeights(Network<float> network, string path, int maxTiles = 64, int width = 900)
     {
         ArgumentNullException.ThrowIfNull(network);
-        if (network.Layers[0] is not Dense<float> dense)
+        Matrix<float> w;
+        int side, units;
+        string what;
+        if (network.Layers[0] is Conv2D<float> conv)
         {
-            throw new ArgumentException($"The first layer of {network.Architecture} is not dense.", nameof(network));
+            (w, side, units) = (conv.Weight.Value, conv.KernelSize, conv.OutChannels);
+            what = $"First convolution's kernels: {{0}} of {units} ({side} × {side}{(conv.InChannels > 1 ? ", input channel 0" : string.Empty)}, red > 0 > blue)";
+        }
+        else if (network.Layers[0] is Dense<float> dense)
+        {
+            side = (int)Math.Round(Math.Sqrt(dense.InputSize));
+            if (side * side != dense.InputSize)
+            {
+                throw new ArgumentException($"The first layer takes {dense.InputSize} inputs, not a square image.", nameof(network));
+            }
+
+            (w, units) = (dense.Weight.Value, dense.OutputSize);
+            what = $"First-layer weights: {{0}} of {units} hidden units ({side} × {side} tiles, red > 0 > blue)";
+        }
+        else
+        {
+            throw new ArgumentException($"The first layer of {network.Architecture} is neither dense nor a convolution.", nameof(network));
         }
 
-        int side = (int)Math.Round(Math.Sqrt(dense.InputSize));
-        if (side * side != dense.InputSize)
-        {
-            throw new ArgumentException($"The first layer takes {dense.InputSize} inputs, not a square image.", nameof(network));
-        }
-
-        int tiles = Math.Min(maxTiles, dense.OutputSize);
+        int tiles = Math.Min(maxTiles, units);
         int columns = (int)Math.Ceiling(Math.Sqrt(tiles));
         int rows = (tiles + columns - 1) / columns;
         int cell = side + 1;
@@ -135,11 +152,10 @@ public static class Charts
             }
         }
 
-        Matrix<float> w = dense.Weight.Value;
         double scale = 0;
         for (int h = 0; h < tiles; h++)
         {
-            foreach (float v in w.Row(h))
+            foreach (float v in w.Row(h)[..(side * side)])
             {
                 scale = Math.Max(scale, Math.Abs(v));
             }
@@ -150,7 +166,7 @@ public static class Charts
             int top = h / columns * cell;
             int left = h % columns * cell;
             Span<float> row = w.Row(h);
-            for (int k = 0; k < dense.InputSize; k++)
+            for (int k = 0; k < side * side; k++)
             {
                 mosaic[top + (k / side), left + (k % side)] = row[k];
             }
@@ -163,7 +179,7 @@ public static class Charts
         heatmap.NaNCellColor = Colors.White;
         plot.Add.ColorBar(heatmap);
         plot.HideAxesAndGrid();
-        plot.Title($"First-layer weights: {tiles} of {dense.OutputSize} hidden units ({side} × {side} tiles, red > 0 > blue)");
+        plot.Title(string.Format(System.Globalization.CultureInfo.InvariantCulture, what, tiles));
         Save(plot, path, width, (int)(width * (double)mosaic.GetLength(0) / mosaic.GetLength(1)) + 60);
     }
 

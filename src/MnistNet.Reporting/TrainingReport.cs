@@ -67,9 +67,17 @@ public static class TrainingReport
         }
 
         Picture("confusion", "Confusion matrix", "Rows are the true classes, columns the predictions; colour is the share of the row.", p => Charts.SaveConfusionMatrix(metrics, p));
-        if (network.Layers[0] is MnistNet.Layers.Dense<float> && IsSquare(network.Inputs))
+        if (network.Layers[0] is MnistNet.Layers.Conv2D<float>)
+        {
+            Picture("weights", "First convolution's kernels", "What each kernel of the first convolution responds to: one tile per kernel, red for positive weights, blue for negative.", p => Charts.SaveFirstLayerWeights(network, p));
+        }
+        else if (network.Layers[0] is MnistNet.Layers.Dense<float> && IsSquare(network.Inputs))
         {
             Picture("weights", "First-layer weights", "What each hidden unit looks for: one tile per unit, red for positive weights, blue for negative.", p => Charts.SaveFirstLayerWeights(network, p));
+        }
+
+        if (IsSquare(network.Inputs))
+        {
             Picture("mistakes", "Most confident mistakes", "Test images the network got wrong while most sure of itself: true → predicted, probability.", p => Charts.SaveMistakes(network, test, p, options.Mistakes));
         }
 

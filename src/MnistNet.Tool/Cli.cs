@@ -212,7 +212,7 @@ internal static class Cli
         }
 
         AtomicFile.CheckWritable(Path.Combine(folder, "report.html"));
-        DenseNetwork<float> network = LoadDense(modelPath, "The report");
+        Network<float> network = ModelFile.LoadNetwork<float>(modelPath);
         (Dataset test, string source) = LoadLabelled(dataFolder, csv: null);
         Require(network, test, source);
         var options = new ReportOptions { Title = $"MnistNet report: {Path.GetFileName(modelPath)}" };
@@ -271,11 +271,6 @@ internal static class Cli
             ? throw new InvalidDataException($"{path} has no test set (t10k-images-idx3-ubyte and t10k-labels-idx1-ubyte).")
             : (mnist.Test, path);
     }
-
-    /// <summary>Loads a model that must be a stack of dense layers (for the commands that do not handle other layers yet).</summary>
-    private static DenseNetwork<float> LoadDense(string modelPath, string what) =>
-        ModelFile.LoadNetwork<float>(modelPath) as DenseNetwork<float>
-        ?? throw new NotSupportedException($"{what} handles stacks of dense layers; {modelPath} holds {ModelFile.ReadMetadata(modelPath)["architecture"]}.");
 
     internal static void Require(Network<float> network, Dataset data, string source)
     {

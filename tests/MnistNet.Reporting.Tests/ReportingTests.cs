@@ -16,9 +16,15 @@ public sealed class SmallModel
             .Fit(mnist.Train.Slice(0, 8000), mnist.Train.Slice(8000, 1000));
         History = result.History.Select(r => new HistoryPoint(r.Epoch, r.TrainLoss, 1 - r.TrainLoss / 3, r.Dev!.Loss, r.Dev.Accuracy)).ToList();
         Test = mnist.Test!.Slice(0, 2000);
+        Convolutional = NetworkSpec.Build<float>("conv8k5,pool,dense32", 1, 28, 28, 10, seed: 2);
+        new Trainer<float>(Convolutional, new Adam<float>(0.003), new TrainingOptions { Epochs = 1, BatchSize = 128, Seed = 2 })
+            .Fit(mnist.Train.Slice(0, 4000));
     }
 
     public DenseNetwork<float> Network { get; }
+
+    /// <summary>A small convolutional network, for the pictures of its kernels.</summary>
+    public Network<float> Convolutional { get; }
 
     public IReadOnlyList<HistoryPoint> History { get; }
 
@@ -31,7 +37,7 @@ public sealed class ReportingTests(SmallModel model) : IClassFixture<SmallModel>
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    public static TheoryData<string> Pictures() => ["loss", "accuracy", "confusion", "weights", "mistakes"];
+    public static TheoryData<string> Pictures() => ["loss", "accuracy", "confusion", "weights", "kernels", "mistakes"];
 
     [Theory]
     [MemberData(nameof(Pictures))]
@@ -66,6 +72,7 @@ public sealed class ReportingTests(SmallModel model) : IClassFixture<SmallModel>
     [InlineData("accuracy", "Accuracy", "epoch", "accuracy")]
     [InlineData("confusion", "Confusion matrix", "predicted class", "true class")]
     [InlineData("weights", "First-layer weights", "hidden units", "28 × 28")]
+    [InlineData("kernels", "First convolution", "kernels: 8 of 8", "5 × 5")]
     [InlineData("mistakes", "Most confident mistakes", "→", "%")]
     public void Svg_HoldsItsTitleAndLabelsAsText(string picture, string title, string label1, string label2)
     {
@@ -165,6 +172,9 @@ public sealed class ReportingTests(SmallModel model) : IClassFixture<SmallModel>
                 return (600, 600);
             case "weights":
                 Charts.SaveFirstLayerWeights(model.Network, path, width: 700);
+                return (700, 0);
+            case "kernels":
+                Charts.SaveFirstLayerWeights(model.Convolutional, path, width: 700);
                 return (700, 0);
             default:
                 Charts.SaveMistakes(model.Network, model.Test, path, width: 700);
