@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Features;
 using MnistNet.Data;
 using MnistNet.LinearAlgebra;
 using MnistNet.Networks;
+using MnistNet.Serialization;
 using MnistNet.Training;
 
 namespace MnistNet.Web;
@@ -156,7 +157,7 @@ internal sealed class DigitModel
     {
         if (!string.IsNullOrEmpty(path))
         {
-            DenseNetwork<float> loaded = DenseNetwork<float>.Load(path);
+            Network<float> loaded = ModelFile.LoadNetwork<float>(path);
             if (loaded.Inputs != DigitImage.Side * DigitImage.Side)
             {
                 throw new InvalidDataException($"{path} takes {loaded.Inputs} inputs; the page sends 784 (28 × 28).");
