@@ -11,6 +11,7 @@ internal static partial class NativeMemoryHints
     /// <summary>Buffers at least this large are worth backing with 2 MB pages.</summary>
     public const long Threshold = 8 * HugePageSize;
 
+    // Stryker disable once all : whether the hint is tried changes no value (see RequestHugePages)
     private static bool s_unavailable = !OperatingSystem.IsLinux();
 
     /// <summary>
@@ -20,6 +21,7 @@ internal static partial class NativeMemoryHints
     /// </summary>
     public static unsafe void RequestHugePages(void* address, long length)
     {
+        // Stryker disable all : a hint to the kernel only: whether and over which range it is given changes no value (madvise's errors are ignored; every kernel's result is checked against its reference with and without it)
         if (s_unavailable || length < Threshold)
         {
             return;
@@ -40,6 +42,8 @@ internal static partial class NativeMemoryHints
         {
             s_unavailable = true;
         }
+
+        // Stryker restore all
     }
 
     [LibraryImport("libc", EntryPoint = "madvise")]

@@ -31,6 +31,7 @@ internal static class PackedGemm
     public const int ChunkColumns = 128;
 
     /// <summary>Whether the packed kernel is worth its packing cost for an M × K · K × N product (measured: from about 300³ up).</summary>
+    // Stryker disable once all : which kernel runs is speed only: the packed and the unpacked kernels give the same bits (PackedGemmTests compares them bit for bit on every path)
     public static bool IsWorthwhile(int m, int k, int n) => m >= 2 * MR && k >= 16 && n >= 64 && (long)m * n * k > 1L << 24;
 
     public static void Multiply<T>(Matrix<T> a, int rsA, int csA, Matrix<T> b, int rsB, int csB, int k, Matrix<T> c, SimdPath path, int maxThreads)
