@@ -20,7 +20,7 @@ if [ ${#packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
-torch_line=$(cd benchmarks/compare && /usr/bin/python3 train_cnn_torch.py --data ../../data/mnist --threads 2 | tee /dev/stderr | grep '^pytorch-train:')
+torch_line=$(cd benchmarks/compare && /usr/bin/python3 train_torch.py --arch cnn --target 0.99 --max-epochs 10 --data ../../data/mnist --threads 2 | tee /dev/stderr | grep '^pytorch-train:')
 dotnet build -c Release samples/MnistNet.Train -v quiet -nologo >/dev/null
 arch=conv16k5,pool,conv32k5,pool,dense128,dropout0.25
 for epochs in 1 2 3 4 5 6 7 8 9 10; do

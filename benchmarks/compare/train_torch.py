@@ -1,7 +1,12 @@
 #!/usr/bin/env python3
-"""The PyTorch baseline of issue 5: 784-256-10 (ReLU, cross-entropy), Adam 1e-3, batch 128, float32, 2 threads, on the
-bundled MNIST training set (60 000 images), seeded shuffle per epoch. After every epoch it measures test accuracy (not
-counted in the training time) and stops at the first epoch that reaches the target.
+"""The PyTorch baselines of the training-speed comparisons, on the bundled MNIST training set (60 000 images), float32,
+2 threads, seeded shuffle per epoch. After every epoch it measures test accuracy (not counted in the training time) and
+stops at the first epoch that reaches the target.
+
+--arch dense (issue 5, train.sh): 784-256-10 (ReLU, cross-entropy), Adam 1e-3, batch 128, target 98.0 %.
+--arch cnn (issue 12, cnn.sh): --preset cnn's layers (conv 16 5x5 same, ReLU, max pool 2, conv 32 5x5 same, ReLU, max
+pool 2, dense 128, ReLU, dropout 0.25, dense 10), Adam 2e-3 at a constant rate, batch 128, no augmentation; cnn.sh
+passes --target 0.99.
 
 Prints one line per epoch and finally:
 "pytorch-train: <seconds> s training to <accuracy> test accuracy in <epochs> epochs (target <target>)".
@@ -21,6 +26,8 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--target", type=float, default=0.98)
     parser.add_argument("--max-epochs", type=int, default=30)
+    parser.add_argument("--arch", choices=["dense", "cnn"], default="dense")
+    parser.add_argument("--lr", type=float, default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -32,8 +39,16 @@ def main():
 
     x, y = load("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz")
     tx, ty = load("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
-    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    if args.arch == "cnn":
+        model = torch.nn.Sequential(
+            torch.nn.Unflatten(1, (1, 28, 28)),
+            torch.nn.Conv2d(1, 16, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Conv2d(16, 32, 5, padding=2), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+            torch.nn.Flatten(), torch.nn.Linear(32 * 7 * 7, 128), torch.nn.ReLU(), torch.nn.Dropout(0.25),
+            torch.nn.Linear(128, 10))
+    else:
+        model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr or (2e-3 if args.arch == "cnn" else 1e-3))
     loss_fn = torch.nn.CrossEntropyLoss()
     generator = torch.Generator().manual_seed(0)
     training = 0.0
@@ -41,6 +56,7 @@ def main():
     epoch = 0
     while epoch < args.max_epochs and accuracy < args.target:
         epoch += 1
+        model.train()
         start = time.perf_counter()
         order = torch.randperm(len(y), generator=generator)
         for i in range(0, len(y), 128):
@@ -50,6 +66,7 @@ def main():
             loss.backward()
             optimizer.step()
         training += time.perf_counter() - start
+        model.eval()
         with torch.no_grad():
             accuracy = (model(tx).argmax(1) == ty).float().mean().item()
         print(f"epoch {epoch}: test accuracy {accuracy:.4f}, {training:.2f} s training", flush=True)
