@@ -50,6 +50,33 @@ public class PackedGemmTests
     }
 
     [Fact]
+    public void Packed_OnFreshThreads_SizesItsOwnBuffers()
+    {
+        // Each thread keeps its packing buffers from product to product; on a thread that never ran one they start empty,
+        // so these products size them from nothing (growing from a smaller product to a larger one, then more chunks)
+        // rather than reuse what earlier tests left.
+        foreach ((int m, int k, int n) in new[] { (13, 300, 70), (31, 2 * PackedGemm.KC + 9, 3 * PackedGemm.ChunkColumns + 5), (7, 40, 5 * PackedGemm.ChunkColumns) })
+        {
+            Exception? failure = null;
+            var thread = new Thread(() =>
+            {
+                try
+                {
+                    Check(m, k, n, MnistNetRuntime.EffectiveSimdPath, seed: m + n);
+                    Check(m + 6, k + 1, n + PackedGemm.ChunkColumns, MnistNetRuntime.EffectiveSimdPath, seed: m);
+                }
+                catch (Exception e)
+                {
+                    failure = e;
+                }
+            });
+            thread.Start();
+            thread.Join();
+            Assert.Null(failure);
+        }
+    }
+
+    [Fact]
     public void PublicProducts_LargeShapes_UsePackedPathAndStayCorrect()
     {
         Assert.True(PackedGemm.IsWorthwhile(300, 300, 300));

@@ -53,6 +53,7 @@ internal static class PackedGemm
             job.Phase = 2;
             WorkerPool.Shared.Run(job, (n + ChunkColumns - 1) / ChunkColumns, maxThreads);
         }
+        // Stryker disable once Block,Statement : releases the operands for the collector; no value depends on it
         finally
         {
             job.Clear();
@@ -132,6 +133,7 @@ internal static class PackedGemm
         int w = TOps.Count;
         int nr = 2 * w;
         bool full = rows == MR && cols == nr;
+        // Stryker disable once Conditional : a scratch tile the full-tile path does not use changes no value
         Span<T> scratch = stackalloc T[full ? 0 : MR * 2 * 64 / Unsafe.SizeOf<T>()];
         scoped ref T target = ref c;
         nint ldt = ldc;
@@ -236,6 +238,7 @@ internal static class PackedGemm
         public void Set(Matrix<T> a, int rsA, int csA, Matrix<T> b, int rsB, int csB, int k, Matrix<T> c, SimdPath path, int packedALength, int chunks)
         {
             (_a, _rsA, _csA, _b, _rsB, _csB, _k, _c, _path) = (a, rsA, csA, b, rsB, csB, k, c, path);
+            // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
             if (_packedA.Length < packedALength)
             {
                 _packedA = new T[packedALength];
@@ -243,6 +246,7 @@ internal static class PackedGemm
 
             // Room for the widest panel of any path: two 512-bit vectors.
             int panel = KC * ((ChunkColumns + 31) / 32 * 32);
+            // Stryker disable once Equality : growing by no chunks (a copy of the same arrays) changes no value
             if (_packedB.Length < chunks)
             {
                 T[][] grown = new T[chunks][];
