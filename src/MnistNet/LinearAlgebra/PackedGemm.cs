@@ -299,7 +299,6 @@ internal static class PackedGemm
             int j1 = Math.Min(j0 + ChunkColumns, _c.Columns);
             int m = _c.Rows;
             int k = _k;
-            int panelWidth = (j1 - j0 + nr - 1) / nr * nr;
             T[] packedB = _packedB[chunk];
             {
                 ref T c = ref _c.UnsafeStart;
