@@ -265,31 +265,25 @@ public sealed class Conv2D<T> : Layer<T>
     {
         int k = KernelSize;
         int c = r / (k * k), i = r / k % k, j = r % k;
+        Span<T> row = unrolled.Row(r);
+        for (int y = 0; y < OutputHeight; y++)
         {
+            int sy = y + i - Pad;
+            for (int x = 0; x < OutputWidth; x++)
             {
+                int sx = x + j - Pad;
+                Span<T> run = row.Slice(((y * OutputWidth) + x) * group, group);
+                if (sy < 0 || sy >= Height || sx < 0 || sx >= Width)
                 {
-                    Span<T> row = unrolled.Row(r);
-                    for (int y = 0; y < OutputHeight; y++)
-                    {
-                        int sy = y + i - Pad;
-                        for (int x = 0; x < OutputWidth; x++)
-                        {
-                            int sx = x + j - Pad;
-                            Span<T> run = row.Slice(((y * OutputWidth) + x) * group, group);
-                            if (sy < 0 || sy >= Height || sx < 0 || sx >= Width)
-                            {
-                                run.Clear();
-                                continue;
-                            }
-
-                            input.Row((((c * Height) + sy) * Width) + sx).Slice(j0, g).CopyTo(run);
-
-                            // Columns past the batch's end meet zero columns of dY and are never copied out; cleared all
-                            // the same, so that an infinity left by an earlier group cannot turn 0 · ∞ into NaN in dW.
-                            run[g..].Clear();
-                        }
-                    }
+                    run.Clear();
+                    continue;
                 }
+
+                input.Row((((c * Height) + sy) * Width) + sx).Slice(j0, g).CopyTo(run);
+
+                // Columns past the batch's end meet zero columns of dY and are never copied out; cleared all the same,
+                // so that an infinity left by an earlier group cannot turn 0 · ∞ into NaN in dW.
+                run[g..].Clear();
             }
         }
     }
@@ -298,31 +292,29 @@ public sealed class Conv2D<T> : Layer<T>
     private void Fold(Matrix<T> unrolled, int c, int j0, int g, int group, Matrix<T> inputGradient)
     {
         int k = KernelSize;
+        for (int i = 0; i < k; i++)
         {
-            for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++)
             {
-                for (int j = 0; j < k; j++)
+                ReadOnlySpan<T> row = unrolled.Row((((c * k) + i) * k) + j);
+                for (int y = 0; y < OutputHeight; y++)
                 {
-                    ReadOnlySpan<T> row = unrolled.Row((((c * k) + i) * k) + j);
-                    for (int y = 0; y < OutputHeight; y++)
+                    int sy = y + i - Pad;
+                    if (sy < 0 || sy >= Height)
                     {
-                        int sy = y + i - Pad;
-                        if (sy < 0 || sy >= Height)
+                        continue;
+                    }
+
+                    for (int x = 0; x < OutputWidth; x++)
+                    {
+                        int sx = x + j - Pad;
+                        if (sx < 0 || sx >= Width)
                         {
                             continue;
                         }
 
-                        for (int x = 0; x < OutputWidth; x++)
-                        {
-                            int sx = x + j - Pad;
-                            if (sx < 0 || sx >= Width)
-                            {
-                                continue;
-                            }
-
-                            Span<T> target = inputGradient.Row((((c * Height) + sy) * Width) + sx).Slice(j0, g);
-                            SimdMath.Add(target, row.Slice(((y * OutputWidth) + x) * group, g), target);
-                        }
+                        Span<T> target = inputGradient.Row((((c * Height) + sy) * Width) + sx).Slice(j0, g);
+                        SimdMath.Add(target, row.Slice(((y * OutputWidth) + x) * group, g), target);
                     }
                 }
             }
