@@ -99,7 +99,7 @@ public static class OnnxExport
                         [current, conv.Weight.Name, conv.Bias.Name],
                         output,
                         Ints("kernel_shape", conv.KernelSize, conv.KernelSize),
-                        Ints("pads", Pad(conv), Pad(conv), Pad(conv), Pad(conv)),
+                        Ints("pads", conv.Pad, conv.Pad, conv.Pad, conv.Pad),
                         Ints("strides", 1, 1)));
                     break;
                 case MaxPool2D<T> pool:
@@ -215,11 +215,6 @@ public static class OnnxExport
         graph.Node.Add(Node("Flatten", $"layers.{i}.flatten", [current], output, Int("axis", 1)));
         return output;
     }
-
-    /// <summary>The zeros a convolution adds on each side.</summary>
-    private static long Pad<T>(Conv2D<T> conv)
-        where T : unmanaged, IFloatingPointIeee754<T> =>
-        conv.Padding == ConvolutionPadding.Same ? (conv.KernelSize - 1) / 2 : 0;
 
     private static AttributeProto Ints(string name, params long[] values)
     {

@@ -117,11 +117,10 @@ public static class Charts
         ArgumentNullException.ThrowIfNull(network);
         Matrix<float> w;
         int side, units;
-        string what;
-        if (network.Layers[0] is Conv2D<float> conv)
+        Conv2D<float>? conv = network.Layers[0] as Conv2D<float>;
+        if (conv is not null)
         {
             (w, side, units) = (conv.Weight.Value, conv.KernelSize, conv.OutChannels);
-            what = $"First convolution's kernels: {{0}} of {units} ({side} × {side}{(conv.InChannels > 1 ? ", input channel 0" : string.Empty)}, red > 0 > blue)";
         }
         else if (network.Layers[0] is Dense<float> dense)
         {
@@ -132,7 +131,6 @@ public static class Charts
             }
 
             (w, units) = (dense.Weight.Value, dense.OutputSize);
-            what = $"First-layer weights: {{0}} of {units} hidden units ({side} × {side} tiles, red > 0 > blue)";
         }
         else
         {
@@ -179,7 +177,9 @@ public static class Charts
         heatmap.NaNCellColor = Colors.White;
         plot.Add.ColorBar(heatmap);
         plot.HideAxesAndGrid();
-        plot.Title(string.Format(System.Globalization.CultureInfo.InvariantCulture, what, tiles));
+        plot.Title(conv is not null
+            ? $"First convolution's kernels: {tiles} of {units} ({side} × {side}{(conv.InChannels > 1 ? ", input channel 0" : string.Empty)}, red > 0 > blue)"
+            : $"First-layer weights: {tiles} of {units} hidden units ({side} × {side} tiles, red > 0 > blue)");
         Save(plot, path, width, (int)(width * (double)mosaic.GetLength(0) / mosaic.GetLength(1)) + 60);
     }
 

@@ -137,8 +137,8 @@ public sealed class Conv2D<T> : Layer<T>
     /// <inheritdoc/>
     public override int OutputSize => OutChannels * OutputHeight * OutputWidth;
 
-    /// <summary>Gets the zero padding on each side.</summary>
-    internal int Pad { get; }
+    /// <summary>Gets the zeros added on each side: (k − 1) / 2 for <see cref="ConvolutionPadding.Same"/>, 0 for <see cref="ConvolutionPadding.Valid"/>.</summary>
+    public int Pad { get; }
 
     private int Positions => OutputHeight * OutputWidth;
 

@@ -86,8 +86,8 @@ public static class NetworkSpec
         return full;
     }
 
-    /// <summary>A parsed full form: the input shape and the layers (softmax not included).</summary>
-    internal sealed record Parsed(int Channels, int Height, int Width, IReadOnlyList<(string Token, int Inputs, int InChannels, int InHeight, int InWidth)> Layers, int Outputs);
+    /// <summary>A parsed full form: each layer with the shape it takes (softmax not included), and the outputs.</summary>
+    internal sealed record Parsed(IReadOnlyList<(string Token, int Inputs, int InChannels, int InHeight, int InWidth)> Layers, int Outputs);
 
     /// <summary>Parses the full form, checking every layer against the shape it receives; allocates no parameters.</summary>
     /// <exception cref="FormatException">The description is not valid.</exception>
@@ -114,7 +114,6 @@ public static class NetworkSpec
         }
 
         int size = image ? c * h * w : flat;
-        (int inChannels, int inHeight, int inWidth) = (c, h, w);
         var layers = new List<(string, int, int, int, int)>();
         foreach (string token in Tokens(full[(colon + 1)..]))
         {
@@ -176,7 +175,7 @@ public static class NetworkSpec
             throw new FormatException($"'{full}' must end with a dense layer to the classes (softmax follows it).");
         }
 
-        return new Parsed(inChannels, inHeight, inWidth, layers, size);
+        return new Parsed(layers, size);
     }
 
     /// <summary>The storage (rows × columns) of every parameter a parsed description holds, in order, before anything is allocated.</summary>

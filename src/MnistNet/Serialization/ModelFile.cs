@@ -215,8 +215,7 @@ public static class ModelFile
         // Rows are padded to 64 bytes, so a tall, thin tensor needs more memory than its bytes in the file; refuse a file
         // that would need more than 16 times its size (every real network needs far less), before allocating any of it.
         long needed = layers.Sum(layer => PaddedBytes<T>(layer.Rows, layer.Columns) + PaddedBytes<T>(layer.Rows, 1));
-        long limit = (16 * (long)file.Data.Length) + (1 << 20);
-        if (needed > limit)
+        if (needed > MemoryLimit(file))
         {
             throw DataErrors.InHeader(source, $"the tensors of {architecture} would need {needed} bytes of memory for {file.Data.Length} bytes of data; at most 16 times the data (+ 1 MB) is accepted.");
         }
@@ -258,22 +257,10 @@ public static class ModelFile
             throw DataErrors.InHeader(source, $"the architecture \"{architecture}\" is not valid: {e.Message}");
         }
 
-        if (parsed.Outputs > SoftmaxCrossEntropy<T>.MaxClasses)
-        {
-            throw DataErrors.InHeader(source, $"the last layer has {parsed.Outputs} outputs; at most 65 536 are supported.");
-        }
-
-        // Every parameter's rows padded to 64 bytes, as the matrices will hold them; counted in double, so no size overflows.
-        int size = System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
-        int lanes = 64 / size;
-        double needed = 0;
-        foreach ((long rows, long columns) in NetworkSpec.ParameterShapes(parsed))
-        {
-            needed += (double)rows * ((columns + lanes - 1) / lanes * lanes) * size;
-        }
-
-        long limit = (16 * (long)file.Data.Length) + (1 << 20);
-        if (needed > limit)
+        // The parameters' memory as the matrices will hold it, before any of it is allocated (Parse bounds every size, so
+        // the sum cannot overflow: at most 65 536 rows of at most 2^28 columns per tensor).
+        long needed = NetworkSpec.ParameterShapes(parsed).Sum(shape => PaddedBytes<T>(shape.Rows, shape.Columns));
+        if (needed > MemoryLimit(file))
         {
             throw DataErrors.InHeader(source, $"the network {architecture} would need {needed} bytes of memory for {file.Data.Length} bytes of data; at most 16 times the data (+ 1 MB) is accepted.");
         }
@@ -300,12 +287,18 @@ public static class ModelFile
     }
 
     /// <summary>The bytes a rows × columns matrix takes with its rows padded to 64 bytes.</summary>
-    private static long PaddedBytes<T>(int rows, int columns)
+    private static long PaddedBytes<T>(long rows, long columns)
         where T : unmanaged
     {
         int perLine = 64 / System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
-        return (long)rows * ((columns + perLine - 1) / perLine * perLine) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        return rows * ((columns + perLine - 1) / perLine * perLine) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
     }
+
+    /// <summary>
+    /// The most memory a file's parameters may take: 16 times its data, plus 1 MB (rows are padded to 64 bytes, so a tall,
+    /// thin tensor needs more than its bytes; every real network needs far less).
+    /// </summary>
+    private static long MemoryLimit(SafeTensors file) => (16 * (long)file.Data.Length) + (1 << 20);
 
     /// <summary>
     /// Checks the file's integrity. A file that says it is MnistNet's — <c>format</c> = mnistnet, or any of MnistNet's own

@@ -154,7 +154,8 @@ public sealed class Trainer<T>
                 int start = _state.BatchInEpoch * batch;
                 int count = Math.Min(batch, n - start);
                 NetworkWorkspace<T> workspace = count == batch ? full : tail!;
-                workspace.RandomSeed = StepSeed(Options.Seed, Steps);
+                long stepSeed = StepSeed(Options.Seed, Steps);
+                workspace.RandomSeed = stepSeed;
                 double loss;
                 if (augmenter is null)
                 {
@@ -164,7 +165,7 @@ public sealed class Trainer<T>
                 {
                     // The batch's images, distorted in place, then the step on them.
                     train.CopyBatchTo(order.AsSpan(start, count), workspace.Input, workspace.Labels);
-                    augmenter.Apply(workspace.Input, count, ~StepSeed(Options.Seed, Steps));
+                    augmenter.Apply(workspace.Input, count, ~stepSeed);
                     loss = Network.ComputeGradients(workspace.Input, workspace.Labels, workspace);
                 }
 
