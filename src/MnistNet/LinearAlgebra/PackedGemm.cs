@@ -65,7 +65,7 @@ internal static class PackedGemm
     /// p-major, so the micro-kernel broadcasts MR consecutive values per p.
     /// Layout: block pc starts at pc·MR (within the sliver's region of MR·k values).
     /// </summary>
-    private static void PackA<T>(ref T a, nint rsA, nint csA, int m, int k, int i0, Span<T> destination)
+    internal static void PackA<T>(ref T a, nint rsA, nint csA, int m, int k, int i0, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int rows = Math.Min(MR, m - i0);
@@ -125,7 +125,7 @@ internal static class PackedGemm
     /// computed into a scratch tile and dropped.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MicroKernel<T, TVec, TOps>(ref T ap, ref T bp, int kc, ref T c, nint ldc, int rows, int cols, bool accumulate)
+    internal static void MicroKernel<T, TVec, TOps>(ref T ap, ref T bp, int kc, ref T c, nint ldc, int rows, int cols, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
