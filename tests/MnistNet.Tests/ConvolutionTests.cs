@@ -275,6 +275,44 @@ public sealed class ConvolutionTests
     }
 
     [Fact]
+    public void MaxPool_InfiniteGradientsOnTiedWindows_GoToTheFirstMaximumOnlyOnEveryPath()
+    {
+        // Every window ties at 1 (x0 and x2 hold it in even examples, x1 and x3 in odd ones); the gradients are ±∞: the first
+        // maximum gets them unchanged and the other inputs exactly 0 — moving the gradient by arithmetic (g − g) would
+        // leave NaN behind.
+        foreach (SimdPath path in Paths())
+        {
+            TestData.OnPath(path, () =>
+            {
+                const int m = 37;
+                var layer = new MaxPool2D<double>(1, 2, 2);
+                var x = new Matrix<double>(4, m);
+                var dy = new Matrix<double>(1, m);
+                for (int e = 0; e < m; e++)
+                {
+                    (x[0, e], x[1, e], x[2, e], x[3, e]) = e % 2 == 0 ? (1, -1, 1, 0) : (0, 1, -1, 1);
+                    dy[0, e] = e % 2 == 0 ? double.PositiveInfinity : double.NegativeInfinity;
+                }
+
+                var context = new LayerContext(m);
+                context.Begin(m, default, training: true);
+                var output = new Matrix<double>(1, m);
+                var dx = new Matrix<double>(4, m);
+                layer.Forward(context, x, output);
+                layer.Backward(context, x, output, dy, dx, []);
+                for (int e = 0; e < m; e++)
+                {
+                    int first = e % 2;
+                    for (int i = 0; i < 4; i++)
+                    {
+                        Assert.Equal(i == first ? dy[0, e] : 0, dx[i, e]);
+                    }
+                }
+            });
+        }
+    }
+
+    [Fact]
     public void MaxPool_NaNWindow_GivesNaNAndNoGradient()
     {
         var layer = new MaxPool2D<double>(1, 2, 2);

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using MnistNet.LinearAlgebra;
 
 namespace MnistNet.Layers;
@@ -110,37 +111,65 @@ public sealed class MaxPool2D<T> : Layer<T>
                 {
                     int top = (((c * Height) + (2 * y)) * Width) + (2 * x);
                     int at = (((c * OutputHeight) + y) * OutputWidth) + x;
-                    Route(
-                        output.Row(at)[..m],
-                        outputGradient.Row(at)[..m],
-                        input.Row(top)[..m],
-                        input.Row(top + 1)[..m],
-                        input.Row(top + Width)[..m],
-                        input.Row(top + Width + 1)[..m],
-                        inputGradient.Row(top)[..m],
-                        inputGradient.Row(top + 1)[..m],
-                        inputGradient.Row(top + Width)[..m],
-                        inputGradient.Row(top + Width + 1)[..m]);
+                    var route = new RouteLoop(
+                        ref Element(output, at),
+                        ref Element(outputGradient, at),
+                        ref Element(input, top),
+                        ref Element(input, top + 1),
+                        ref Element(input, top + Width),
+                        ref Element(input, top + Width + 1),
+                        ref Element(inputGradient, top),
+                        ref Element(inputGradient, top + 1),
+                        ref Element(inputGradient, top + Width),
+                        ref Element(inputGradient, top + Width + 1));
+                    Simd.Cascade<T, RouteLoop>(MnistNetRuntime.EffectiveSimdPath, ref route, 0, m);
                 }
             }
         }
     }
 
-    /// <summary>Sends each example's gradient to the first of the window's four inputs that holds the maximum.</summary>
-    private static void Route(ReadOnlySpan<T> y, ReadOnlySpan<T> dy, ReadOnlySpan<T> x0, ReadOnlySpan<T> x1, ReadOnlySpan<T> x2, ReadOnlySpan<T> x3, Span<T> d0, Span<T> d1, Span<T> d2, Span<T> d3)
+    private static ref T Element(Matrix<T> matrix, int row) => ref Unsafe.Add(ref matrix.UnsafeStart, (nint)row * matrix.Stride);
+
+    /// <summary>
+    /// Sends each example's gradient to the first of the window's four inputs that holds the maximum (none when the
+    /// maximum is NaN): the gradient not yet sent moves along by selection, so NaN and ∞ gradients pass unchanged.
+    /// </summary>
+    private readonly ref struct RouteLoop(ref T y, ref T dy, ref T x0, ref T x1, ref T x2, ref T x3, ref T d0, ref T d1, ref T d2, ref T d3) : IVectorLoop<T>
     {
-        for (int e = 0; e < y.Length; e++)
+        private readonly ref T _y = ref y;
+        private readonly ref T _dy = ref dy;
+        private readonly ref T _x0 = ref x0;
+        private readonly ref T _x1 = ref x1;
+        private readonly ref T _x2 = ref x2;
+        private readonly ref T _x3 = ref x3;
+        private readonly ref T _d0 = ref d0;
+        private readonly ref T _d1 = ref d1;
+        private readonly ref T _d2 = ref d2;
+        private readonly ref T _d3 = ref d3;
+
+        public int Run<TVec, TOps>(int i, int end)
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec>
         {
-            T top = y[e];
-            T g = dy[e];
-            bool first = x0[e] == top;
-            bool second = !first && x1[e] == top;
-            bool third = !first && !second && x2[e] == top;
-            bool fourth = !first && !second && !third && x3[e] == top;
-            d0[e] = first ? g : T.Zero;
-            d1[e] = second ? g : T.Zero;
-            d2[e] = third ? g : T.Zero;
-            d3[e] = fourth ? g : T.Zero;
+            TVec zero = TOps.Zero;
+            for (; i + TOps.Count <= end; i += TOps.Count)
+            {
+                TVec top = TOps.Load(in Unsafe.Add(ref _y, i));
+                TVec left = TOps.Load(in Unsafe.Add(ref _dy, i));
+                TVec x = TOps.Load(in Unsafe.Add(ref _x0, i));
+                TOps.Store(TOps.SelectWhereEqual(x, top, left, zero), ref Unsafe.Add(ref _d0, i));
+                left = TOps.SelectWhereEqual(x, top, zero, left);
+                x = TOps.Load(in Unsafe.Add(ref _x1, i));
+                TOps.Store(TOps.SelectWhereEqual(x, top, left, zero), ref Unsafe.Add(ref _d1, i));
+                left = TOps.SelectWhereEqual(x, top, zero, left);
+                x = TOps.Load(in Unsafe.Add(ref _x2, i));
+                TOps.Store(TOps.SelectWhereEqual(x, top, left, zero), ref Unsafe.Add(ref _d2, i));
+                left = TOps.SelectWhereEqual(x, top, zero, left);
+                x = TOps.Load(in Unsafe.Add(ref _x3, i));
+                TOps.Store(TOps.SelectWhereEqual(x, top, left, zero), ref Unsafe.Add(ref _d3, i));
+            }
+
+            return i;
         }
     }
 }

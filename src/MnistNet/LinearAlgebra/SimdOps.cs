@@ -50,6 +50,9 @@ internal interface ISimdOps<T, TVec>
 
     /// <summary>Lane-wise <c>value == target ? 1 : 0</c>.</summary>
     static abstract TVec OneWhereEqual(TVec value, T target);
+
+    /// <summary>Lane-wise <c>a == b ? ifEqual : otherwise</c> (values are moved, never computed: NaN and ∞ pass unchanged).</summary>
+    static abstract TVec SelectWhereEqual(TVec a, TVec b, TVec ifEqual, TVec otherwise);
 }
 
 internal readonly struct Simd512<T> : ISimdOps<T, Vector512<T>>
@@ -107,6 +110,10 @@ internal readonly struct Simd512<T> : ISimdOps<T, Vector512<T>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> OneWhereEqual(Vector512<T> value, T target) =>
         Vector512.ConditionalSelect(Vector512.Equals(value, Vector512.Create(target)), Vector512<T>.One, Vector512<T>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> SelectWhereEqual(Vector512<T> a, Vector512<T> b, Vector512<T> ifEqual, Vector512<T> otherwise) =>
+        Vector512.ConditionalSelect(Vector512.Equals(a, b), ifEqual, otherwise);
 }
 
 internal readonly struct Simd256<T> : ISimdOps<T, Vector256<T>>
@@ -175,6 +182,10 @@ internal readonly struct Simd256<T> : ISimdOps<T, Vector256<T>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> OneWhereEqual(Vector256<T> value, T target) =>
         Vector256.ConditionalSelect(Vector256.Equals(value, Vector256.Create(target)), Vector256<T>.One, Vector256<T>.Zero);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> SelectWhereEqual(Vector256<T> a, Vector256<T> b, Vector256<T> ifEqual, Vector256<T> otherwise) =>
+        Vector256.ConditionalSelect(Vector256.Equals(a, b), ifEqual, otherwise);
 }
 
 /// <summary>The scalar path: a "vector" of one lane.</summary>
@@ -223,4 +234,7 @@ internal readonly struct SimdScalar<T> : ISimdOps<T, T>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T OneWhereEqual(T value, T target) => value == target ? T.One : T.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T SelectWhereEqual(T a, T b, T ifEqual, T otherwise) => a == b ? ifEqual : otherwise;
 }
