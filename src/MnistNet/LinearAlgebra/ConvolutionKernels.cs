@@ -174,7 +174,7 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
         int positions = g.Positions;
         nint ldc = (nint)positions * output.Stride;
         (int start, int end) = Share(chunk, positions * _columnChunks);
-        T[] packedB = _packedB[chunk] ??= new T[PackedGemm.KC * PackedGemm.ChunkColumns];
+        T[] packedB = _packedB[chunk] ??= new T[PackedGemm.KC * 2 * 64 / Unsafe.SizeOf<T>()];
         for (int tile = start; tile < end; tile++)
         {
             int p = tile / _columnChunks;
@@ -183,16 +183,16 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
             ref T c = ref Unsafe.Add(ref output.UnsafeStart, (nint)p * output.Stride);
             for (int p0 = 0; p0 < k; p0 += PackedGemm.KC)
             {
+                // One sliver at a time, used by every row tile while it is still in L1.
                 int kc = Math.Min(PackedGemm.KC, k - p0);
-                PackGathered<TVec, TOps>(image, g, p, p0, kc, j0, j1, nr, packedB);
-                for (int js = j0, sliver = 0; js < j1; js += nr, sliver++)
+                for (int js = j0; js < j1; js += nr)
                 {
-                    ref T bp = ref packedB[sliver * kc * nr];
                     int cols = Math.Min(nr, j1 - js);
+                    PackGathered<TVec, TOps>(image, g, p, p0, kc, js, cols, nr, packedB);
                     for (int i0 = 0; i0 < _outRows; i0 += PackedGemm.MR)
                     {
                         ref T ap = ref _packedA[((i0 / PackedGemm.MR) * PackedGemm.MR * k) + (p0 * PackedGemm.MR)];
-                        PackedGemm.MicroKernel<T, TVec, TOps>(ref ap, ref bp, kc, ref Unsafe.Add(ref c, (i0 * ldc) + js), ldc, Math.Min(PackedGemm.MR, _outRows - i0), cols, accumulate: p0 > 0);
+                        PackedGemm.MicroKernel<T, TVec, TOps>(ref ap, ref packedB[0], kc, ref Unsafe.Add(ref c, (i0 * ldc) + js), ldc, Math.Min(PackedGemm.MR, _outRows - i0), cols, accumulate: p0 > 0);
                     }
                 }
             }
@@ -209,10 +209,10 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
     }
 
     /// <summary>
-    /// Packs unrolled rows [r0, r0 + kc) at position <paramref name="p"/>, columns [j0, j1), into slivers of
-    /// <paramref name="nr"/> columns (zero past j1 and where the row reads padding), each kc × nr, r-major.
+    /// Packs unrolled rows [r0, r0 + kc) at position <paramref name="p"/>, columns [j0, j0 + cols) (cols ≤ nr), into one
+    /// sliver of kc × <paramref name="nr"/> values, r-major: zero past the columns and where the row reads padding.
     /// </summary>
-    private static void PackGathered<TVec, TOps>(Matrix<T> image, ConvolutionGeometry g, int p, int r0, int kc, int j0, int j1, int nr, T[] destination)
+    private static void PackGathered<TVec, TOps>(Matrix<T> image, ConvolutionGeometry g, int p, int r0, int kc, int j0, int cols, int nr, T[] destination)
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
     {
@@ -220,45 +220,32 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
         int kk = g.Kernel * g.Kernel;
         int y = p / g.OutWidth, x = p % g.OutWidth;
         int c = r0 / kk, i = r0 % kk / g.Kernel, j = r0 % g.Kernel;
-        int width = j1 - j0;
-        int fullSlivers = width / nr;
-        int tail = width - (fullSlivers * nr);
-        ref T packed = ref destination[0];
-        for (int r = 0; r < kc; r++)
+        ref T d = ref destination[0];
+        for (int r = 0; r < kc; r++, d = ref Unsafe.Add(ref d, nr))
         {
             int source = g.SourceRow(c, i, j, y, x);
-            ref T d = ref Unsafe.Add(ref packed, r * nr);
             if (source < 0)
             {
-                for (int s = 0; s < fullSlivers + (tail > 0 ? 1 : 0); s++)
-                {
-                    ref T ds = ref Unsafe.Add(ref d, s * kc * nr);
-                    TOps.Store(TOps.Zero, ref ds);
-                    TOps.Store(TOps.Zero, ref Unsafe.Add(ref ds, w));
-                }
+                TOps.Store(TOps.Zero, ref d);
+                TOps.Store(TOps.Zero, ref Unsafe.Add(ref d, w));
+            }
+            else if (cols == nr)
+            {
+                ref T row = ref Unsafe.Add(ref image.UnsafeStart, ((nint)source * image.Stride) + j0);
+                TOps.Store(TOps.Load(in row), ref d);
+                TOps.Store(TOps.Load(in Unsafe.Add(ref row, w)), ref Unsafe.Add(ref d, w));
             }
             else
             {
                 ref T row = ref Unsafe.Add(ref image.UnsafeStart, ((nint)source * image.Stride) + j0);
-                for (int s = 0; s < fullSlivers; s++)
+                for (int q = 0; q < cols; q++)
                 {
-                    ref T ds = ref Unsafe.Add(ref d, s * kc * nr);
-                    TOps.Store(TOps.Load(in Unsafe.Add(ref row, s * nr)), ref ds);
-                    TOps.Store(TOps.Load(in Unsafe.Add(ref row, (s * nr) + w)), ref Unsafe.Add(ref ds, w));
+                    Unsafe.Add(ref d, q) = Unsafe.Add(ref row, q);
                 }
 
-                if (tail > 0)
+                for (int q = cols; q < nr; q++)
                 {
-                    ref T ds = ref Unsafe.Add(ref d, fullSlivers * kc * nr);
-                    for (int q = 0; q < tail; q++)
-                    {
-                        Unsafe.Add(ref ds, q) = Unsafe.Add(ref row, (fullSlivers * nr) + q);
-                    }
-
-                    for (int q = tail; q < nr; q++)
-                    {
-                        Unsafe.Add(ref ds, q) = T.Zero;
-                    }
+                    Unsafe.Add(ref d, q) = T.Zero;
                 }
             }
 
