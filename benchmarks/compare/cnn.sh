@@ -22,7 +22,7 @@ fi
 
 torch_line=$(cd benchmarks/compare && /usr/bin/python3 train_torch.py --arch cnn --target 0.99 --max-epochs 10 --data ../../data/mnist --threads 2 | tee /dev/stderr | grep '^pytorch-train:')
 dotnet build -c Release samples/MnistNet.Train -v quiet -nologo >/dev/null
-arch=conv16k5,pool,conv32k5,pool,dense128,dropout0.25
+arch=conv32k5,pool,conv64k5,pool,dense256,dropout0.5
 for epochs in 1 2 3 4 5 6 7 8 9 10; do
   ours_line=$(dotnet run -c Release --no-build --project samples/MnistNet.Train -- --arch "$arch" --epochs "$epochs" \
     --schedule constant --lr 0.002 --threads 2 | grep '^result:')

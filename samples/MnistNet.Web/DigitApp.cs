@@ -131,7 +131,7 @@ internal static class DigitApp
     }
 }
 
-/// <summary>The network the page runs: loaded from --model, or trained briefly at start-up.</summary>
+/// <summary>The network the page runs: the bundled CNN, a file given by --model, or one trained briefly at start-up (--model train).</summary>
 internal sealed class DigitModel
 {
     private readonly Lock _gate = new();
@@ -153,27 +153,52 @@ internal sealed class DigitModel
 
     public bool TrainedAtStartup { get; }
 
+    /// <summary>The file name of the model the repository ships (<c>data/models/</c>): <c>--preset cnn</c>, trained by the command in that folder's README.</summary>
+    public const string BundledModel = "cnn.safetensors";
+
+    /// <summary>
+    /// The page's network: the file <paramref name="path"/> names; with no path, the bundled CNN (found in a
+    /// <c>data/models</c> folder above the working or the app's directory); with <c>train</c>, or when there is no bundled
+    /// model, a small dense network trained at start-up on the bundled data.
+    /// </summary>
     public static DigitModel Create(string? path, ILogger logger)
     {
-        if (!string.IsNullOrEmpty(path))
+        if (string.IsNullOrEmpty(path))
         {
-            Network<float> loaded = ModelFile.LoadNetwork<float>(path);
-            if (loaded.Inputs != DigitImage.Side * DigitImage.Side)
+            string? bundled = FindRepositoryFile(Path.Combine("data", "models", BundledModel));
+            if (bundled is not null)
             {
-                throw new InvalidDataException($"{path} takes {loaded.Inputs} inputs; the page sends 784 (28 × 28).");
+                return Load(bundled, $"The bundled model {BundledModel}");
             }
 
-            return new DigitModel(loaded, $"Model {Path.GetFileName(path)} ({loaded.Architecture}).", trained: false);
+            Log.Model(logger, $"No --model given and no data/models/{BundledModel} found.");
+        }
+        else if (path != "train")
+        {
+            return Load(path, $"Model {Path.GetFileName(path)}");
         }
 
-        // No --model: train a small network on the bundled data (a few seconds), and say so on the page.
-        Log.Model(logger, "No --model given: training a small network on the bundled MNIST data…");
-        string folder = FindData();
+        // --model train (or nothing bundled): train a small network on the bundled data (a few seconds), and say so on the page.
+        Log.Model(logger, "Training a small network on the bundled MNIST data…");
+        string folder = FindRepositoryFile(Path.Combine("data", "mnist", "train-images-idx3-ubyte.gz")) is { } images
+            ? Path.GetDirectoryName(images)!
+            : throw new DirectoryNotFoundException("No model to serve and no data/mnist folder found to train one; pass --model model.safetensors.");
         MnistDataset mnist = MnistDataset.Load(folder);
         var network = new DenseNetwork<float>([784, 128, 10], seed: 0);
         new Trainer<float>(network, new Adam<float>(0.002), new TrainingOptions { Epochs = 2, BatchSize = 128, Seed = 0 }).Fit(mnist.Train);
         double accuracy = network.Evaluate(mnist.Test!).Accuracy;
-        return new DigitModel(network, $"No --model given: trained {network.Architecture} for 2 epochs at start-up (test accuracy {accuracy:P1}).", trained: true);
+        return new DigitModel(network, $"Trained {network.Architecture} for 2 epochs at start-up (test accuracy {accuracy:P1}).", trained: true);
+    }
+
+    private static DigitModel Load(string path, string what)
+    {
+        Network<float> loaded = ModelFile.LoadNetwork<float>(path);
+        if (loaded.Inputs != DigitImage.Side * DigitImage.Side)
+        {
+            throw new InvalidDataException($"{path} takes {loaded.Inputs} inputs; the page sends 784 (28 × 28).");
+        }
+
+        return new DigitModel(loaded, $"{what} ({loaded.Architecture}).", trained: false);
     }
 
     /// <summary>The class probabilities for one 784-pixel image (one request at a time through the shared buffers).</summary>
@@ -191,21 +216,22 @@ internal sealed class DigitModel
         }
     }
 
-    private static string FindData()
+    /// <summary>The first <paramref name="relativePath"/> in the working directory, the app's directory or a folder above either.</summary>
+    private static string? FindRepositoryFile(string relativePath)
     {
         foreach (string start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
         {
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {
-                string candidate = Path.Combine(dir.FullName, "data", "mnist");
-                if (File.Exists(Path.Combine(candidate, "train-images-idx3-ubyte.gz")))
+                string candidate = Path.Combine(dir.FullName, relativePath);
+                if (File.Exists(candidate))
                 {
                     return candidate;
                 }
             }
         }
 
-        throw new DirectoryNotFoundException("No --model given and no data/mnist folder found to train one; pass --model model.safetensors.");
+        return null;
     }
 }
 

@@ -21,4 +21,23 @@ public static class BundledData
             throw new DirectoryNotFoundException("The bundled data/mnist folder was not found above the test binaries.");
         }
     }
+
+    /// <summary>Gets the path of the bundled <c>--preset cnn</c> model, data/models/cnn.safetensors, above the test binaries.</summary>
+    /// <exception cref="FileNotFoundException">No data/models/cnn.safetensors is above the binaries.</exception>
+    public static string CnnModel
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, "data", "models", "cnn.safetensors");
+                if (File.Exists(candidate))
+                {
+                    return candidate;
+                }
+            }
+
+            throw new FileNotFoundException("The bundled data/models/cnn.safetensors was not found above the test binaries.");
+        }
+    }
 }

@@ -280,6 +280,15 @@ public sealed class ToolTests(TrainedByTool trained) : IDisposable
     }
 
     [Fact]
+    public void Train_PresetBest_IsTheDenseStackWithDropoutAndAugmentation()
+    {
+        (int code, string output, string error) = Mnistnet.Run("train", "--preset", "best", "--epochs", "1", "--data", BundledData.MnistFolder);
+        Assert.True(code == 0, error);
+        Assert.Contains("network: 784:dense1024,relu,dropout0.2,dense512,relu,dropout0.2,dense10 (", output);
+        Assert.Contains("adam lr 0.001, batch 128, cosine schedule, 1 epochs, augmented,", output);
+    }
+
+    [Fact]
     public void Train_WithAnUnwritableSavePath_FailsBeforeTraining_NamingThePath()
     {
         string missing = Path.Combine(_folder, "no-such-folder", "m.safetensors");

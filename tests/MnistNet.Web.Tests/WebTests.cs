@@ -13,7 +13,7 @@ using MnistNet.Data;
 
 namespace MnistNet.Web.Tests;
 
-/// <summary>The page on a real Kestrel port (a browser needs one), with no --model: it trains one at start-up.</summary>
+/// <summary>The page on a real Kestrel port (a browser needs one), with no --model: it serves the bundled CNN.</summary>
 public sealed class DigitServer : IDisposable
 {
     public DigitServer()
@@ -48,11 +48,26 @@ public sealed class DigitServer : IDisposable
 public sealed class ApiTests(DigitServer server) : IClassFixture<DigitServer>
 {
     [Fact]
-    public async Task Model_SaysItWasTrainedAtStartup()
+    public async Task Model_IsTheBundledCnn()
     {
         using JsonDocument model = JsonDocument.Parse(await server.Client.GetStringAsync("/api/model", TestContext.Current.CancellationToken));
+        Assert.False(model.RootElement.GetProperty("trainedAtStartup").GetBoolean());
+        Assert.StartsWith("The bundled model cnn.safetensors", model.RootElement.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Equal("1x28x28:conv32k5,relu,pool,conv64k5,relu,pool,dense256,relu,dropout0.5,dense10", model.RootElement.GetProperty("architecture").GetString());
+    }
+
+    [Fact]
+    public async Task ModelTrain_TrainsADenseNetworkAtStartup()
+    {
+        using var factory = new WebApplicationFactory<Program>().WithWebHostBuilder(builder =>
+        {
+            builder.UseSetting("model", "train");
+            builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        });
+        using HttpClient client = factory.CreateClient();
+        using JsonDocument model = JsonDocument.Parse(await client.GetStringAsync("/api/model", TestContext.Current.CancellationToken));
         Assert.True(model.RootElement.GetProperty("trainedAtStartup").GetBoolean());
-        Assert.Contains("No --model given: trained", model.RootElement.GetProperty("description").GetString());
+        Assert.StartsWith("Trained 784-128-10 for 2 epochs at start-up", model.RootElement.GetProperty("description").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -248,7 +263,7 @@ public sealed class BrowserTests(DigitServer server) : IClassFixture<DigitServer
         IPage page = await browser.NewPageAsync();
         await page.GotoAsync(server.BaseAddress.ToString());
         await page.WaitForFunctionAsync("() => !document.getElementById('model').textContent.startsWith('Loading')");
-        Assert.Contains("trained", await page.InnerTextAsync("#model"));
+        Assert.Contains("The bundled model cnn.safetensors", await page.InnerTextAsync("#model"));
 
         ILocator pad = page.Locator("#pad");
         LocatorBoundingBoxResult box = (await pad.BoundingBoxAsync())!;

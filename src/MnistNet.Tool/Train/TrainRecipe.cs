@@ -220,18 +220,21 @@ internal static class TrainRecipe
         return 0;
     }
 
+    /// <summary>The layers of <c>--preset best</c>: 784-1024-512-10 with dropout.</summary>
+    internal const string BestPreset = "dense1024,dropout0.2,dense512,dropout0.2";
+
     /// <summary>The layers of <c>--preset cnn</c>.</summary>
-    internal const string CnnPreset = "conv16k5,pool,conv32k5,pool,dense128,dropout0.25";
+    internal const string CnnPreset = "conv32k5,pool,conv64k5,pool,dense256,dropout0.5";
 
     private static int RunMiniBatch(TrainOptions options, Dataset train, Dataset dev, Dataset? test, int classes, ITrainingDisplay display, TrainingHistory? history, string? historyPath)
     {
         // The presets; every explicit option overrides its value.
         bool best = options.Preset == "best";
         bool cnn = options.Preset == "cnn";
-        int[] hidden = options.Layers ?? (best ? [1024, 512] : [256]);
-        string? arch = options.Arch ?? (cnn && options.Layers is null ? CnnPreset : null);
-        int epochs = options.Epochs ?? (best ? 30 : cnn ? 10 : 7);
-        Augmentation? augment = options.Augment ?? (cnn ? Augmentation.Default : null);
+        int[] hidden = options.Layers ?? [256];
+        string? arch = options.Arch ?? (options.Layers is not null ? null : cnn ? CnnPreset : best ? BestPreset : null);
+        int epochs = options.Epochs ?? (best ? 30 : cnn ? 9 : 7);
+        Augmentation? augment = options.Augment ?? (cnn || best ? Augmentation.Default : null);
         int batch = options.Batch ?? 128;
         string optimizerName = options.Optimizer ?? "adam";
         double rate = options.LearningRate ?? (best ? 0.001 : 0.002) * (optimizerName is "adam" or "adamw" or "rmsprop" ? 1 : 25);

@@ -48,8 +48,11 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
     /// <summary>Example columns (positions × examples) per block of the weight gradient.</summary>
     internal const int BlockColumns = 2048;
 
-    /// <summary>Output rows and unrolled rows per tile of the weight gradient's dot-product kernel.</summary>
-    internal const int Tile = 4;
+    /// <summary>Output rows per tile of the weight gradient's dot-product kernel.</summary>
+    internal const int OutTile = 6;
+
+    /// <summary>Unrolled rows per tile of the weight gradient's dot-product kernel.</summary>
+    internal const int RowTile = 4;
 
     private const int MultiplyMode = 0;
     private const int WeightGradientMode = 1;
@@ -175,16 +178,21 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
         nint ldc = (nint)positions * output.Stride;
         (int start, int end) = Share(chunk, positions * _columnChunks);
         T[] packedB = _packedB[chunk] ??= new T[PackedGemm.KC * 2 * 64 / Unsafe.SizeOf<T>()];
+
+        // k blocks of equal length, at most KC (800 = 4 × 200 rather than 3 × 256 + 32, whose last block would spend
+        // more of its time loading and storing the tile than multiplying).
+        int blocks = (k + PackedGemm.KC - 1) / PackedGemm.KC;
+        int block = (k + blocks - 1) / blocks;
         for (int tile = start; tile < end; tile++)
         {
             int p = tile / _columnChunks;
             int j0 = tile % _columnChunks * PackedGemm.ChunkColumns;
             int j1 = Math.Min(j0 + PackedGemm.ChunkColumns, m);
             ref T c = ref Unsafe.Add(ref output.UnsafeStart, (nint)p * output.Stride);
-            for (int p0 = 0; p0 < k; p0 += PackedGemm.KC)
+            for (int p0 = 0; p0 < k; p0 += block)
             {
                 // One sliver at a time, used by every row tile while it is still in L1.
-                int kc = Math.Min(PackedGemm.KC, k - p0);
+                int kc = Math.Min(block, k - p0);
                 for (int js = j0; js < j1; js += nr)
                 {
                     int cols = Math.Min(nr, j1 - js);
@@ -263,7 +271,7 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
     }
 
     /// <summary>
-    /// Tiles of <see cref="Tile"/> output rows × <see cref="Tile"/> unrolled rows of dW: sixteen vector accumulators walk
+    /// Tiles of <see cref="OutTile"/> output rows × <see cref="RowTile"/> unrolled rows of dW: 24 vector accumulators walk
     /// every position and example (rows past the ends read a zero row), then each is summed across its lanes.
     /// </summary>
     private void WeightGradientChunk<TVec, TOps>(int chunk)
@@ -271,8 +279,8 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
         where TOps : ISimdOps<T, TVec>
     {
         ConvolutionGeometry g = _geometry;
-        int rowTiles = (g.Rows + Tile - 1) / Tile;
-        (int start, int end) = Share(chunk, ((_outRows + Tile - 1) / Tile) * rowTiles);
+        int outTiles = (_outRows + OutTile - 1) / OutTile;
+        (int start, int end) = Share(chunk, outTiles * ((g.Rows + RowTile - 1) / RowTile));
 
         // Positions go in blocks of about 2 048 example columns, every tile of the chunk through one block before the next,
         // so that the block's rows of dY and of the image stay in cache while the tiles reread them.
@@ -282,7 +290,9 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
         {
             for (int tile = start; tile < end; tile++)
             {
-                WeightTile<TVec, TOps>(tile / rowTiles * Tile, tile % rowTiles * Tile, p0, Math.Min(positions, p0 + block));
+                // Every output row's tile for one set of unrolled rows, then the next set: the image rows of a set stay
+                // in L1 while the block's rows of dY (all output rows) are reread from L2.
+                WeightTile<TVec, TOps>(tile % outTiles * OutTile, tile / outTiles * RowTile, p0, Math.Min(positions, p0 + block));
             }
         }
     }
@@ -306,19 +316,19 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
         ref T dy0 = ref dy.UnsafeStart;
         nint ldx = image.Stride, ldy = dy.Stride;
 
-        // The unrolled rows' (c, i, j), and whether each row and output row exists.
-        Span<int> rc = stackalloc int[Tile], ri = stackalloc int[Tile], rj = stackalloc int[Tile];
-        for (int t = 0; t < Tile; t++)
+        // The unrolled rows' (c, i, j), and how many unrolled and output rows of the tile exist.
+        Span<int> rc = stackalloc int[RowTile], ri = stackalloc int[RowTile], rj = stackalloc int[RowTile];
+        for (int t = 0; t < RowTile; t++)
         {
             int r = Math.Min(r0 + t, g.Rows - 1);
             (rc[t], ri[t], rj[t]) = (r / kk, r % kk / g.Kernel, r % g.Kernel);
         }
 
-        int rows = Math.Min(Tile, g.Rows - r0);
-        int outs = Math.Min(Tile, _outRows - o0);
+        int rows = Math.Min(RowTile, g.Rows - r0);
+        int outs = Math.Min(OutTile, _outRows - o0);
 
-        // Tail lanes: a zero-padded copy of the last m mod w columns of each of the eight rows.
-        Span<T> tailBuffer = stackalloc T[2 * Tile * 64 / Unsafe.SizeOf<T>()];
+        // Tail lanes: a zero-padded copy of the last m mod w columns of each of the ten rows.
+        Span<T> tailBuffer = stackalloc T[(OutTile + RowTile) * 64 / Unsafe.SizeOf<T>()];
         tailBuffer.Clear();
 
         var sums = default(Accumulators<TVec>);
@@ -336,19 +346,22 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
             ref T d1 = ref RowOrZeros(ref dy0, ldy, outs > 1 ? ((o0 + 1) * positions) + p : -1, ref zeros);
             ref T d2 = ref RowOrZeros(ref dy0, ldy, outs > 2 ? ((o0 + 2) * positions) + p : -1, ref zeros);
             ref T d3 = ref RowOrZeros(ref dy0, ldy, outs > 3 ? ((o0 + 3) * positions) + p : -1, ref zeros);
+            ref T d4 = ref RowOrZeros(ref dy0, ldy, outs > 4 ? ((o0 + 4) * positions) + p : -1, ref zeros);
+            ref T d5 = ref RowOrZeros(ref dy0, ldy, outs > 5 ? ((o0 + 5) * positions) + p : -1, ref zeros);
             ref T s0 = ref RowOrZeros(ref x0, ldx, rows > 0 ? g.SourceRow(rc[0], ri[0], rj[0], y, x) : -1, ref zeros);
             ref T s1 = ref RowOrZeros(ref x0, ldx, rows > 1 ? g.SourceRow(rc[1], ri[1], rj[1], y, x) : -1, ref zeros);
             ref T s2 = ref RowOrZeros(ref x0, ldx, rows > 2 ? g.SourceRow(rc[2], ri[2], rj[2], y, x) : -1, ref zeros);
             ref T s3 = ref RowOrZeros(ref x0, ldx, rows > 3 ? g.SourceRow(rc[3], ri[3], rj[3], y, x) : -1, ref zeros);
-            Dot<TVec, TOps>(ref sums, ref d0, ref d1, ref d2, ref d3, ref s0, ref s1, ref s2, ref s3, run == 1 ? whole : run * m);
+            Dot<TVec, TOps>(ref sums, ref d0, ref d1, ref d2, ref d3, ref d4, ref d5, ref s0, ref s1, ref s2, ref s3, run == 1 ? whole : run * m);
             if (whole < m)
             {
                 // The last m mod w examples, from zero-padded copies: the lanes past m multiply 0 by 0.
                 ref T tb = ref tailBuffer[0];
                 CopyTail(ref d0, whole, m, ref Unsafe.Add(ref tb, 0 * w)); CopyTail(ref d1, whole, m, ref Unsafe.Add(ref tb, 1 * w));
                 CopyTail(ref d2, whole, m, ref Unsafe.Add(ref tb, 2 * w)); CopyTail(ref d3, whole, m, ref Unsafe.Add(ref tb, 3 * w));
-                CopyTail(ref s0, whole, m, ref Unsafe.Add(ref tb, 4 * w)); CopyTail(ref s1, whole, m, ref Unsafe.Add(ref tb, 5 * w));
-                CopyTail(ref s2, whole, m, ref Unsafe.Add(ref tb, 6 * w)); CopyTail(ref s3, whole, m, ref Unsafe.Add(ref tb, 7 * w));
+                CopyTail(ref d4, whole, m, ref Unsafe.Add(ref tb, 4 * w)); CopyTail(ref d5, whole, m, ref Unsafe.Add(ref tb, 5 * w));
+                CopyTail(ref s0, whole, m, ref Unsafe.Add(ref tb, 6 * w)); CopyTail(ref s1, whole, m, ref Unsafe.Add(ref tb, 7 * w));
+                CopyTail(ref s2, whole, m, ref Unsafe.Add(ref tb, 8 * w)); CopyTail(ref s3, whole, m, ref Unsafe.Add(ref tb, 9 * w));
                 Dot<TVec, TOps>(
                     ref sums,
                     ref tb,
@@ -359,50 +372,31 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
                     ref Unsafe.Add(ref tb, 5 * w),
                     ref Unsafe.Add(ref tb, 6 * w),
                     ref Unsafe.Add(ref tb, 7 * w),
+                    ref Unsafe.Add(ref tb, 8 * w),
+                    ref Unsafe.Add(ref tb, 9 * w),
                     w);
             }
 
             p += run;
         }
 
-        Store(0, sums[0], sums[1], sums[2], sums[3]);
-        Store(1, sums[4], sums[5], sums[6], sums[7]);
-        Store(2, sums[8], sums[9], sums[10], sums[11]);
-        Store(3, sums[12], sums[13], sums[14], sums[15]);
-
         // dW[o, r] = (the earlier blocks' sum) + this block's lanes, summed.
-        void Store(int t, TVec b0, TVec b1, TVec b2, TVec b3)
+        for (int t = 0; t < outs; t++)
         {
-            if (t >= outs)
-            {
-                return;
-            }
-
             Span<T> row = dw.Row(o0 + t).Slice(r0, rows);
-            row[0] = (pStart == 0 ? T.Zero : row[0]) + TOps.Sum(b0);
-            if (rows > 1)
+            for (int b = 0; b < rows; b++)
             {
-                row[1] = (pStart == 0 ? T.Zero : row[1]) + TOps.Sum(b1);
-            }
-
-            if (rows > 2)
-            {
-                row[2] = (pStart == 0 ? T.Zero : row[2]) + TOps.Sum(b2);
-            }
-
-            if (rows > 3)
-            {
-                row[3] = (pStart == 0 ? T.Zero : row[3]) + TOps.Sum(b3);
+                row[b] = (pStart == 0 ? T.Zero : row[b]) + TOps.Sum(sums[(t * RowTile) + b]);
             }
         }
     }
 
     /// <summary>
     /// sums[4·a + b] += Σ_e d_a[e] · s_b[e] lane by lane, for e in whole vectors below <paramref name="count"/>: the
-    /// weight gradient's inner loop, a method of its own so that the JIT keeps the sixteen sums in registers.
+    /// weight gradient's inner loop, a method of its own so that the JIT keeps the twenty-four sums in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot<TVec, TOps>(ref Accumulators<TVec> sums, ref T d0, ref T d1, ref T d2, ref T d3, ref T s0, ref T s1, ref T s2, ref T s3, int count)
+    private static void Dot<TVec, TOps>(ref Accumulators<TVec> sums, ref T d0, ref T d1, ref T d2, ref T d3, ref T d4, ref T d5, ref T s0, ref T s1, ref T s2, ref T s3, int count)
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
     {
@@ -411,6 +405,8 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
         TVec a10 = sums[4], a11 = sums[5], a12 = sums[6], a13 = sums[7];
         TVec a20 = sums[8], a21 = sums[9], a22 = sums[10], a23 = sums[11];
         TVec a30 = sums[12], a31 = sums[13], a32 = sums[14], a33 = sums[15];
+        TVec a40 = sums[16], a41 = sums[17], a42 = sums[18], a43 = sums[19];
+        TVec a50 = sums[20], a51 = sums[21], a52 = sums[22], a53 = sums[23];
         for (int e = 0; e < count; e += w)
         {
             TVec u0 = TOps.Load(in Unsafe.Add(ref s0, e));
@@ -429,12 +425,20 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
             v = TOps.Load(in Unsafe.Add(ref d3, e));
             a30 = TOps.FusedMultiplyAdd(v, u0, a30); a31 = TOps.FusedMultiplyAdd(v, u1, a31);
             a32 = TOps.FusedMultiplyAdd(v, u2, a32); a33 = TOps.FusedMultiplyAdd(v, u3, a33);
+            v = TOps.Load(in Unsafe.Add(ref d4, e));
+            a40 = TOps.FusedMultiplyAdd(v, u0, a40); a41 = TOps.FusedMultiplyAdd(v, u1, a41);
+            a42 = TOps.FusedMultiplyAdd(v, u2, a42); a43 = TOps.FusedMultiplyAdd(v, u3, a43);
+            v = TOps.Load(in Unsafe.Add(ref d5, e));
+            a50 = TOps.FusedMultiplyAdd(v, u0, a50); a51 = TOps.FusedMultiplyAdd(v, u1, a51);
+            a52 = TOps.FusedMultiplyAdd(v, u2, a52); a53 = TOps.FusedMultiplyAdd(v, u3, a53);
         }
 
         (sums[0], sums[1], sums[2], sums[3]) = (a00, a01, a02, a03);
         (sums[4], sums[5], sums[6], sums[7]) = (a10, a11, a12, a13);
         (sums[8], sums[9], sums[10], sums[11]) = (a20, a21, a22, a23);
         (sums[12], sums[13], sums[14], sums[15]) = (a30, a31, a32, a33);
+        (sums[16], sums[17], sums[18], sums[19]) = (a40, a41, a42, a43);
+        (sums[20], sums[21], sums[22], sums[23]) = (a50, a51, a52, a53);
     }
 
     /// <summary>
@@ -502,9 +506,9 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
     }
 }
 
-/// <summary>The sixteen vector sums of one tile of the weight gradient.</summary>
+/// <summary>The twenty-four vector sums of one tile of the weight gradient.</summary>
 /// <typeparam name="TVec">The vector type.</typeparam>
-[InlineArray(16)]
+[InlineArray(24)]
 internal struct Accumulators<TVec>
     where TVec : struct
 {
