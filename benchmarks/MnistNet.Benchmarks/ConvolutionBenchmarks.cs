@@ -19,17 +19,22 @@ public class ConvolutionBenchmarks
     private Conv2D<float> _layer = null!;
     private Im2Col _baseline = null!;
     private LayerContext _context = null!;
-    private Matrix<float> _x = null!, _y = null!, _dy = null!, _dx = null!, _dw = null!, _db = null!;
+    private Matrix<float> _x = null!, _y = null!, _dy = null!, _dw = null!, _db = null!;
+    private Matrix<float>? _dx;
 
-    /// <summary>Gets or sets the layer: the cnn preset's first (1×28×28 → 16, k5) or second (16×14×14 → 32, k5) convolution.</summary>
-    [Params("conv1 1x28x28->16", "conv2 16x14x14->32")]
-    public string Layer { get; set; } = "conv2 16x14x14->32";
+    /// <summary>
+    /// Gets or sets the layer: the cnn preset's first (1×28×28 → 32, k5; no input gradient, as the first layer of a
+    /// network) or second (32×14×14 → 64, k5) convolution.
+    /// </summary>
+    [Params("conv1 1x28x28->32", "conv2 32x14x14->64")]
+    public string Layer { get; set; } = "conv2 32x14x14->64";
 
     [GlobalSetup]
     public void Setup()
     {
         MnistNetRuntime.MaxDegreeOfParallelism = 1;
-        _layer = Layer.StartsWith("conv1", StringComparison.Ordinal) ? new Conv2D<float>(1, 28, 28, 16, 5) : new Conv2D<float>(16, 14, 14, 32, 5);
+        bool first = Layer.StartsWith("conv1", StringComparison.Ordinal);
+        _layer = first ? new Conv2D<float>(1, 28, 28, 32, 5) : new Conv2D<float>(32, 14, 14, 64, 5);
         var random = new Random(12);
         Fill(_layer.Weight.Value, random, 0.1f);
         Fill(_layer.Bias.Value, random, 0.1f);
@@ -38,7 +43,7 @@ public class ConvolutionBenchmarks
         _dy = new Matrix<float>(_layer.OutputSize, Batch);
         Fill(_dy, random, 1);
         _y = new Matrix<float>(_layer.OutputSize, Batch);
-        _dx = new Matrix<float>(_layer.InputSize, Batch);
+        _dx = first ? null : new Matrix<float>(_layer.InputSize, Batch);
         _dw = new Matrix<float>(_layer.Weight.Value.Rows, _layer.Weight.Value.Columns);
         _db = new Matrix<float>(_layer.OutputSize / (_layer.OutputHeight * _layer.OutputWidth), 1);
         _context = new LayerContext(Batch);
@@ -49,11 +54,14 @@ public class ConvolutionBenchmarks
         Direct();
         var y = _y.Clone();
         var dw = _dw.Clone();
-        var dx = _dx.Clone();
+        Matrix<float>? dx = _dx?.Clone();
         Unrolled();
         Check(y, _y, "Y");
         Check(dw, _dw, "dW");
-        Check(dx, _dx, "dX");
+        if (dx is not null)
+        {
+            Check(dx, _dx!, "dX");
+        }
     }
 
     [GlobalCleanup]
@@ -144,12 +152,12 @@ public class ConvolutionBenchmarks
             }
         }
 
-        public void Backward(Matrix<float> x, Matrix<float> dy, Matrix<float> dx, Matrix<float> dw, Matrix<float> db)
+        public void Backward(Matrix<float> x, Matrix<float> dy, Matrix<float>? dx, Matrix<float> dw, Matrix<float> db)
         {
             int m = x.Columns, positions = Positions;
             dw.Clear();
             db.Clear();
-            dx.Clear();
+            dx?.Clear();
             for (int j0 = 0; j0 < m; j0 += _group)
             {
                 int g = Math.Min(_group, m - j0);
@@ -168,8 +176,11 @@ public class ConvolutionBenchmarks
                 Unroll(x, j0, g);
                 Matrix<float>.MultiplyByTranspose(_products, _unrolled, _partial);
                 SimdMath.Add<float>(dw.AsSpan(), _partial.AsSpan(), dw.AsSpan());
-                Matrix<float>.TransposeAndMultiply(_layer.Weight.Value, _products, _unrolled);
-                Fold(dx, j0, g);
+                if (dx is not null)
+                {
+                    Matrix<float>.TransposeAndMultiply(_layer.Weight.Value, _products, _unrolled);
+                    Fold(dx, j0, g);
+                }
             }
 
             float inverse = 1f / m;
