@@ -68,6 +68,7 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
     private int _mode;
     private int _outRows;
     private int _columnChunks;
+    private int _positions;
     private SimdPath _path;
 
     /// <summary>
@@ -99,8 +100,9 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
     public void WeightGradient(Matrix<T> outputGradient, ConvolutionGeometry geometry, Matrix<T> image, Matrix<T> weightGradient)
     {
         _outRows = weightGradient.Rows;
-        // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
+        // The zero row stands for padding and for rows past the tile's end along a whole stretch of positions.
         int zeroLength = (geometry.OutWidth * image.Stride) + 64;
+        // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
         if (_zeros.Length < zeroLength)
         {
             _zeros = new T[zeroLength];
@@ -113,7 +115,8 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
     public void BiasGradient(Matrix<T> outputGradient, int positions, Matrix<T> biasGradient)
     {
         _outRows = biasGradient.Rows;
-        Run(BiasGradientMode, new ConvolutionGeometry(0, 0, 0, 0, 0, positions, 1), outputGradient, biasGradient, null);
+        _positions = positions;
+        Run(BiasGradientMode, default, outputGradient, biasGradient, null);
     }
 
     private void Run(int mode, ConvolutionGeometry geometry, Matrix<T> image, Matrix<T> target, Matrix<T>? other)
@@ -162,7 +165,10 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
         }
     }
 
-    /// <summary>Tiles (position, column chunk) of the product: pack the image rows under the position, then the register tile.</summary>
+    /// <summary>
+    /// Tiles (position, column chunk) of the product: for each k block and each sliver of columns, pack the image rows
+    /// under the position, then run every row tile of the packed weights on it; then the bias.
+    /// </summary>
     private void MultiplyChunk<TVec, TOps>(int chunk)
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
@@ -491,7 +497,7 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
     {
         Matrix<T> dy = _image!;
         Matrix<T> db = _target!;
-        int positions = _geometry.Positions;
+        int positions = _positions;
         (int start, int end) = Share(chunk, _outRows);
         for (int o = start; o < end; o++)
         {
