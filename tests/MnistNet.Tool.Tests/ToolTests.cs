@@ -286,6 +286,10 @@ public sealed class ToolTests(TrainedByTool trained) : IDisposable
         Assert.True(code == 0, error);
         Assert.Contains("network: 784:dense1024,relu,dropout0.2,dense512,relu,dropout0.2,dense10 (", output);
         Assert.Contains("adam lr 0.001, batch 128, cosine schedule, 1 epochs, augmented,", output);
+
+        (code, output, error) = Mnistnet.Run("train", "--preset", "best", "--epochs", "1", "--augment", "off", "--data", BundledData.MnistFolder);
+        Assert.True(code == 0, error);
+        Assert.Contains("adam lr 0.001, batch 128, cosine schedule, 1 epochs, seed 0,", output);
     }
 
     [Fact]

@@ -33,7 +33,8 @@ internal sealed class TrainOptions
                               (ReLU after each conv and dense layer; a dense layer to the classes ends it)
           --schedule <name>   constant, cosine or step (x0.5 every 5 epochs)
           --augment [elastic] distort every training batch: shifts of ±2 px, rotations of ±10°, scaling
-                              by ±10 % (seeded); "elastic" adds Simard's elastic distortion (alpha 34, sigma 4)
+                              by ±10 % (seeded); "elastic" adds Simard's elastic distortion (alpha 34, sigma 4);
+                              "--augment off" trains the best and cnn presets without it
           --patience <n>      early stopping after n epochs without a better dev loss (0 = off)
           --save <file>       save the trained model (safetensors)
           --checkpoint <file> write a checkpoint after every epoch (and on Ctrl+C)
@@ -86,6 +87,9 @@ internal sealed class TrainOptions
 
     public string? Arch { get; private set; }
 
+    /// <summary>Gets a value indicating whether --augment off was given (no augmentation, whatever the preset).</summary>
+    public bool AugmentOff { get; private set; }
+
     /// <summary>Gets the distortions of --augment, or null.</summary>
     public Augmentation? Augment { get; private set; }
 
@@ -101,7 +105,7 @@ internal sealed class TrainOptions
 
     /// <summary>Gets whether the run trains a DenseNetwork by mini-batches (any preset but seed, or any mini-batch option).</summary>
     public bool MiniBatch => Preset != "seed" || Epochs is not null || Batch is not null || Optimizer is not null || LearningRate is not null
-        || Layers is not null || Arch is not null || Augment is not null || Schedule is not null || Patience is not null || CheckpointPath is not null || ResumePath is not null;
+        || Layers is not null || Arch is not null || Augment is not null || AugmentOff || Schedule is not null || Patience is not null || CheckpointPath is not null || ResumePath is not null;
 
     /// <exception cref="UsageException">An option is unknown, lacks its value, or has an invalid one.</exception>
     public static TrainOptions Parse(string[] args)
@@ -184,10 +188,12 @@ internal sealed class TrainOptions
                     options.Arch = ParseArch(Value());
                     break;
                 case "--augment":
-                    // An optional value: "elastic" (the next argument, when it is not another option).
+                    // An optional value: "elastic" or "off" (the next argument, when it is not another option).
                     bool elastic = i + 1 < args.Length && args[i + 1].Equals("elastic", StringComparison.OrdinalIgnoreCase);
-                    i += elastic ? 1 : 0;
-                    options.Augment = elastic ? Augmentation.Default with { ElasticAlpha = 34, ElasticSigma = 4 } : Augmentation.Default;
+                    bool off = i + 1 < args.Length && args[i + 1].Equals("off", StringComparison.OrdinalIgnoreCase);
+                    i += elastic || off ? 1 : 0;
+                    options.AugmentOff = off;
+                    options.Augment = off ? null : elastic ? Augmentation.Default with { ElasticAlpha = 34, ElasticSigma = 4 } : Augmentation.Default;
                     break;
                 case "--schedule":
                     options.Schedule = OneOf(name, Value(), "constant", "cosine", "step");

@@ -234,7 +234,7 @@ internal static class TrainRecipe
         int[] hidden = options.Layers ?? [256];
         string? arch = options.Arch ?? (options.Layers is not null ? null : cnn ? CnnPreset : best ? BestPreset : null);
         int epochs = options.Epochs ?? (best ? 30 : cnn ? 9 : 7);
-        Augmentation? augment = options.Augment ?? (cnn || best ? Augmentation.Default : null);
+        Augmentation? augment = options.AugmentOff ? null : options.Augment ?? (cnn || best ? Augmentation.Default : null);
         int batch = options.Batch ?? 128;
         string optimizerName = options.Optimizer ?? "adam";
         double rate = options.LearningRate ?? (best ? 0.001 : 0.002) * (optimizerName is "adam" or "adamw" or "rmsprop" ? 1 : 25);
