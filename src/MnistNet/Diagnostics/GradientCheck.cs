@@ -17,8 +17,9 @@ namespace MnistNet.Diagnostics;
 /// an absolute rounding error of about <c>ε·|L| / h</c> (≈ 5e-11 in double with h = 1e-5), so to hold coordinates
 /// to a relative error r, choose a floor of at least that noise divided by r (1e-4 for r = 1e-6).</para>
 /// <para>Use <c>double</c>: with h ≈ 1e-5 the two agree to ~1e-9. In <c>float</c> only h ≈ 1e-2 works, with errors of ~1e-3.
-/// Coordinates whose perturbation flips any hidden unit across ReLU's kink (where the derivative does not exist)
-/// are skipped and counted in <see cref="GradientCheckResult.Skipped"/>.</para>
+/// Coordinates whose perturbation flips any hidden unit across ReLU's kink, or hands a max-pooling window to another
+/// winner (both places where the derivative does not exist), are skipped and counted in
+/// <see cref="GradientCheckResult.Skipped"/>.</para>
 /// <para>Cost: two forward passes per parameter; meant for small networks and batches.</para>
 /// </remarks>
 public static class GradientCheck
@@ -148,13 +149,16 @@ public static class GradientCheck
             return scratch.Context.LossSum / x.Columns;
         }
 
-        // A perturbation that moves any ReLU's input across 0 (where the derivative does not exist) is skipped.
+        // A perturbation that moves any ReLU's input across 0, or hands any pooling window to another winner (both are
+        // corners of the loss, where the derivative does not exist), is skipped.
         IReadOnlyList<Layer<T>> layers = network.Layers;
         bool Kink()
         {
             for (int i = 1; i < layers.Count; i++)
             {
-                if (layers[i] is ReLU<T> && CrossesKink(baseline.OutputBuffers[i - 1], scratch.OutputBuffers[i - 1]))
+                Matrix<T> before = baseline.OutputBuffers[i - 1], after = scratch.OutputBuffers[i - 1];
+                if ((layers[i] is ReLU<T> && CrossesKink(before, after))
+                    || (layers[i] is MaxPool2D<T> pool && SwitchesWinner(pool, before, after)))
                 {
                     return true;
                 }
@@ -259,6 +263,48 @@ public static class GradientCheck
         }
 
         return false;
+    }
+
+    /// <summary>Whether any 2 × 2 window of <paramref name="pool"/>'s input has a different winner (the first of its
+    /// largest values, the one the backward pass routes the gradient to) after the perturbation than before.</summary>
+    private static bool SwitchesWinner<T>(MaxPool2D<T> pool, Matrix<T> before, Matrix<T> after)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int c = 0; c < pool.Channels; c++)
+        {
+            for (int y = 0; y < pool.OutputHeight; y++)
+            {
+                for (int x = 0; x < pool.OutputWidth; x++)
+                {
+                    int top = (((c * pool.Height) + (2 * y)) * pool.Width) + (2 * x);
+                    ReadOnlySpan<int> rows = [top, top + 1, top + pool.Width, top + pool.Width + 1];
+                    for (int j = 0; j < before.Columns; j++)
+                    {
+                        if (Winner(before, rows, j) != Winner(after, rows, j))
+                        {
+                            return true;
+                        }
+                    }
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static int Winner<T>(Matrix<T> input, ReadOnlySpan<int> rows, int column)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int winner = 0;
+        for (int k = 1; k < rows.Length; k++)
+        {
+            if (input[rows[k], column] > input[rows[winner], column])
+            {
+                winner = k;
+            }
+        }
+
+        return winner;
     }
 
     private sealed class CheckState
