@@ -2,7 +2,9 @@
 # Mutation testing with dotnet-stryker 5.1.0 (xunit v3 through Microsoft.Testing.Platform: -t mtp), one area at a time.
 #   bash tests/MnistNet.MutationTests/run.sh <area|all> [extra stryker options]
 #   bash tests/MnistNet.MutationTests/run.sh <area>:<File.cs>[,<File.cs>…]   (only those files of the area)
-# Areas: Data Serialization Activations Training Kernels Networks. Each compiles only that area's tests into this
+# Areas: Data Serialization Activations Training Kernels Networks, and Convolution: the convolution kernels and the
+# layers that came with them (Kernels' ConvolutionKernels; Networks' Conv2D, MaxPool2D, Dropout, NetworkSpec), measured
+# with their own tests. Each compiles only that area's tests into this
 # project (MutationArea, see the .csproj) and mutates only that area's sources. Reports (HTML, JSON, text) go to
 # tests/MnistNet.MutationTests/reports/<area>/ (ignored by git). Not run by CI: an area takes 10 to 60 minutes.
 # Naming files splits an area whose tests are too slow under mutation as a whole (Kernels: every mutated kernel's
@@ -35,7 +37,8 @@ mutate_for() {
     Training)      echo "**/Training/*.cs" ;;
     Kernels)       echo "**/LinearAlgebra/*.cs" ;;
     Networks)      echo "**/Networks/*.cs **/Layers/*.cs" ;;
-    *) echo "unknown area '$1' (Data Serialization Activations Training Kernels Networks)" >&2; return 1 ;;
+    Convolution)   echo "**/LinearAlgebra/ConvolutionKernels.cs **/Layers/Conv2D.cs **/Layers/MaxPool2D.cs **/Layers/Dropout.cs **/Networks/NetworkSpec.cs" ;;
+    *) echo "unknown area '$1' (Data Serialization Activations Training Kernels Networks Convolution)" >&2; return 1 ;;
   esac
 }
 
@@ -44,6 +47,7 @@ folders_for() {
   case "$1" in
     Kernels)  echo "LinearAlgebra" ;;
     Networks) echo "Networks Layers" ;;
+    Convolution) echo "LinearAlgebra Layers Networks" ;;
     *)        echo "$1" ;;
   esac
 }
@@ -72,6 +76,7 @@ areas=$target
 for spec in $areas; do
   area=${spec%%:*}
   files=""
+  [ "$area" = Convolution ] && files=ConvolutionKernels.cs,Conv2D.cs,MaxPool2D.cs,Dropout.cs,NetworkSpec.cs
   [ "$spec" != "$area" ] && files=${spec#*:}
   globs=$(mutate_for "$area")
   name=$area
@@ -95,7 +100,7 @@ for spec in $areas; do
   # areas capture coverage one test per test host (perTestInIsolation: only the slow test is Dubious), then each mutant
   # runs only the tests that reach it.
   case "$area" in
-    Serialization|Training|Kernels|Networks) args+=(-f "${STRYKER_COVERAGE_CONFIG:-stryker-coverage-isolated.json}") ;;
+    Serialization|Training|Kernels|Networks|Convolution) args+=(-f "${STRYKER_COVERAGE_CONFIG:-stryker-coverage-isolated.json}") ;;
   esac
   echo "== $name: mutating $globs"
   staged=${TMPDIR:-/tmp}/mnistnet-mutation/$name
