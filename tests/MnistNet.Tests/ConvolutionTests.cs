@@ -228,7 +228,7 @@ public sealed class ConvolutionTests
 
         Assert.True(TestData.SameBits(one.InputGradients[1], two.InputGradients[1]), "the convolution's output gradient");
         var adam = new MnistNet.Training.Adam<float>(0.001);
-        AllocationTests.AssertNoAllocation(steps =>
+        TestData.AssertNoAllocation(steps =>
         {
             for (int i = 0; i < steps; i++)
             {
@@ -246,7 +246,7 @@ public sealed class ConvolutionTests
         int[] batch = [.. Enumerable.Range(0, 64)];
         foreach (int threads in new[] { 1, 2 })
         {
-            Threads.Run(threads, () => AllocationTests.AssertNoAllocation(steps =>
+            Threads.Run(threads, () => TestData.AssertNoAllocation(steps =>
             {
                 for (int i = 0; i < steps; i++)
                 {

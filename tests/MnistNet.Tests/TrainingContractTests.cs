@@ -188,7 +188,7 @@ public sealed class TrainingContractTests
             // Warm now: further steps allocate nothing, on one thread or two (in rounds: the runtime now and then charges a
             // few hundred bytes of its own to a thread, as CI once saw here); on two, the worker runs some of the update.
             long workerChunks = MnistNet.Threading.WorkerPool.Shared.WorkerChunks;
-            AllocationTests.AssertNoAllocation(steps =>
+            TestData.AssertNoAllocation(steps =>
             {
                 for (int step = 0; step < steps; step++)
                 {
