@@ -46,6 +46,7 @@ public class DenseNetworkTests
     [InlineData(Initialization.He)]
     [InlineData(Initialization.Glorot)]
     [InlineData(Initialization.Uniform)]
+    [InlineData(Initialization.FanInUniform)]
     public void Initialization_SeededAndWithinItsDistribution(Initialization init)
     {
         var a = new DenseNetwork<float>([400, 300, 10], init, seed: 4);
@@ -78,6 +79,13 @@ public class DenseNetworkTests
                 double limit = Math.Sqrt(6.0 / 700);
                 Assert.True(max <= limit);
                 Assert.InRange(std, 0.97 * limit / Math.Sqrt(3), 1.03 * limit / Math.Sqrt(3));
+                break;
+            case Initialization.FanInUniform:
+                double bound = 1 / Math.Sqrt(400);
+                Assert.True(max <= bound);
+                Assert.InRange(std, 0.97 * bound / Math.Sqrt(3), 1.03 * bound / Math.Sqrt(3));
+                Assert.All(a.Biases[0].AsSpan().ToArray(), v => Assert.InRange(v, -bound, bound));
+                Assert.NotEqual(0f, a.Biases[0][0, 0]);
                 break;
             default:
                 Assert.True(max <= 0.5);

@@ -216,6 +216,23 @@ public sealed class SeedApiContractTests
             double u2 = draws.NextDouble();
             Assert.Equal(sigma * (Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2)), layer.Weight.Value[0, c]);
         }
+
+        // Fan-in uniform (PyTorch's default): W, then b, uniform in ±1/√fan-in from one generator.
+        layer.Initialize(Initialization.FanInUniform, new Prng(8));
+        var uniform = new Prng(8);
+        double bound = 1 / Math.Sqrt(50);
+        for (int r = 0; r < 40; r++)
+        {
+            for (int c = 0; c < 50; c++)
+            {
+                Assert.Equal(-bound + (2 * bound * uniform.NextDouble()), layer.Weight.Value[r, c], 15);
+            }
+        }
+
+        for (int r = 0; r < 40; r++)
+        {
+            Assert.Equal(-bound + (2 * bound * uniform.NextDouble()), layer.Bias.Value[r, 0], 15);
+        }
     }
 
     [Fact]

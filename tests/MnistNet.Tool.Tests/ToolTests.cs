@@ -280,6 +280,43 @@ public sealed class ToolTests(TrainedByTool trained) : IDisposable
     }
 
     [Fact]
+    public void Train_WithInit_StartsFromThatScheme()
+    {
+        // Same seed, three schemes: he is the default (same bits), fan-in and glorot start elsewhere and say so.
+        string Train(string name, params string[] extra)
+        {
+            string path = Path.Combine(_folder, name + ".safetensors");
+            (int code, string output, string error) = Mnistnet.Run(["train", "--layers", "16", "--epochs", "1", "--data", BundledData.MnistFolder, "--save", path, .. extra]);
+            Assert.True(code == 0, error);
+            Assert.Contains("result: train 0.", output);
+            if (extra.Length > 0)
+            {
+                Assert.Contains($"1 epochs, init {extra[1]}, seed 0,", output);
+            }
+
+            return path;
+        }
+
+        string byDefault = Train("default"), he = Train("he", "--init", "he"), fanIn = Train("fan-in", "--init", "fan-in"), glorot = Train("glorot", "--init", "glorot");
+        Assert.Equal(File.ReadAllBytes(byDefault), File.ReadAllBytes(he));
+        Assert.NotEqual(File.ReadAllBytes(he), File.ReadAllBytes(fanIn));
+        Assert.NotEqual(File.ReadAllBytes(he), File.ReadAllBytes(glorot));
+        Assert.NotEqual(File.ReadAllBytes(fanIn), File.ReadAllBytes(glorot));
+    }
+
+    [Theory]
+    [InlineData("--init", "xavier", "error: option --init expects one of he, glorot, fan-in, got 'xavier'")]
+    [InlineData("--resume", "x.ckpt", "error: --init cannot be used with --resume (the checkpoint holds the network's weights)")]
+    public void Train_BadInit_IsAUsageError(string option, string value, string message)
+    {
+        string[] args = option == "--init" ? ["train", option, value] : ["train", "--init", "he", option, value];
+        (int code, string output, string error) = Mnistnet.Run(args);
+        Assert.Equal(2, code);
+        Assert.Equal(message, error.Trim());
+        Assert.DoesNotContain("epoch", output);
+    }
+
+    [Fact]
     public void Train_PresetBest_IsTheDenseStackWithDropoutAndAugmentation()
     {
         (int code, string output, string error) = Mnistnet.Run("train", "--preset", "best", "--epochs", "1", "--data", BundledData.MnistFolder);

@@ -32,6 +32,8 @@ internal sealed class TrainOptions
                               dense<units>, dropout<p>, e.g. conv32k5,pool,conv64k5,pool,dense512,dropout0.5
                               (ReLU after each conv and dense layer; a dense layer to the classes ends it)
           --schedule <name>   constant, cosine or step (x0.5 every 5 epochs)
+          --init <name>       initial weights: he (default), glorot, or fan-in (weights and biases
+                              uniform in ±1/sqrt(fan-in), PyTorch's default for Linear and Conv2d)
           --augment [elastic] distort every training batch: shifts of ±2 px, rotations of ±10°, scaling
                               by ±10 % (seeded); "elastic" adds Simard's elastic distortion (alpha 34, sigma 4);
                               "--augment off" trains the best and cnn presets without it
@@ -95,6 +97,9 @@ internal sealed class TrainOptions
 
     public string? Schedule { get; private set; }
 
+    /// <summary>Gets the --init scheme, or null for the default (He).</summary>
+    public Networks.Initialization? Init { get; private set; }
+
     public int? Patience { get; private set; }
 
     public string? SavePath { get; private set; }
@@ -105,7 +110,7 @@ internal sealed class TrainOptions
 
     /// <summary>Gets whether the run trains a DenseNetwork by mini-batches (any preset but seed, or any mini-batch option).</summary>
     public bool MiniBatch => Preset != "seed" || Epochs is not null || Batch is not null || Optimizer is not null || LearningRate is not null
-        || Layers is not null || Arch is not null || Augment is not null || AugmentOff || Schedule is not null || Patience is not null || CheckpointPath is not null || ResumePath is not null;
+        || Layers is not null || Arch is not null || Augment is not null || AugmentOff || Schedule is not null || Init is not null || Patience is not null || CheckpointPath is not null || ResumePath is not null;
 
     /// <exception cref="UsageException">An option is unknown, lacks its value, or has an invalid one.</exception>
     public static TrainOptions Parse(string[] args)
@@ -198,6 +203,14 @@ internal sealed class TrainOptions
                 case "--schedule":
                     options.Schedule = OneOf(name, Value(), "constant", "cosine", "step");
                     break;
+                case "--init":
+                    options.Init = OneOf(name, Value(), "he", "glorot", "fan-in") switch
+                    {
+                        "glorot" => Networks.Initialization.Glorot,
+                        "fan-in" => Networks.Initialization.FanInUniform,
+                        _ => Networks.Initialization.He,
+                    };
+                    break;
                 case "--patience":
                     options.Patience = ParseInt(name, Value(), min: 0);
                     break;
@@ -223,6 +236,11 @@ internal sealed class TrainOptions
         if (options.Layers is not null && options.Arch is not null)
         {
             throw new UsageException("--layers and --arch cannot be used together (--arch dense256,dense128 is --layers 256,128)");
+        }
+
+        if (options.Init is not null && options.ResumePath is not null)
+        {
+            throw new UsageException("--init cannot be used with --resume (the checkpoint holds the network's weights)");
         }
 
         return options;

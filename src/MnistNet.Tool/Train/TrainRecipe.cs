@@ -223,6 +223,14 @@ internal static class TrainRecipe
     /// <summary>The layers of <c>--preset best</c>: 784-1024-512-10 with dropout.</summary>
     internal const string BestPreset = "dense1024,dropout0.2,dense512,dropout0.2";
 
+    /// <summary>The --init name of an initialisation scheme.</summary>
+    private static string InitName(Initialization init) => init switch
+    {
+        Initialization.Glorot => "glorot",
+        Initialization.FanInUniform => "fan-in",
+        _ => "he",
+    };
+
     /// <summary>The layers of <c>--preset cnn</c>.</summary>
     internal const string CnnPreset = "conv32k5,pool,conv64k5,pool,dense256,dropout0.5";
 
@@ -277,11 +285,12 @@ internal static class TrainRecipe
         else
         {
             Network<float> created;
+            Initialization init = options.Init ?? Initialization.He;
             if (arch is not null)
             {
                 try
                 {
-                    created = NetworkSpec.Build<float>(arch, 1, train.ImageRows, train.ImageColumns, classes, Initialization.He, options.Seed);
+                    created = NetworkSpec.Build<float>(arch, 1, train.ImageRows, train.ImageColumns, classes, init, options.Seed);
                 }
                 catch (FormatException e)
                 {
@@ -291,7 +300,7 @@ internal static class TrainRecipe
             else
             {
                 int[] sizes = [train.PixelsPerImage, .. hidden, classes];
-                created = new DenseNetwork<float>(sizes, Initialization.He, options.Seed);
+                created = new DenseNetwork<float>(sizes, init, options.Seed);
             }
 
             Optimizer<float> optimizer = Optimizers.Create<float>(optimizerName, rate);
@@ -300,7 +309,7 @@ internal static class TrainRecipe
 
         network = trainer.Network;
         string augmentation = augment is null ? string.Empty : augment.ElasticAlpha > 0 ? ", augmented (elastic)" : ", augmented";
-        string settings = $"{trainer.Optimizer.Name} lr {trainer.Optimizer.LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {batch}, {schedule.Name} schedule, {epochs} epochs{augmentation}";
+        string settings = $"{trainer.Optimizer.Name} lr {trainer.Optimizer.LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {batch}, {schedule.Name} schedule, {epochs} epochs{augmentation}{(options.Init is { } chosen ? $", init {InitName(chosen)}" : string.Empty)}";
         display.Line($"network: {network.Architecture} ({network.ParameterCount} parameters), {settings}, seed {options.Seed}, " +
                      $"{MnistNetRuntime.MaxDegreeOfParallelism} thread(s), {MnistNetRuntime.EffectiveSimdPath}");
 

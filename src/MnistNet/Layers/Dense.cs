@@ -135,6 +135,11 @@ public sealed class Dense<T> : Layer<T>
                 w.FillUniform(-limit, limit, random);
                 b.Clear();
                 break;
+            case Initialization.FanInUniform:
+                T bound = T.CreateTruncating(1 / Math.Sqrt(fanIn));
+                w.FillUniform(-bound, bound, random);
+                b.FillUniform(-bound, bound, random);
+                break;
             default:
                 double sigma = Math.Sqrt(2.0 / fanIn);
                 for (int r = 0; r < w.Rows; r++)

@@ -11,4 +11,10 @@ public enum Initialization
 
     /// <summary>Glorot (Xavier) uniform: weights uniform in ±√(6 / (fan-in + fan-out)), biases 0.</summary>
     Glorot,
+
+    /// <summary>
+    /// Fan-in uniform: weights and biases uniform in ±1/√fan-in — PyTorch's default for <c>nn.Linear</c> and
+    /// <c>nn.Conv2d</c> (<c>kaiming_uniform_</c> with a = √5), for like-for-like comparisons with it.
+    /// </summary>
+    FanInUniform,
 }
