@@ -228,7 +228,7 @@ internal static class Cli
             options.Settings.Add(new("training data", history.Data));
             options.Settings.Add(new("seed", history.Seed.ToString(System.Globalization.CultureInfo.InvariantCulture)));
             options.Settings.Add(new("training time", $"{history.TrainingSeconds:F2} s"));
-            options.Settings.Add(new("final accuracy", $"train {history.FinalTrainAccuracy:F4}, dev {history.FinalDevAccuracy:F4}"));
+            options.Settings.Add(new("final accuracy", $"train {history.FinalTrainAccuracy:F4}{(double.IsNaN(history.FinalDevAccuracy) ? string.Empty : $", dev {history.FinalDevAccuracy:F4}")}"));
         }
         else
         {

@@ -305,6 +305,19 @@ public sealed class ToolTests(TrainedByTool trained) : IDisposable
     }
 
     [Theory]
+    [InlineData("--layers", "16", "--epochs", "1")]
+    [InlineData("--iterations", "2", "--hidden", "10")]
+    public void Train_WithNoDevSet_ResultLineLeavesDevOut(params string[] options)
+    {
+        // --dev 0 trains on every training image: there is no dev accuracy to print (not "dev NaN").
+        (int code, string output, string error) = Mnistnet.Run(["train", .. options, "--dev", "0", "--data", BundledData.MnistFolder]);
+        Assert.True(code == 0, error);
+        Assert.Contains("60000 train, 0 dev", output);
+        string result = output.Split('\n').Single(l => l.StartsWith("result: ", StringComparison.Ordinal));
+        Assert.Matches(@"^result: train 0\.\d{4} test 0\.\d{4} \| ", result);
+    }
+
+    [Theory]
     [InlineData("--init", "xavier", "error: option --init expects one of he, glorot, fan-in, got 'xavier'")]
     [InlineData("--resume", "x.ckpt", "error: --init cannot be used with --resume (the checkpoint holds the network's weights)")]
     public void Train_BadInit_IsAUsageError(string option, string value, string message)

@@ -201,7 +201,7 @@ internal static class TrainRecipe
         }
 
         string testPart = testAccuracy is double t ? $" test {t:F4}" : string.Empty;
-        display.Line($"result: train {trainAccuracy:F4} dev {devAccuracy:F4}{testPart} | {options.Iterations} iterations, {msPerIteration:F2} ms/iteration");
+        display.Line($"result: train {trainAccuracy:F4}{DevPart(devAccuracy)}{testPart} | {options.Iterations} iterations, {msPerIteration:F2} ms/iteration");
         if (options.SavePath is not null)
         {
             network.ToDenseNetwork().Save(options.SavePath);
@@ -222,6 +222,10 @@ internal static class TrainRecipe
 
     /// <summary>The layers of <c>--preset best</c>: 784-1024-512-10 with dropout.</summary>
     internal const string BestPreset = "dense1024,dropout0.2,dense512,dropout0.2";
+
+    /// <summary>" dev 0.9850" for the result line, or nothing when no examples were held out (--dev 0: NaN).</summary>
+    internal static string DevPart(double devAccuracy) =>
+        double.IsNaN(devAccuracy) ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" dev {devAccuracy:F4}");
 
     /// <summary>The --init name of an initialisation scheme.</summary>
     private static string InitName(Initialization init) => init switch
@@ -366,7 +370,7 @@ internal static class TrainRecipe
             }
         }
 
-        display.Line($"result: train {trainAccuracyFinal:F4} dev {devAccuracy:F4}{testPart} | {result.Epochs} epochs, {result.Elapsed.TotalSeconds:F2} s training");
+        display.Line($"result: train {trainAccuracyFinal:F4}{DevPart(devAccuracy)}{testPart} | {result.Epochs} epochs, {result.Elapsed.TotalSeconds:F2} s training");
         return 0;
     }
 
