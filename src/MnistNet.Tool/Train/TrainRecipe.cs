@@ -224,7 +224,7 @@ internal static class TrainRecipe
     internal const string BestPreset = "dense1024,dropout0.2,dense512,dropout0.2";
 
     /// <summary>" dev 0.9850" for the result line, or nothing when no examples were held out (--dev 0: NaN).</summary>
-    internal static string DevPart(double devAccuracy) =>
+    private static string DevPart(double devAccuracy) =>
         double.IsNaN(devAccuracy) ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" dev {devAccuracy:F4}");
 
     /// <summary>The --init name of an initialisation scheme.</summary>
