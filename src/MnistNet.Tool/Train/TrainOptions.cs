@@ -97,8 +97,8 @@ internal sealed class TrainOptions
 
     public string? Schedule { get; private set; }
 
-    /// <summary>Gets the --init scheme, or null for the default (He).</summary>
-    public Networks.Initialization? Init { get; private set; }
+    /// <summary>Gets the --init name (he, glorot or fan-in), or null for the default (he).</summary>
+    public string? Init { get; private set; }
 
     public int? Patience { get; private set; }
 
@@ -204,12 +204,7 @@ internal sealed class TrainOptions
                     options.Schedule = OneOf(name, Value(), "constant", "cosine", "step");
                     break;
                 case "--init":
-                    options.Init = OneOf(name, Value(), "he", "glorot", "fan-in") switch
-                    {
-                        "glorot" => Networks.Initialization.Glorot,
-                        "fan-in" => Networks.Initialization.FanInUniform,
-                        _ => Networks.Initialization.He,
-                    };
+                    options.Init = OneOf(name, Value(), "he", "glorot", "fan-in");
                     break;
                 case "--patience":
                     options.Patience = ParseInt(name, Value(), min: 0);

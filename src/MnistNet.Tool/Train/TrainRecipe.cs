@@ -227,14 +227,6 @@ internal static class TrainRecipe
     private static string DevPart(double devAccuracy) =>
         double.IsNaN(devAccuracy) ? string.Empty : string.Create(CultureInfo.InvariantCulture, $" dev {devAccuracy:F4}");
 
-    /// <summary>The --init name of an initialisation scheme.</summary>
-    private static string InitName(Initialization init) => init switch
-    {
-        Initialization.Glorot => "glorot",
-        Initialization.FanInUniform => "fan-in",
-        _ => "he",
-    };
-
     /// <summary>The layers of <c>--preset cnn</c>.</summary>
     internal const string CnnPreset = "conv32k5,pool,conv64k5,pool,dense256,dropout0.5";
 
@@ -289,7 +281,12 @@ internal static class TrainRecipe
         else
         {
             Network<float> created;
-            Initialization init = options.Init ?? Initialization.He;
+            Initialization init = options.Init switch
+            {
+                "glorot" => Initialization.Glorot,
+                "fan-in" => Initialization.FanInUniform,
+                _ => Initialization.He,
+            };
             if (arch is not null)
             {
                 try
@@ -313,7 +310,7 @@ internal static class TrainRecipe
 
         network = trainer.Network;
         string augmentation = augment is null ? string.Empty : augment.ElasticAlpha > 0 ? ", augmented (elastic)" : ", augmented";
-        string settings = $"{trainer.Optimizer.Name} lr {trainer.Optimizer.LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {batch}, {schedule.Name} schedule, {epochs} epochs{augmentation}{(options.Init is { } chosen ? $", init {InitName(chosen)}" : string.Empty)}";
+        string settings = $"{trainer.Optimizer.Name} lr {trainer.Optimizer.LearningRate.ToString(CultureInfo.InvariantCulture)}, batch {batch}, {schedule.Name} schedule, {epochs} epochs{augmentation}{(options.Init is null ? string.Empty : $", init {options.Init}")}";
         display.Line($"network: {network.Architecture} ({network.ParameterCount} parameters), {settings}, seed {options.Seed}, " +
                      $"{MnistNetRuntime.MaxDegreeOfParallelism} thread(s), {MnistNetRuntime.EffectiveSimdPath}");
 
