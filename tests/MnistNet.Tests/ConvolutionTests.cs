@@ -376,8 +376,40 @@ public sealed class ConvolutionTests
         Assert.Equal((6, 75), (conv.Weight.Value.Rows, conv.Weight.Value.Columns));
         Assert.Equal(6 * 5 * 4, new MaxPool2D<float>(6, 11, 8).OutputSize);
         Assert.Equal("conv 3×10×8→6×6×4 k5 valid", conv.ToString());
+        Assert.Equal("conv 3×10×8→6×10×8 k5", new Conv2D<float>(3, 10, 8, 6, 5).ToString());
+        Assert.Equal("maxpool 6×11×8→6×5×4", new MaxPool2D<float>(6, 11, 8).ToString());
+
+        // A clone has the same shape and the same values, in its own storage.
+        conv.Initialize(Initialization.Glorot, new Prng(4));
+        for (int o = 0; o < 6; o++)
+        {
+            conv.Bias.Value[o, 0] = 0.5f + o;
+        }
+
         Conv2D<float> copy = (Conv2D<float>)conv.Clone();
         Assert.Equal((conv.InChannels, conv.Height, conv.Width, conv.OutChannels, conv.KernelSize, conv.Padding), (copy.InChannels, copy.Height, copy.Width, copy.OutChannels, copy.KernelSize, copy.Padding));
+        Assert.True(TestData.SameBits(conv.Weight.Value, copy.Weight.Value));
+        Assert.True(TestData.SameBits(conv.Bias.Value, copy.Bias.Value));
+        copy.Weight.Value[0, 0] += 1;
+        Assert.False(TestData.SameBits(conv.Weight.Value, copy.Weight.Value));
+    }
+
+    [Fact]
+    public void Constructors_SayWhatIsWrong()
+    {
+        Assert.StartsWith("Padding must be Valid or Same.", Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2D<float>(1, 28, 28, 2, 3, (ConvolutionPadding)7)).Message, StringComparison.Ordinal);
+        Assert.StartsWith("A 5 × 5 kernel does not fit a 4 × 9 image without padding.", Assert.Throws<ArgumentException>(() => new Conv2D<float>(1, 4, 9, 8, 5, ConvolutionPadding.Valid)).Message, StringComparison.Ordinal);
+        ArgumentException large = Assert.Throws<ArgumentException>(() => new Conv2D<float>(65536, 65536, 1, 1, 1));
+        Assert.Equal("inChannels", large.ParamName);
+        Assert.StartsWith("A convolution of 65536 × 65536 × 1 inputs into 1 channels is too large.", large.Message, StringComparison.Ordinal);
+        Assert.Equal("inChannels", Assert.Throws<ArgumentException>(() => new Conv2D<float>(65536, 1, 1, 1, 257)).ParamName);
+        Assert.Equal("inChannels", Assert.Throws<ArgumentException>(() => new Conv2D<float>(1, 1024, 1024, 4096, 1)).ParamName);
+        ArgumentException pool = Assert.Throws<ArgumentException>(() => new MaxPool2D<float>(65536, 65536, 2));
+        Assert.Equal("channels", pool.ParamName);
+        Assert.StartsWith("65536 × 65536 × 2 inputs are too many.", pool.Message, StringComparison.Ordinal);
+        ArgumentOutOfRangeException rate = Assert.Throws<ArgumentOutOfRangeException>(() => new Dropout<float>(4, 1.0));
+        Assert.Equal("rate", rate.ParamName);
+        Assert.StartsWith("The dropout rate must be in [0, 1).", rate.Message, StringComparison.Ordinal);
     }
 
     private static Network<double> SmallConvNet(Prng random)

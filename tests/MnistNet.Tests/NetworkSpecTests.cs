@@ -57,6 +57,99 @@ public sealed class NetworkSpecTests
         Assert.Equal(message, error.Message);
     }
 
+    [Theory]
+    [InlineData("conv32k5,relu,dense10", "'conv32k5,relu,dense10' has no input shape: expected e.g. 1x28x28:conv32k5,relu,pool,dense10.")]
+    [InlineData("1x28:dense10", "the input shape '1x28' is neither channels x height x width (1x28x28) nor a size (784).")]
+    [InlineData("0:dense10", "the input shape '0' is neither channels x height x width (1x28x28) nor a size (784).")]
+    [InlineData("1x0x28:dense10", "the input shape '1x0x28' is neither channels x height x width (1x28x28) nor a size (784).")]
+    [InlineData("65536x65536x1:dense10", "the input shape '65536x65536x1' is too large.")]
+    [InlineData("784:dense10,relu", "'784:dense10,relu' must end with a dense layer to the classes (softmax follows it).")]
+    [InlineData("784:", "'784:' must end with a dense layer to the classes (softmax follows it).")]
+    [InlineData("1x1000x1000:conv65536k1,relu,dense10", "'conv65536k1' makes 65536000000 values per example, too many.")]
+    [InlineData("1x4x9:conv2k5valid,relu,dense3", "'conv2k5valid': a 5 × 5 kernel does not fit a 4 × 9 image.")]
+    [InlineData("1x9x4:conv2k5valid,relu,dense3", "'conv2k5valid': a 5 × 5 kernel does not fit a 9 × 4 image.")]
+    public void FullForm_BadInputShapesAndEnds_AreRefused(string full, string message)
+    {
+        // The full form is what model files carry: its input shape and its last layer are checked as strictly as the layers.
+        FormatException error = Assert.Throws<FormatException>(() => NetworkSpec.Parse(full));
+        Assert.Equal(message, error.Message);
+    }
+
+    [Fact]
+    public void FullForm_FlatInputsAndKernelsThatJustFit_Parse()
+    {
+        // A flat input (a dense stack's architecture) and a 'valid' kernel as tall or as wide as its image are valid.
+        NetworkSpec.Parsed flat = NetworkSpec.Parse("784:dense16,relu,dense10");
+        Assert.Equal([("dense16", 784), ("relu", 16), ("dense10", 16)], flat.Layers.Select(l => (l.Token, l.Inputs)));
+        Assert.Equal(10, flat.Outputs);
+        Assert.Equal(2 * 1 * 5, NetworkSpec.Parse("1x5x9:conv2k5valid,relu,dense3").Layers[1].Inputs);
+        Assert.Equal(2 * 5 * 1, NetworkSpec.Parse("1x9x5:conv2k5valid,relu,dense3").Layers[1].Inputs);
+    }
+
+    [Fact]
+    public void ParameterShapes_AreTheShapesTheBuiltNetworkAllocates()
+    {
+        // Model files size their memory check by these shapes before building anything: they must be the real ones.
+        NetworkSpec.Parsed parsed = NetworkSpec.Parse("2x12x10:conv4k3,relu,pool,conv6k5valid,relu,dense16,relu,dropout0.5,dense7");
+        Network<float> net = NetworkSpec.Create<float>(parsed);
+        (long, long)[] expected = [.. net.Parameters.Select(p => ((long)p.Value.Rows, (long)p.Value.Columns))];
+        Assert.Equal([(4L, 18L), (4L, 1L), (6L, 100L), (6L, 1L), (16L, 6L * 2 * 1), (16L, 1L), (7L, 16L), (7L, 1L)], expected);
+        Assert.Equal(expected, NetworkSpec.ParameterShapes(parsed));
+    }
+
+    [Fact]
+    public void Build_UnknownInitialization_IsRefused()
+    {
+        ArgumentOutOfRangeException error = Assert.Throws<ArgumentOutOfRangeException>(() => NetworkSpec.Build<float>("dense4", 1, 2, 2, 3, (Initialization)99));
+        Assert.Equal("initialization", error.ParamName);
+        Assert.StartsWith("Unknown initialization.", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Architecture_WithAUsersOwnLayer_ListsEveryLayer()
+    {
+        // No full form exists for a layer NetworkSpec does not know: the architecture lists the layers as they print.
+        var net = new Network<float>([new Conv2D<float>(1, 6, 6, 2, 3, ConvolutionPadding.Valid), new ReLU<float>(32), new MaxPool2D<float>(2, 4, 4), new Identity(8), new Conv2D<float>(2, 2, 2, 1, 1), new Dense<float>(4, 3), new SoftmaxCrossEntropy<float>(3)]);
+        Assert.Equal("conv 1×6×6→2×4×4 k3 valid, relu, maxpool 2×4×4→2×2×2, identity, conv 2×2×2→1×2×2 k1, dense 4→3, softmax", net.Architecture);
+    }
+
+    [Fact]
+    public void PoolingFirst_GetsNoInputGradient_AndTheLayersAboveTheirs()
+    {
+        // A network that starts with pooling: the pooling layer is asked for no input gradient; the dense layer's
+        // gradients are those of the same dense layer fed the pooled images directly.
+        Network<double> pooled = NetworkSpec.Build<double>("pool", 2, 4, 6, 3, seed: 5);
+        var direct = new Network<double>([new Dense<double>(12, 3), new SoftmaxCrossEntropy<double>(3)]);
+        pooled.Parameters[0].Value.CopyTo(direct.Parameters[0].Value);
+        pooled.Parameters[1].Value.CopyTo(direct.Parameters[1].Value);
+        Matrix<double> x = TestData.Random<double>(48, 5, 6);
+        ushort[] labels = TestData.Labels(5, 3, 7);
+        var workspace = new NetworkWorkspace<double>(pooled, 5);
+        double loss = pooled.ComputeGradients(x, labels, workspace);
+        var pooledInput = new Matrix<double>(12, 5);
+        for (int c = 0; c < 2; c++)
+        {
+            for (int y = 0; y < 2; y++)
+            {
+                for (int xx = 0; xx < 3; xx++)
+                {
+                    for (int j = 0; j < 5; j++)
+                    {
+                        int top = (((c * 4) + (2 * y)) * 6) + (2 * xx);
+                        pooledInput[(((c * 2) + y) * 3) + xx, j] = Math.Max(Math.Max(x[top, j], x[top + 1, j]), Math.Max(x[top + 6, j], x[top + 7, j]));
+                    }
+                }
+            }
+        }
+
+        var directWorkspace = new NetworkWorkspace<double>(direct, 5);
+        Assert.Equal(direct.ComputeGradients(pooledInput, labels, directWorkspace), loss, 12);
+        for (int p = 0; p < 2; p++)
+        {
+            Assert.True(TestData.SameBits(directWorkspace.Gradients[p], workspace.Gradients[p]), pooled.Parameters[p].Name);
+        }
+    }
+
     [Fact]
     public void ModelFile_ConvolutionalNetwork_RoundTrips_AndOnlyLoadNetworkLoadsIt()
     {
@@ -113,6 +206,23 @@ public sealed class NetworkSpecTests
         {
             File.Delete(path);
         }
+    }
+
+    /// <summary>A user's own layer (the identity), which no full form describes.</summary>
+    private sealed class Identity(int size) : Layer<float>
+    {
+        public override int InputSize => size;
+
+        public override int OutputSize => size;
+
+        public override Layer<float> Clone() => new Identity(size);
+
+        public override string ToString() => "identity";
+
+        protected internal override void Forward(LayerContext context, Matrix<float> input, Matrix<float> output) => input.CopyTo(output);
+
+        protected internal override void Backward(LayerContext context, Matrix<float> input, Matrix<float> output, Matrix<float>? outputGradient, Matrix<float>? inputGradient, ReadOnlySpan<Matrix<float>> parameterGradients) =>
+            outputGradient!.CopyTo(inputGradient!);
     }
 
     /// <summary>A network whose files state another architecture than its layers have.</summary>

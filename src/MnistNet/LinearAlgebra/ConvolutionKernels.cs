@@ -347,14 +347,15 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
         {
             int y = p / g.OutWidth, x = p % g.OutWidth;
             int run = runs ? Stretch(g, rows, ri, rj, y, x, Math.Min(pEnd - p, g.OutWidth - x)) : 1;
-            // Output rows o0 + t and unrolled rows r0 + t at this position; the zero row past the ends and for padding.
-            ref T d0 = ref RowOrZeros(ref dy0, ldy, outs > 0 ? (o0 * positions) + p : -1, ref zeros);
+            // Output rows o0 + t and unrolled rows r0 + t at this position; the zero row past the ends and for padding (a tile
+            // has at least one of each: o0 < output rows, r0 < unrolled rows).
+            ref T d0 = ref RowOrZeros(ref dy0, ldy, (o0 * positions) + p, ref zeros);
             ref T d1 = ref RowOrZeros(ref dy0, ldy, outs > 1 ? ((o0 + 1) * positions) + p : -1, ref zeros);
             ref T d2 = ref RowOrZeros(ref dy0, ldy, outs > 2 ? ((o0 + 2) * positions) + p : -1, ref zeros);
             ref T d3 = ref RowOrZeros(ref dy0, ldy, outs > 3 ? ((o0 + 3) * positions) + p : -1, ref zeros);
             ref T d4 = ref RowOrZeros(ref dy0, ldy, outs > 4 ? ((o0 + 4) * positions) + p : -1, ref zeros);
             ref T d5 = ref RowOrZeros(ref dy0, ldy, outs > 5 ? ((o0 + 5) * positions) + p : -1, ref zeros);
-            ref T s0 = ref RowOrZeros(ref x0, ldx, rows > 0 ? g.SourceRow(rc[0], ri[0], rj[0], y, x) : -1, ref zeros);
+            ref T s0 = ref RowOrZeros(ref x0, ldx, g.SourceRow(rc[0], ri[0], rj[0], y, x), ref zeros);
             ref T s1 = ref RowOrZeros(ref x0, ldx, rows > 1 ? g.SourceRow(rc[1], ri[1], rj[1], y, x) : -1, ref zeros);
             ref T s2 = ref RowOrZeros(ref x0, ldx, rows > 2 ? g.SourceRow(rc[2], ri[2], rj[2], y, x) : -1, ref zeros);
             ref T s3 = ref RowOrZeros(ref x0, ldx, rows > 3 ? g.SourceRow(rc[3], ri[3], rj[3], y, x) : -1, ref zeros);
