@@ -5,13 +5,18 @@ stops at the first epoch that reaches the target.
 
 --arch dense (issue 5, train.sh): 784-256-10 (ReLU, cross-entropy), Adam 1e-3, batch 128, target 98.0 %.
 --arch cnn (issue 12, cnn.sh): --preset cnn's layers (conv 32 5x5 same, ReLU, max pool 2, conv 64 5x5 same, ReLU, max
-pool 2, dense 256, ReLU, dropout 0.5, dense 10), Adam 2e-3 at a constant rate, batch 128, no augmentation; cnn.sh
-passes --target 0.99.
+pool 2, dense 256, ReLU, dropout 0.5, dense 10), Adam 2e-3, batch 128, no augmentation; cnn.sh passes --target 0.99.
+
+--schedule constant (default): the rate stays; the run stops at the first epoch that reaches the target.
+--schedule cosine --epochs N: exactly N epochs with the rate annealed step by step as MnistNet's
+LearningRateSchedule.Cosine() does (factor 0.5 (1 + cos(pi s / S)) at step s = 0 .. S-1 of S = N x 469 steps), so a
+run's rate depends on its length: cnn.sh runs N = 1, 2, ... afresh, as it does MnistNet.
 
 Prints one line per epoch and finally:
 "pytorch-train: <seconds> s training to <accuracy> test accuracy in <epochs> epochs (target <target>)".
 """
 import argparse
+import math
 import time
 
 import numpy as np
@@ -28,7 +33,11 @@ def main():
     parser.add_argument("--max-epochs", type=int, default=30)
     parser.add_argument("--arch", choices=["dense", "cnn"], default="dense")
     parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--schedule", choices=["constant", "cosine"], default="constant")
+    parser.add_argument("--epochs", type=int, default=None, help="with --schedule cosine: the run's length")
     args = parser.parse_args()
+    if args.schedule == "cosine" and args.epochs is None:
+        parser.error("--schedule cosine needs --epochs (the schedule's length)")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
@@ -50,11 +59,16 @@ def main():
         model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr or (2e-3 if args.arch == "cnn" else 1e-3))
     loss_fn = torch.nn.CrossEntropyLoss()
+    scheduler = None
+    if args.schedule == "cosine":
+        total = args.epochs * ((len(y) + 127) // 128)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * s / total)))
+        args.max_epochs = args.epochs
     generator = torch.Generator().manual_seed(0)
     training = 0.0
     accuracy = 0.0
     epoch = 0
-    while epoch < args.max_epochs and accuracy < args.target:
+    while epoch < args.max_epochs and (scheduler is not None or accuracy < args.target):
         epoch += 1
         model.train()
         start = time.perf_counter()
@@ -65,12 +79,15 @@ def main():
             loss = loss_fn(model(x[batch]), y[batch])
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
         training += time.perf_counter() - start
         model.eval()
         with torch.no_grad():
             accuracy = (model(tx).argmax(1) == ty).float().mean().item()
         print(f"epoch {epoch}: test accuracy {accuracy:.4f}, {training:.2f} s training", flush=True)
-    print(f"pytorch-train: {training:.2f} s training to {accuracy:.4f} test accuracy in {epoch} epochs (target {args.target})")
+    target = "cosine schedule" if scheduler is not None else f"target {args.target}"
+    print(f"pytorch-train: {training:.2f} s training to {accuracy:.4f} test accuracy in {epoch} epochs ({target})")
 
 
 if __name__ == "__main__":
