@@ -13,7 +13,8 @@ LearningRateSchedule.Cosine() does (factor 0.5 (1 + cos(pi s / S)) at step s = 0
 run's rate depends on its length: cnn.sh runs N = 1, 2, ... afresh, as it does MnistNet.
 
 Prints one line per epoch and finally:
-"pytorch-train: <seconds> s training to <accuracy> test accuracy in <epochs> epochs (target <target>)".
+"pytorch-train: <seconds> s training to <accuracy> test accuracy in <epochs> epochs (target <target>)", or
+"(cosine schedule)" in place of the target.
 """
 import argparse
 import math
