@@ -276,7 +276,7 @@ public static class GradientCheck
             {
                 for (int x = 0; x < pool.OutputWidth; x++)
                 {
-                    int top = (((c * pool.Height) + (2 * y)) * pool.Width) + (2 * x);
+                    int top = pool.WindowTop(c, y, x);
                     ReadOnlySpan<int> rows = [top, top + 1, top + pool.Width, top + pool.Width + 1];
                     for (int j = 0; j < before.Columns; j++)
                     {

@@ -64,6 +64,9 @@ public sealed class MaxPool2D<T> : Layer<T>
     /// <inheritdoc/>
     public override Layer<T> Clone() => new MaxPool2D<T>(Channels, Height, Width);
 
+    /// <summary>The input row of the top-left value of output (<paramref name="c"/>, <paramref name="y"/>, <paramref name="x"/>)'s 2 × 2 window; the others are the next row, and the two <see cref="Width"/> rows below.</summary>
+    internal int WindowTop(int c, int y, int x) => (((c * Height) + (2 * y)) * Width) + (2 * x);
+
     /// <inheritdoc/>
     public override string ToString() => $"maxpool {Channels}×{Height}×{Width}→{Channels}×{OutputHeight}×{OutputWidth}";
 
@@ -77,7 +80,7 @@ public sealed class MaxPool2D<T> : Layer<T>
             {
                 for (int x = 0; x < OutputWidth; x++)
                 {
-                    int top = (((c * Height) + (2 * y)) * Width) + (2 * x);
+                    int top = WindowTop(c, y, x);
                     Span<T> result = output.Row((((c * OutputHeight) + y) * OutputWidth) + x)[..m];
                     SimdMath.Max(input.Row(top)[..m], input.Row(top + 1)[..m], result);
                     SimdMath.Max(result, input.Row(top + Width)[..m], result);
@@ -109,7 +112,7 @@ public sealed class MaxPool2D<T> : Layer<T>
             {
                 for (int x = 0; x < OutputWidth; x++)
                 {
-                    int top = (((c * Height) + (2 * y)) * Width) + (2 * x);
+                    int top = WindowTop(c, y, x);
                     int at = (((c * OutputHeight) + y) * OutputWidth) + x;
                     var route = new RouteLoop(
                         ref Element(output, at),
