@@ -172,4 +172,19 @@ public static class ReferenceLayers
 
         return (y, dx);
     }
+
+    /// <summary>
+    /// Whether dropout keeps value (<paramref name="row"/>, <paramref name="column"/>) in the training pass with seed
+    /// <paramref name="seed"/> at layer <paramref name="layer"/>, by the definition: the row's key is
+    /// mix(mix(mix(seed) ⊕ layer) ⊕ row), the column's draw u = ⌊mix(key + column·γ) / 2¹¹⌋ / 2⁵³ with γ = 0x9E3779B97F4A7C15
+    /// (SplitMix64's increment), and the value is kept when u ≥ p. mix is SplitMix64's finaliser (<c>Dropout.Mix</c>, held
+    /// to SplitMix64's published outputs by its own test).
+    /// </summary>
+    public static bool DropoutKeeps(long seed, int layer, int row, int column, double rate)
+    {
+        static ulong Mix(ulong z) => MnistNet.Layers.Dropout<double>.Mix(z);
+        ulong key = Mix(Mix(Mix(unchecked((ulong)seed)) ^ (uint)layer) ^ (uint)row);
+        double u = (Mix(unchecked(key + ((ulong)column * 0x9E3779B97F4A7C15UL))) >> 11) / 9007199254740992.0;
+        return u >= rate;
+    }
 }

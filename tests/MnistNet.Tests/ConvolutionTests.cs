@@ -404,12 +404,27 @@ public sealed class ConvolutionTests
         Assert.StartsWith("A convolution of 65536 × 65536 × 1 inputs into 1 channels is too large.", large.Message, StringComparison.Ordinal);
         Assert.Equal("inChannels", Assert.Throws<ArgumentException>(() => new Conv2D<float>(65536, 1, 1, 1, 257)).ParamName);
         Assert.Equal("inChannels", Assert.Throws<ArgumentException>(() => new Conv2D<float>(1, 1024, 1024, 4096, 1)).ParamName);
-        ArgumentException pool = Assert.Throws<ArgumentException>(() => new MaxPool2D<float>(65536, 65536, 2));
+        ArgumentException pool = Assert.Throws<ArgumentException>(() => new MaxPool2D<float>(1024, 65536, 64));
         Assert.Equal("channels", pool.ParamName);
-        Assert.StartsWith("65536 × 65536 × 2 inputs are too many.", pool.Message, StringComparison.Ordinal);
+        Assert.StartsWith("1024 × 65536 × 64 inputs are too many.", pool.Message, StringComparison.Ordinal);
+        Assert.Equal("channels", Assert.Throws<ArgumentOutOfRangeException>(() => new MaxPool2D<float>(0, 4, 4)).ParamName);
         ArgumentOutOfRangeException rate = Assert.Throws<ArgumentOutOfRangeException>(() => new Dropout<float>(4, 1.0));
         Assert.Equal("rate", rate.ParamName);
         Assert.StartsWith("The dropout rate must be in [0, 1).", rate.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Initialize_DrawsFromTheKernelsFanInAndFanOut()
+    {
+        // Fan-in C·k·k = 3·5·5 = 75, fan-out O·k·k = 4·25 = 100 (as PyTorch counts them): every weight within the
+        // scheme's limit and the largest of the 300 near it (each draw is below 0.9 × the limit with probability 0.9).
+        foreach ((Initialization scheme, double limit) in new[] { (Initialization.FanInUniform, 1 / Math.Sqrt(75)), (Initialization.Glorot, Math.Sqrt(6.0 / (75 + 100))) })
+        {
+            var conv = new Conv2D<double>(3, 8, 8, 4, 5);
+            conv.Initialize(scheme, new Prng(9));
+            double largest = conv.Weight.Value.AsSpan().ToArray().Max(Math.Abs);
+            Assert.InRange(largest, 0.9 * limit, limit);
+        }
     }
 
     private static Network<double> SmallConvNet(Prng random)

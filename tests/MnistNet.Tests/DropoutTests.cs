@@ -51,6 +51,52 @@ public sealed class DropoutTests
     }
 
     [Fact]
+    public void Mix_IsSplitMix64sFinaliser()
+    {
+        // SplitMix64 from seed 0 returns mix(k·γ) for k = 1, 2, …; its published first outputs:
+        ulong[] published = [0xE220A8397B1DCDAFUL, 0x6E789E6AA1B965F4UL, 0x06C45D188009454FUL, 0xF88BB8A8724C81ECUL];
+        for (int k = 1; k <= published.Length; k++)
+        {
+            Assert.Equal(published[k - 1], Dropout<float>.Mix(unchecked((ulong)k * 0x9E3779B97F4A7C15UL)));
+        }
+    }
+
+    [Theory]
+    [InlineData(12345L, 3, 0.3)]
+    [InlineData(-7L, 0, 0.5)]
+    [InlineData(long.MaxValue, 11, 0.9)]
+    public void TrainingMask_IsTheDefinitionsMask(long seed, int layerIndex, double rate)
+    {
+        // The mask is a function of (seed, layer, row, column) only, as written in ReferenceLayers.DropoutKeeps.
+        const int Size = 37, M = 70;
+        var layer = new Dropout<float>(Size, rate);
+        Matrix<float> x = TestData.Random<float>(Size, M, 3, 0.5, 1);
+        var y = new Matrix<float>(Size, M);
+        var context = new LayerContext(M) { NextSeed = seed };
+        context.Begin(M, default, training: true);
+        context.LayerIndex = layerIndex;
+        layer.Forward(context, x, y);
+        for (int r = 0; r < Size; r++)
+        {
+            for (int j = 0; j < M; j++)
+            {
+                Assert.True(MnistNet.TestSupport.ReferenceLayers.DropoutKeeps(seed, layerIndex, r, j, rate) == (y[r, j] != 0), $"row {r}, column {j}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Backward_WithoutAnOutputGradient_IsRefused()
+    {
+        var context = new LayerContext(4);
+        context.Begin(4, default, training: true);
+        var x = new Matrix<float>(8, 4);
+        var dx = new Matrix<float>(8, 4);
+        Assert.Equal("outputGradient", Assert.Throws<ArgumentNullException>(() => new Dropout<float>(8, 0.5).Backward(context, x, x, null, dx, [])).ParamName);
+        Assert.Equal("outputGradient", Assert.Throws<ArgumentNullException>(() => new MaxPool2D<float>(2, 2, 2).Backward(context, x, new Matrix<float>(2, 4), null, dx, [])).ParamName);
+    }
+
+    [Fact]
     public void Inference_AndRateZero_PassEverythingThrough()
     {
         Matrix<float> x = TestData.Random<float>(30, 20, 3);

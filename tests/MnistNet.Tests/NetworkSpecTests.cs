@@ -62,7 +62,11 @@ public sealed class NetworkSpecTests
     [InlineData("1x28:dense10", "the input shape '1x28' is neither channels x height x width (1x28x28) nor a size (784).")]
     [InlineData("0:dense10", "the input shape '0' is neither channels x height x width (1x28x28) nor a size (784).")]
     [InlineData("1x0x28:dense10", "the input shape '1x0x28' is neither channels x height x width (1x28x28) nor a size (784).")]
-    [InlineData("65536x65536x1:dense10", "the input shape '65536x65536x1' is too large.")]
+    [InlineData("1024x65536x64:dense10", "the input shape '1024x65536x64' is too large.")]
+    [InlineData(":dense10", "the input shape '' is neither channels x height x width (1x28x28) nor a size (784).")]
+    [InlineData("784:dropout1.5,dense10", "'dropout1.5': expected dropout<p> with p in [0, 1), such as dropout0.5.")]
+    [InlineData("784:dense65537", "'dense65537': expected dense<units>, 1 to 65536 units, such as dense128.")]
+    [InlineData("1x70x70:conv4k65valid,dense3", "'conv4k65valid': expected conv<channels>k<size>[valid], such as conv32k5 (1 to 65536 channels, kernels 1 to 64).")]
     [InlineData("784:dense10,relu", "'784:dense10,relu' must end with a dense layer to the classes (softmax follows it).")]
     [InlineData("784:", "'784:' must end with a dense layer to the classes (softmax follows it).")]
     [InlineData("1x1000x1000:conv65536k1,relu,dense10", "'conv65536k1' makes 65536000000 values per example, too many.")]
@@ -84,6 +88,23 @@ public sealed class NetworkSpecTests
         Assert.Equal(10, flat.Outputs);
         Assert.Equal(2 * 1 * 5, NetworkSpec.Parse("1x5x9:conv2k5valid,relu,dense3").Layers[1].Inputs);
         Assert.Equal(2 * 5 * 1, NetworkSpec.Parse("1x9x5:conv2k5valid,relu,dense3").Layers[1].Inputs);
+
+        // The largest sizes each layer allows, and a dropout rate of 0.
+        Assert.Equal(65536, NetworkSpec.Parse("784:dense65536").Outputs);
+        Assert.Equal(4, NetworkSpec.Parse("1x64x64:conv4k64valid,relu,dense3").Layers[1].Inputs);
+        Assert.Equal(("dropout0", 784), (NetworkSpec.Parse("784:dropout0,dense10").Layers[0].Token, NetworkSpec.Parse("784:dropout0,dense10").Layers[0].Inputs));
+    }
+
+    [Fact]
+    public void Expand_BadArguments_AreRefusedNamingTheParameter()
+    {
+        Assert.Equal("stack", Assert.Throws<ArgumentNullException>(() => NetworkSpec.Expand(null!, 1, 28, 28, 10)).ParamName);
+        Assert.Equal("channels", Assert.Throws<ArgumentOutOfRangeException>(() => NetworkSpec.Expand("", 0, 28, 28, 10)).ParamName);
+        Assert.Equal("height", Assert.Throws<ArgumentOutOfRangeException>(() => NetworkSpec.Expand("", 1, 0, 28, 10)).ParamName);
+        Assert.Equal("width", Assert.Throws<ArgumentOutOfRangeException>(() => NetworkSpec.Expand("", 1, 28, 0, 10)).ParamName);
+        Assert.Equal("classes", Assert.Throws<ArgumentOutOfRangeException>(() => NetworkSpec.Expand("", 1, 28, 28, 0)).ParamName);
+        Assert.Equal("classes", Assert.Throws<ArgumentOutOfRangeException>(() => NetworkSpec.Expand("", 1, 28, 28, 65537)).ParamName);
+        Assert.Equal("1x28x28:dense65536", NetworkSpec.Expand("", 1, 28, 28, 65536));
     }
 
     [Fact]

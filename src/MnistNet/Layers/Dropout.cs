@@ -50,6 +50,7 @@ public sealed class Dropout<T> : Layer<T>
     public override int OutputSize => Size;
 
     /// <inheritdoc/>
+    // Stryker disable once Boolean : buffers only: false gives the layer its own input-gradient buffer, with the same values
     protected internal override bool BackwardInPlace => true;
 
     /// <inheritdoc/>
@@ -94,6 +95,7 @@ public sealed class Dropout<T> : Layer<T>
             Span<T> to = destination.Row(r)[..m];
             for (int j = 0; j < m; j++)
             {
+                // Stryker disable once Equality : > differs only when a draw equals p exactly (one chance in 2^53 per draw)
                 to[j] = Uniform(key, j) >= Rate ? from[j] * scale : T.Zero;
             }
         }
@@ -107,7 +109,7 @@ public sealed class Dropout<T> : Layer<T>
         (Mix(unchecked(rowKey + ((ulong)(uint)column * 0x9E3779B97F4A7C15UL))) >> 11) * (1.0 / (1UL << 53));
 
     /// <summary>SplitMix64's finaliser: every input bit reaches every output bit.</summary>
-    private static ulong Mix(ulong z)
+    internal static ulong Mix(ulong z)
     {
         unchecked
         {
