@@ -178,6 +178,80 @@ public sealed class AugmentationTests
     }
 
     [Theory]
+    [InlineData(34, 4, 11, 9)]
+    [InlineData(8, 1.5, 6, 13)]
+    [InlineData(1, 0.3, 5, 4)]
+    public void ElasticFields_AreTheDefinitionsFields_AndMoveEachPixelByThem(double alpha, double sigma, int rows, int columns)
+    {
+        // The definition (Simard et al., 2003): uniform ±1 per pixel, convolved with a normalised Gaussian of σ cut at
+        // ⌈3σ⌉ (here as one 2-D sum, 0 beyond the border), times α.
+        var augmenter = new Augmenter<double>(None with { ElasticAlpha = alpha, ElasticSigma = sigma }, rows, columns);
+        (double[] fx, double[] fy) = augmenter.DrawFields(seed: 21);
+        var random = new Prng(21);
+        int n = rows * columns, radius = (int)Math.Ceiling(3 * sigma);
+        double[] noiseX = [.. Enumerable.Range(0, n).Select(_ => (2 * random.NextDouble()) - 1)];
+        double[] noiseY = [.. Enumerable.Range(0, n).Select(_ => (2 * random.NextDouble()) - 1)];
+        double norm = Enumerable.Range(-radius, (2 * radius) + 1).Sum(d => Math.Exp(-d * d / (2 * sigma * sigma)));
+        double Smoothed(double[] noise, int y, int x)
+        {
+            double sum = 0;
+            for (int dy = -radius; dy <= radius; dy++)
+            {
+                for (int dx = -radius; dx <= radius; dx++)
+                {
+                    int yy = y + dy, xx = x + dx;
+                    if (yy >= 0 && yy < rows && xx >= 0 && xx < columns)
+                    {
+                        sum += Math.Exp(-((dy * dy) + (dx * dx)) / (2 * sigma * sigma)) / (norm * norm) * noise[(yy * columns) + xx];
+                    }
+                }
+            }
+
+            return alpha * sum;
+        }
+
+        for (int y = 0; y < rows; y++)
+        {
+            for (int x = 0; x < columns; x++)
+            {
+                Assert.Equal(Smoothed(noiseX, y, x), fx[(y * columns) + x], 1e-12);
+                Assert.Equal(Smoothed(noiseY, y, x), fy[(y * columns) + x], 1e-12);
+            }
+        }
+
+        Assert.Contains(fx, v => Math.Abs(v) > 1e-3 * alpha);
+
+        // With no geometric change, output (y, x) is the input sampled (bilinearly, 0 outside) at (x + fx, y + fy).
+        Matrix<double> images = TestData.Random<double>(n, 1, 4, 0, 1);
+        Matrix<double> original = images.Clone();
+        augmenter.Transform(images, 0, 0, 0, 0, 1);
+        double Pixel(int x, int y) => x < 0 || y < 0 || x >= columns || y >= rows ? 0 : original[(y * columns) + x, 0];
+        for (int y = 0; y < rows; y++)
+        {
+            for (int x = 0; x < columns; x++)
+            {
+                double sx = x + fx[(y * columns) + x], sy = y + fy[(y * columns) + x];
+                int x0 = (int)Math.Floor(sx), y0 = (int)Math.Floor(sy);
+                double ax = sx - x0, ay = sy - y0;
+                double expected = ((1 - ax) * (1 - ay) * Pixel(x0, y0)) + (ax * (1 - ay) * Pixel(x0 + 1, y0)) + ((1 - ax) * ay * Pixel(x0, y0 + 1)) + (ax * ay * Pixel(x0 + 1, y0 + 1));
+                Assert.Equal(expected, images[(y * columns) + x, 0], 1e-12);
+            }
+        }
+    }
+
+    [Fact]
+    public void Settings_AtTheirLimits_AreAccepted_AndOutsideThemRefusedWithTheRange()
+    {
+        new Augmentation { MaxShift = 100, MaxRotation = 180, MaxScale = 0.9, ElasticAlpha = 1000, ElasticSigma = 100 }.Validate();
+        new Augmentation { MaxShift = 0, MaxRotation = 0, MaxScale = 0, ElasticAlpha = 0, ElasticSigma = 1e-9 }.Validate();
+        ArgumentOutOfRangeException shift = Assert.Throws<ArgumentOutOfRangeException>(() => new Augmentation { MaxShift = 100.5 }.Validate());
+        Assert.StartsWith("MaxShift must be in [0, 100].", shift.Message, StringComparison.Ordinal);
+        ArgumentOutOfRangeException sigma = Assert.Throws<ArgumentOutOfRangeException>(() => new Augmentation { ElasticSigma = 100.5 }.Validate());
+        Assert.Equal(nameof(Augmentation.ElasticSigma), sigma.ParamName);
+        Assert.StartsWith("ElasticSigma must be in (0, 100].", sigma.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(nameof(Augmentation.MaxScale))]
     [InlineData(nameof(Augmentation.MaxShift))]
     [InlineData(nameof(Augmentation.ElasticSigma))]

@@ -22,7 +22,7 @@ public sealed class TrainingContractTests
     [InlineData("nesterov", "momentum=0.8 nesterov=true")]
     [InlineData("rmsprop", "rho=0.95 epsilon=1E-06")]
     [InlineData("adam", "beta1=0.85 beta2=0.995 epsilon=1E-07 weight_decay=0")]
-    [InlineData("adamw", "beta1=0.9 beta2=0.999 epsilon=1E-08 weight_decay=0.02")]
+    [InlineData("adamw", "beta1=0.8 beta2=0.99 epsilon=1E-06 weight_decay=0.02")]
     public void Optimizer_NameAndSettings_AreWhatTheRegistryReadsBack(string name, string settings)
     {
         Optimizer<float> optimizer = name switch
@@ -32,7 +32,7 @@ public sealed class TrainingContractTests
             "nesterov" => new Momentum<float>(0.1, 0.8, nesterov: true),
             "rmsprop" => new RmsProp<float>(0.01, 0.95, 1e-6),
             "adam" => new Adam<float>(0.01, 0.85, 0.995, 1e-7),
-            _ => new Adam<float>(0.01, weightDecay: 0.02),
+            _ => new Adam<float>(0.01, 0.8, 0.99, 1e-6, weightDecay: 0.02),
         };
         Assert.Equal(name, optimizer.Name);
         Dictionary<string, string> pairs = optimizer.Settings().ToDictionary();

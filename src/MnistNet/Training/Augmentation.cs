@@ -76,12 +76,14 @@ internal sealed class Augmenter<T>
         _rows = rows;
         _columns = columns;
         _source = new double[rows * columns];
+        // Stryker disable Equality,Conditional : buffers only: with α = 0 no field is drawn, so fields of zeros displace nothing
         bool elastic = settings.ElasticAlpha > 0;
         _fieldX = new double[elastic ? rows * columns : 0];
         _fieldY = new double[elastic ? rows * columns : 0];
         _blur = new double[elastic ? rows * columns : 0];
         int radius = (int)Math.Ceiling(3 * settings.ElasticSigma);
         _kernel = new double[elastic ? (2 * radius) + 1 : 0];
+        // Stryker restore Equality,Conditional
         double sum = 0;
         for (int i = 0; i < _kernel.Length; i++)
         {
@@ -149,6 +151,15 @@ internal sealed class Augmenter<T>
                 images[(y * w) + x, j] = T.CreateTruncating(Sample(sx, sy));
             }
         }
+    }
+
+    /// <summary>Draws the two elastic fields (x, then y) from a generator reset to <paramref name="seed"/>, as <see cref="Apply"/> does after an image's four geometric draws; for tests.</summary>
+    internal (double[] X, double[] Y) DrawFields(long seed)
+    {
+        _random.Reset(seed);
+        Field(_fieldX);
+        Field(_fieldY);
+        return (_fieldX, _fieldY);
     }
 
     /// <summary>Bilinear interpolation of the source image at (x, y), 0 outside it.</summary>

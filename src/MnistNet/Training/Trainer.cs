@@ -165,6 +165,7 @@ public sealed class Trainer<T>
                 {
                     // The batch's images, distorted in place, then the step on them.
                     train.CopyBatchTo(order.AsSpan(start, count), workspace.Input, workspace.Labels);
+                    // Stryker disable once all : any fixed function of the step's seed draws equally random distortions (~ only keeps them apart from dropout's masks, drawn by another hash of the same seed)
                     augmenter.Apply(workspace.Input, count, ~stepSeed);
                     loss = Network.ComputeGradients(workspace.Input, workspace.Labels, workspace);
                 }
