@@ -76,7 +76,8 @@ internal sealed class Augmenter<T>
         _rows = rows;
         _columns = columns;
         _source = new double[rows * columns];
-        // Stryker disable Equality,Conditional : buffers only: with α = 0 no field is drawn, so fields of zeros displace nothing
+        // Stryker disable Equality,Conditional : with α = 0 these only allocate buffers (no field is drawn, and fields of zeros
+        // displace nothing); the opposite mutants (no buffers when α > 0) would crash every elastic test
         bool elastic = settings.ElasticAlpha > 0;
         _fieldX = new double[elastic ? rows * columns : 0];
         _fieldY = new double[elastic ? rows * columns : 0];
