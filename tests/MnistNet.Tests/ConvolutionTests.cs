@@ -403,6 +403,15 @@ public sealed class ConvolutionTests
         Assert.Equal("inChannels", large.ParamName);
         Assert.StartsWith("A convolution of 65536 × 65536 × 1 inputs into 1 channels is too large.", large.Message, StringComparison.Ordinal);
         Assert.Equal("inChannels", Assert.Throws<ArgumentException>(() => new Conv2D<float>(65536, 1, 1, 1, 257)).ParamName);
+        Assert.Equal("inChannels", Assert.Throws<ArgumentException>(() => new Conv2D<float>(4096, 1024, 1024, 1, 1)).ParamName);
+        Assert.Equal("height", Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2D<float>(1, 0, 28, 2, 3)).ParamName);
+        Assert.Equal("width", Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2D<float>(1, 28, 0, 2, 3)).ParamName);
+        Assert.Equal("kernelSize", Assert.Throws<ArgumentOutOfRangeException>(() => new Conv2D<float>(1, 28, 28, 2, 0)).ParamName);
+
+        // Weight decay applies to the kernels, not to the biases (as for dense layers).
+        var decaying = new Conv2D<float>(1, 6, 6, 2, 3);
+        Assert.True(decaying.Weight.Decays);
+        Assert.False(decaying.Bias.Decays);
         Assert.Equal("inChannels", Assert.Throws<ArgumentException>(() => new Conv2D<float>(1, 1024, 1024, 4096, 1)).ParamName);
         ArgumentException pool = Assert.Throws<ArgumentException>(() => new MaxPool2D<float>(1024, 65536, 64));
         Assert.Equal("channels", pool.ParamName);
