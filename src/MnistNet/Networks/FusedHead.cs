@@ -114,9 +114,33 @@ internal static class FusedHead
                 TOps.Store(TOps.Max(z, TOps.Zero), ref Unsafe.Add(ref s.A1, (h * s.HiddenStride) + j));
             }
 
-            // Z2 = W2·A1 + b2 (one FMA chain over h per element); the running maximum over the outputs.
+            // Z2 = W2·A1 + b2 (one FMA chain over h per element, h ascending); the running maximum over the outputs, o
+            // ascending. Four outputs' chains run side by side so that their FMAs overlap; each chain is unchanged.
             TVec max = TOps.Zero;
-            for (int o = 0; o < s.Outputs; o++)
+            int o = 0;
+            for (; o + 4 <= s.Outputs; o += 4)
+            {
+                ref T w0 = ref Unsafe.Add(ref s.W2, o * s.W2Stride);
+                ref T w1 = ref Unsafe.Add(ref w0, s.W2Stride);
+                ref T w2 = ref Unsafe.Add(ref w1, s.W2Stride);
+                ref T w3 = ref Unsafe.Add(ref w2, s.W2Stride);
+                TVec c0 = TOps.Zero, c1 = TOps.Zero, c2 = TOps.Zero, c3 = TOps.Zero;
+                for (int h = 0; h < s.Hidden; h++)
+                {
+                    TVec a = TOps.Load(in Unsafe.Add(ref s.A1, (h * s.HiddenStride) + j));
+                    c0 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w0, h)), a, c0);
+                    c1 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w1, h)), a, c1);
+                    c2 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w2, h)), a, c2);
+                    c3 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w3, h)), a, c3);
+                }
+
+                max = StoreLogit<T, TVec, TOps>(in s, o, j, c0, max);
+                max = StoreLogit<T, TVec, TOps>(in s, o + 1, j, c1, max);
+                max = StoreLogit<T, TVec, TOps>(in s, o + 2, j, c2, max);
+                max = StoreLogit<T, TVec, TOps>(in s, o + 3, j, c3, max);
+            }
+
+            for (; o < s.Outputs; o++)
             {
                 TVec acc = TOps.Zero;
                 ref T w2 = ref Unsafe.Add(ref s.W2, o * s.W2Stride);
@@ -125,12 +149,10 @@ internal static class FusedHead
                     acc = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w2, h)), TOps.Load(in Unsafe.Add(ref s.A1, (h * s.HiddenStride) + j)), acc);
                 }
 
-                TVec z2 = TOps.Add(acc, TOps.Broadcast(Unsafe.Add(ref s.B2, o * s.BiasStride2)));
-                TOps.Store(z2, ref Unsafe.Add(ref s.Z2, (o * s.OutputStride) + j));
-                max = o == 0 ? z2 : TOps.Max(max, z2);
+                max = StoreLogit<T, TVec, TOps>(in s, o, j, acc, max);
             }
 
-            for (int o = 0; o < s.Outputs; o++)
+            for (o = 0; o < s.Outputs; o++)
             {
                 TOps.Store(TOps.Subtract(TOps.Load(in Unsafe.Add(ref s.Z2, (o * s.OutputStride) + j)), max), ref Unsafe.Add(ref s.A2, (o * s.OutputStride) + j));
             }
@@ -169,8 +191,29 @@ internal static class FusedHead
                 TOps.Store(TOps.Subtract(p, TOps.OneWhereEqual(y, T.CreateTruncating(o))), ref Unsafe.Add(ref s.DZ2, (o * s.OutputStride) + j));
             }
 
-            // dZ1 = (W2ᵀ·dZ2) ⊙ [Z1 > 0] (one FMA chain over o per element; A1 > 0 exactly where Z1 > 0).
-            for (int h = 0; h < s.Hidden; h++)
+            // dZ1 = (W2ᵀ·dZ2) ⊙ [Z1 > 0] (one FMA chain over o per element, o ascending; A1 > 0 exactly where Z1 > 0).
+            // Four hidden units' chains run side by side; each chain is unchanged.
+            int h = 0;
+            for (; h + 4 <= s.Hidden; h += 4)
+            {
+                TVec c0 = TOps.Zero, c1 = TOps.Zero, c2 = TOps.Zero, c3 = TOps.Zero;
+                for (int o = 0; o < s.Outputs; o++)
+                {
+                    ref T w2 = ref Unsafe.Add(ref s.W2, (o * s.W2Stride) + h);
+                    TVec d = TOps.Load(in Unsafe.Add(ref s.DZ2, (o * s.OutputStride) + j));
+                    c0 = TOps.FusedMultiplyAdd(TOps.Broadcast(w2), d, c0);
+                    c1 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w2, 1)), d, c1);
+                    c2 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w2, 2)), d, c2);
+                    c3 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w2, 3)), d, c3);
+                }
+
+                StoreHiddenGradient<T, TVec, TOps>(in s, h, j, c0);
+                StoreHiddenGradient<T, TVec, TOps>(in s, h + 1, j, c1);
+                StoreHiddenGradient<T, TVec, TOps>(in s, h + 2, j, c2);
+                StoreHiddenGradient<T, TVec, TOps>(in s, h + 3, j, c3);
+            }
+
+            for (; h < s.Hidden; h++)
             {
                 TVec acc = TOps.Zero;
                 ref T w2 = ref Unsafe.Add(ref s.W2, h);
@@ -179,12 +222,34 @@ internal static class FusedHead
                     acc = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w2, o * s.W2Stride)), TOps.Load(in Unsafe.Add(ref s.DZ2, (o * s.OutputStride) + j)), acc);
                 }
 
-                nint at = (h * s.HiddenStride) + j;
-                TOps.Store(TOps.SelectWherePositive(TOps.Load(in Unsafe.Add(ref s.A1, at)), acc), ref Unsafe.Add(ref s.DZ1, at));
+                StoreHiddenGradient<T, TVec, TOps>(in s, h, j, acc);
             }
         }
 
         return j;
+    }
+
+    /// <summary>Z2[o, j..] = sum + b2[o]; returns the running maximum over the outputs so far (Z2[0] itself for o = 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec StoreLogit<T, TVec, TOps>(in State<T> s, int o, int j, TVec sum, TVec max)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        TVec z2 = TOps.Add(sum, TOps.Broadcast(Unsafe.Add(ref s.B2, o * s.BiasStride2)));
+        TOps.Store(z2, ref Unsafe.Add(ref s.Z2, (o * s.OutputStride) + j));
+        return o == 0 ? z2 : TOps.Max(max, z2);
+    }
+
+    /// <summary>dZ1[h, j..] = sum where A1[h, j..] &gt; 0, else 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreHiddenGradient<T, TVec, TOps>(in State<T> s, int h, int j, TVec sum)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        nint at = (h * s.HiddenStride) + j;
+        TOps.Store(TOps.SelectWherePositive(TOps.Load(in Unsafe.Add(ref s.A1, at)), sum), ref Unsafe.Add(ref s.DZ1, at));
     }
 
     /// <summary>The matrices' first elements and strides, gathered once per block.</summary>
