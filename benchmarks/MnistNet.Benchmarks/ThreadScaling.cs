@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using MnistNet.Networks;
+
+namespace MnistNet.Benchmarks;
+
+/// <summary>
+/// What a second thread gains on the fast preset's step (784-256-10, batch 128, Adam, first layer on the non-zero
+/// pixels), measured so that a shared machine's slow drift cancels: blocks of 100 steps on one thread and on two
+/// threads alternate, and the median of the per-pair ratios is reported with the medians of each side.
+/// BenchmarkDotNet's <see cref="DenseTrainingBenchmarks"/> runs each side as one long stretch, minutes apart; this
+/// complements it. Run: <c>dotnet run -c Release --project benchmarks/MnistNet.Benchmarks -- --thread-scaling [pairs]</c>.
+/// </summary>
+internal sealed class ThreadScaling : TrainingStepBenchmark
+{
+    private const int StepsPerBlock = 100;
+
+    public static void Run(int pairs)
+    {
+        var bench = new ThreadScaling();
+        bench.Prepare(new DenseNetwork<float>([784, 256, 10], seed: 0), 0.001);
+        for (int i = 0; i < 5 * StepsPerBlock; i++)
+        {
+            bench.Step(InputMode.Sparse, 1, SimdPath.Auto);
+            bench.Step(InputMode.Sparse, 2, SimdPath.Auto);
+        }
+
+        var one = new double[pairs];
+        var two = new double[pairs];
+        var ratio = new double[pairs];
+        for (int p = 0; p < pairs; p++)
+        {
+            one[p] = bench.Block(1);
+            two[p] = bench.Block(2);
+            ratio[p] = one[p] / two[p];
+        }
+
+        Console.WriteLine($"{pairs} pairs of {StepsPerBlock}-step blocks: one thread {Median(one):F1} µs, two threads {Median(two):F1} µs per step; " +
+            $"median ratio {Median(ratio):F2} (pairs from {ratio.Min():F2} to {ratio.Max():F2})");
+    }
+
+    /// <summary>The mean time of one step over a block of steps on <paramref name="threads"/> threads, in µs.</summary>
+    private double Block(int threads)
+    {
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < StepsPerBlock; i++)
+        {
+            Step(InputMode.Sparse, threads, SimdPath.Auto);
+        }
+
+        return Stopwatch.GetElapsedTime(start).TotalMicroseconds / StepsPerBlock;
+    }
+
+    private static double Median(double[] values)
+    {
+        double[] sorted = [.. values];
+        Array.Sort(sorted);
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}
