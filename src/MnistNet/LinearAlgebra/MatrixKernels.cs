@@ -32,7 +32,7 @@ internal static class MatrixKernels
     internal const int DotBlockLength = 4096;
 
     /// <summary>Products with fewer multiply-adds than this (2 M, ~0.1 ms on one core) run on the calling thread only: below it a second thread costs more in hand-over than it saves.</summary>
-    private const long ParallelThreshold = 1L << 21;
+    internal const long ParallelThreshold = 1L << 21;
 
     public static void Multiply<T>(Matrix<T> a, Matrix<T> b, Matrix<T> c, SimdPath path, int maxThreads)
         where T : unmanaged, IFloatingPointIeee754<T> =>

@@ -68,6 +68,13 @@ internal sealed class SparseBatch<T>
     /// </summary>
     public void Load(Dataset data, ReadOnlySpan<int> indices)
     {
+        LoadColumns(data, indices);
+        GroupByRow();
+    }
+
+    /// <summary>The first half of <see cref="Load"/>: the entries by column, and how many each row has.</summary>
+    public void LoadColumns(Dataset data, ReadOnlySpan<int> indices)
+    {
         SparseImages index = data.SparseIndex;
         int total = 0;
         for (int b = 0; b < indices.Length; b++)
@@ -113,6 +120,12 @@ internal sealed class SparseBatch<T>
             }
         }
 
+    }
+
+    /// <summary>The second half of <see cref="Load"/>: the entries grouped by row, from those <see cref="LoadColumns"/> gathered.</summary>
+    public void GroupByRow()
+    {
+        Span<int> count = _cursor;
         for (int k = 0; k < Rows; k++)
         {
             count[k + 1] += count[k];
@@ -181,6 +194,7 @@ internal sealed class SparseBatchSet<T> : IChunkJob
     private int[] _owners = [];
     private Dataset? _data;
     private int _count;
+    private bool _groupRows;
 
     public SparseBatchSet(int rows, int capacity)
     {
@@ -202,7 +216,13 @@ internal sealed class SparseBatchSet<T> : IChunkJob
     /// Gathers the images at <paramref name="indices"/> (already validated) into <paramref name="copies"/> copies, each
     /// by its own participant of the worker pool (copy p by participant p).
     /// </summary>
-    public void Load(Dataset data, ReadOnlySpan<int> indices, int copies)
+    public void Load(Dataset data, ReadOnlySpan<int> indices, int copies) => Load(data, indices, copies, groupRows: true);
+
+    /// <summary>
+    /// As <see cref="Load(Dataset, ReadOnlySpan{int}, int)"/>; without <paramref name="groupRows"/> only the by-column
+    /// entries are gathered, and <see cref="GroupRows"/> must group copy 0's by row before a weight gradient reads them.
+    /// </summary>
+    public void Load(Dataset data, ReadOnlySpan<int> indices, int copies, bool groupRows)
     {
         copies = Math.Max(1, copies);
         if (_copies.Length < copies)
@@ -221,6 +241,7 @@ internal sealed class SparseBatchSet<T> : IChunkJob
         indices.CopyTo(_indices);
         _count = indices.Length;
         _data = data;
+        _groupRows = groupRows;
         Count = copies;
         try
         {
@@ -233,6 +254,19 @@ internal sealed class SparseBatchSet<T> : IChunkJob
         }
     }
 
+    /// <summary>Groups copy 0's entries by row (after a <see cref="Load(Dataset, ReadOnlySpan{int}, int, bool)"/> without grouping).</summary>
+    public void GroupRows() => _copies[0].GroupByRow();
+
     /// <summary>Gathers copy <paramref name="chunk"/>.</summary>
-    public void Execute(int chunk) => _copies[chunk].Load(_data!, _indices.AsSpan(0, _count));
+    public void Execute(int chunk)
+    {
+        if (_groupRows)
+        {
+            _copies[chunk].Load(_data!, _indices.AsSpan(0, _count));
+        }
+        else
+        {
+            _copies[chunk].LoadColumns(_data!, _indices.AsSpan(0, _count));
+        }
+    }
 }

@@ -142,7 +142,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         int h0 = chunk * width;
         int h1 = Math.Min(h0 + width, _hidden);
         // Any copy gives the same values; this one was gathered on the core that runs this slice.
-        SparseBatch<T> x = _x[chunk % _x.Count];
+        SparseBatch<T> x = _x[_gradient ? 0 : chunk % _x.Count];
 
         var kernel = new SliceKernel(this, x, h0, h1, _wt[chunk].Row(0), _columns[chunk].Row(0));
         Simd.Dispatch<T, SliceKernel>(_path, ref kernel);

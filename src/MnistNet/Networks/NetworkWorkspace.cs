@@ -20,6 +20,7 @@ public sealed class NetworkWorkspace<T>
     private readonly Network<T> _network;
     private FusedTrainingStep<T>? _fused;
     private SparseBatchSet<T>? _sparseInput;
+    private AboveFirstLayerJob<T>? _aboveFirst;
     private SparseInputKernels<T>? _sparseKernels;
 
     /// <summary>Allocates a workspace for <paramref name="network"/> and batches of exactly <paramref name="columns"/> examples.</summary>
@@ -136,6 +137,9 @@ public sealed class NetworkWorkspace<T>
 
     /// <summary>The sparse input batch and the first layer's sparse kernels, allocated on first use.</summary>
     internal SparseBatchSet<T> SparseInput => _sparseInput ??= new SparseBatchSet<T>(_network.Inputs, Columns);
+
+    /// <summary>Gets the job that overlaps the layers above a sparse first layer with grouping the batch by row.</summary>
+    internal AboveFirstLayerJob<T> AboveFirst => _aboveFirst ??= new AboveFirstLayerJob<T>();
 
     internal SparseInputKernels<T> SparseKernels => _sparseKernels ??= new SparseInputKernels<T>(_network.Inputs, _network.Layers[0].OutputSize, Columns);
 
