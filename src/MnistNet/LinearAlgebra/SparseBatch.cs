@@ -119,7 +119,6 @@ internal sealed class SparseBatch<T>
                 Unsafe.Add(ref counter, Unsafe.Add(ref pixel, k))++;
             }
         }
-
     }
 
     /// <summary>The second half of <see cref="Load"/>: the entries grouped by row, from those <see cref="LoadColumns"/> gathered.</summary>
