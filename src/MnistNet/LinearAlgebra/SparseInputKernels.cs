@@ -105,9 +105,10 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         _slices = (_hidden + SliceWidth(_path) - 1) / SliceWidth(_path);
         if (_owners.Length != _slices)
         {
-            // Slice s always runs on participant s % threads and reads copy s % copies of the batch, which that
-            // participant gathered (SparseBatchSet.Load): its block of W, dW and the optimiser's state stay in one core's
-            // cache from step to step (see Optimizer's chunks), and so does the batch.
+            // Slice s always runs on participant s % threads and its forward pass reads copy s % copies of the batch, which
+            // that participant gathered (SparseBatchSet.Load): its block of W, dW and the optimiser's state stay in one
+            // core's cache from step to step (see Optimizer's chunks), and so does the batch by column. The weight
+            // gradient reads copy 0's by-row grouping, made once per step (Network.ComputeGradients).
             _owners = [.. Enumerable.Range(0, _slices)];
         }
 
@@ -141,7 +142,9 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         int width = SliceWidth(_path);
         int h0 = chunk * width;
         int h1 = Math.Min(h0 + width, _hidden);
-        // Any copy gives the same values; this one was gathered on the core that runs this slice.
+        // Any copy gives the same values. The forward pass reads the copy gathered on the core that runs this slice; the
+        // weight gradient reads copy 0, the only one grouped by row when a second thread grouped it beside the layers
+        // above (AboveFirstLayerJob).
         SparseBatch<T> x = _x[_gradient ? 0 : chunk % _x.Count];
 
         var kernel = new SliceKernel(this, x, h0, h1, _wt[chunk].Row(0), _columns[chunk].Row(0));
