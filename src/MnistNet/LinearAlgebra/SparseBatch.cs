@@ -259,13 +259,10 @@ internal sealed class SparseBatchSet<T> : IChunkJob
     /// <summary>Gathers copy <paramref name="chunk"/>.</summary>
     public void Execute(int chunk)
     {
+        _copies[chunk].LoadColumns(_data!, _indices.AsSpan(0, _count));
         if (_groupRows)
         {
-            _copies[chunk].Load(_data!, _indices.AsSpan(0, _count));
-        }
-        else
-        {
-            _copies[chunk].LoadColumns(_data!, _indices.AsSpan(0, _count));
+            _copies[chunk].GroupByRow();
         }
     }
 }
