@@ -6,7 +6,8 @@ namespace MnistNet.Benchmarks;
 /// <summary>
 /// What a second thread gains on the fast preset's step (784-256-10, batch 128, Adam, first layer on the non-zero
 /// pixels), measured so that a shared machine's slow drift cancels: blocks of 100 steps on one thread and on two
-/// threads alternate, and the median of the per-pair ratios is reported with the medians of each side.
+/// threads alternate, and the median of the per-pair ratios is reported with the medians of each side; between the
+/// pairs, the register-only job of <see cref="ComputeOnlyJob"/> on one and two threads says what the machine allowed.
 /// BenchmarkDotNet's <see cref="DenseTrainingBenchmarks"/> runs each side as one long stretch, minutes apart; this
 /// complements it. Run: <c>dotnet run -c Release --project benchmarks/MnistNet.Benchmarks -- --thread-scaling [pairs]</c>.
 /// </summary>
@@ -27,16 +28,35 @@ internal sealed class ThreadScaling : TrainingStepBenchmark
         var one = new double[pairs];
         var two = new double[pairs];
         var ratio = new double[pairs];
+        var ceiling = new double[pairs];
         for (int p = 0; p < pairs; p++)
         {
             one[p] = bench.Block(1);
             two[p] = bench.Block(2);
             ratio[p] = one[p] / two[p];
+            ceiling[p] = bench.CeilingBlock(1) / bench.CeilingBlock(2);
         }
 
         Console.WriteLine($"{pairs} pairs of {StepsPerBlock}-step blocks: one thread {Median(one):F1} µs, two threads {Median(two):F1} µs per step; " +
-            $"median ratio {Median(ratio):F2} (pairs from {ratio.Min():F2} to {ratio.Max():F2})");
+            $"median ratio {Median(ratio):F2} (pairs from {ratio.Min():F2} to {ratio.Max():F2}); " +
+            $"the register-only ceiling between the pairs: {Median(ceiling):F2} (from {ceiling.Min():F2} to {ceiling.Max():F2})");
     }
+
+    /// <summary>The mean time of the register-only job (<see cref="ComputeOnlyJob"/>) over a block on <paramref name="threads"/> threads, in µs.</summary>
+    private double CeilingBlock(int threads)
+    {
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < CeilingRuns; i++)
+        {
+            _ceiling.Run(threads);
+        }
+
+        return Stopwatch.GetElapsedTime(start).TotalMicroseconds / CeilingRuns;
+    }
+
+    private const int CeilingRuns = 40;
+
+    private readonly ComputeOnlyJob _ceiling = new();
 
     /// <summary>The mean time of one step over a block of steps on <paramref name="threads"/> threads, in µs.</summary>
     private double Block(int threads)

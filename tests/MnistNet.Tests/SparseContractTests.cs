@@ -140,21 +140,4 @@ public sealed class SparseContractTests
             }
         }
     }
-
-    [Fact]
-    public void BatchSet_MoreCopiesLater_KeepsTheFirstOnes()
-    {
-        Dataset data = SparseInputTests.Images(40, side: 28, density: 0.2, seed: 9);
-        int[] indices = [3, 1, 4, 1, 5, 9, 2, 6];
-        var set = new SparseBatchSet<float>(784, indices.Length);
-        set.Load(data, indices, copies: 1);
-        SparseBatch<float> first = set[0];
-        set.Load(data, indices, copies: 3);
-        Assert.Same(first, set[0]);
-        for (int c = 0; c < 3; c++)
-        {
-            Assert.Equal(set[0].RowStart, set[c].RowStart);
-            Assert.Equal(set[0].ColumnStart.AsSpan(0, indices.Length + 1).ToArray(), set[c].ColumnStart.AsSpan(0, indices.Length + 1).ToArray());
-        }
-    }
 }

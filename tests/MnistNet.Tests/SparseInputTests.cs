@@ -105,50 +105,59 @@ public class SparseInputTests
     }
 
     [Theory]
-    [InlineData(1, 1)]
-    [InlineData(7, 2)]
-    [InlineData(130, 3)]
-    [InlineData(257, 2)]
-    public void BatchSet_EveryCopyHoldsTheBatch_ByColumnAndByRow(int m, int copies)
+    [InlineData(1, false, 100)]
+    [InlineData(7, true, 100)]
+    [InlineData(130, false, 100)]
+    [InlineData(257, true, 100)]
+    [InlineData(129, true, 10)]
+    [InlineData(64, true, 300)]
+    public void Batch_HoldsTheBatch_ByColumnAndByRow_CountedByTheForwardPassOrByItself(int m, bool forwardCounts, int hidden)
     {
+        // hidden 10 is one slice (the forward pass counts in slice 0), 100 and 300 are several (it counts in slice 1).
         Dataset data = Images(300, side: 28, density: 0.2, seed: m);
         var x = new Matrix<float>(784, m);
-        var set = new SparseBatchSet<float>(784, m);
+        var batch = new SparseBatch<float>(784, m);
+        var kernels = new SparseInputKernels<float>(784, hidden, m);
         foreach (int shift in new[] { 0, 11 })
         {
             // A second batch into the same buffers: nothing of the first may remain.
             int[] indices = [.. Enumerable.Range(0, m).Select(i => ((i * 37) + shift) % data.Count)];
-            set.Load(data, indices, copies);
-            data.CopyBatchTo(indices, x, default);
-            Assert.Equal(copies, set.Count);
-            Assert.Equal(m, set.Columns);
-            for (int c = 0; c < copies; c++)
+            batch.Select(data, indices);
+            Assert.False(batch.RowsCounted);
+            if (forwardCounts)
             {
-                SparseBatch<float> copy = set[c];
-                Assert.Equal(m, copy.Columns);
-                for (int j = 0; j < m; j++)
-                {
-                    // Column j holds (k, x_kj) for each non-zero, rows increasing.
-                    int[] rows = [.. Enumerable.Range(0, 784).Where(k => x[k, j] != 0)];
-                    int start = copy.ColumnStart[j], count = copy.ColumnStart[j + 1] - start;
-                    Assert.Equal(rows, copy.RowIndex.AsSpan(start, count).ToArray().Select(r => (int)r));
-                    Assert.Equal(rows.Select(k => x[k, j]), copy.Values.AsSpan(start, count).ToArray());
-                }
+                // The forward pass counts the rows (in one of its slices) on the way; a second pass must not count again.
+                kernels.Multiply(TestData.Random<float>(hidden, 784, m), batch, new Matrix<float>(hidden, m), SimdPath.Auto, 2);
+                Assert.True(batch.RowsCounted);
+                kernels.Multiply(TestData.Random<float>(hidden, 784, m), batch, new Matrix<float>(hidden, m), SimdPath.Auto, 2);
+            }
 
-                for (int k = 0; k < 784; k++)
-                {
-                    // Row k holds (j, x_kj) for each j with x_kj ≠ 0, columns increasing.
-                    int[] columns = [.. Enumerable.Range(0, m).Where(j => x[k, j] != 0)];
-                    int start = copy.RowStart[k], count = copy.RowStart[k + 1] - start;
-                    Assert.Equal(columns, copy.RowColumn.AsSpan(start, count).ToArray());
-                    Assert.Equal(columns.Select(j => x[k, j]), copy.RowValue.AsSpan(start, count).ToArray());
-                }
+            batch.GroupByRow();
+            data.CopyBatchTo(indices, x, default);
+            Assert.Equal(m, batch.Columns);
+            for (int j = 0; j < m; j++)
+            {
+                // Column j holds (k, x_kj) for each non-zero, rows increasing.
+                int[] rows = [.. Enumerable.Range(0, 784).Where(k => x[k, j] != 0)];
+                int start = batch.ColumnBegin[j], count = batch.ColumnEnd[j] - start;
+                Assert.Equal(rows, batch.Pixel.AsSpan(start, count).ToArray().Select(r => (int)r));
+                Assert.Equal(rows.Select(k => x[k, j]), batch.Value.AsSpan(start, count).ToArray().Select(v => batch.Scale[v]));
+            }
+
+            for (int k = 0; k < 784; k++)
+            {
+                // Row k holds (j, x_kj) for each j with x_kj ≠ 0, columns increasing.
+                int[] columns = [.. Enumerable.Range(0, m).Where(j => x[k, j] != 0)];
+                int start = batch.RowStart[k], count = batch.RowStart[k + 1] - start;
+                Assert.Equal(columns.Length, batch.RowCounts[k + 1]);
+                Assert.Equal(columns, batch.RowColumn.AsSpan(start, count).ToArray());
+                Assert.Equal(columns.Select(j => x[k, j]), batch.RowValue.AsSpan(start, count).ToArray().Select(v => batch.Scale[v]));
             }
         }
     }
 
     [Fact]
-    public void BatchSet_BlankImages_AnywhereInTheBatchAndLastInTheData_GatherAsEmptyColumns()
+    public void Batch_BlankImages_AnywhereInTheBatchAndLastInTheData_AreEmptyColumns()
     {
         // Images 0, 3 and 5 (the last of the data) have no ink: their columns are empty, the others are unchanged.
         Dataset source = Images(6, side: 28, density: 0.2, seed: 4);
@@ -163,25 +172,21 @@ public class SparseInputTests
 
         var data = new Dataset(pixels, TestData.Labels(6, 10, 4), 28, 28);
         int[] indices = [5, 1, 0, 2, 3, 4, 5];
-        var set = new SparseBatchSet<float>(784, indices.Length);
-        set.Load(data, indices, copies: 2);
+        var batch = new SparseBatch<float>(784, indices.Length);
+        batch.Load(data, indices);
         var x = new Matrix<float>(784, indices.Length);
         data.CopyBatchTo(indices, x, default);
-        for (int c = 0; c < 2; c++)
+        for (int j = 0; j < indices.Length; j++)
         {
-            SparseBatch<float> copy = set[c];
-            for (int j = 0; j < indices.Length; j++)
-            {
-                int[] rows = [.. Enumerable.Range(0, 784).Where(k => x[k, j] != 0)];
-                Assert.Equal(rows, copy.RowIndex.AsSpan(copy.ColumnStart[j], copy.ColumnStart[j + 1] - copy.ColumnStart[j]).ToArray().Select(r => (int)r));
-                Assert.Equal(indices[j] is 0 or 3 or 5, rows.Length == 0);
-            }
+            int[] rows = [.. Enumerable.Range(0, 784).Where(k => x[k, j] != 0)];
+            Assert.Equal(rows, batch.Pixel.AsSpan(batch.ColumnBegin[j], batch.ColumnEnd[j] - batch.ColumnBegin[j]).ToArray().Select(r => (int)r));
+            Assert.Equal(indices[j] is 0 or 3 or 5, rows.Length == 0);
+        }
 
-            for (int k = 0; k < 784; k++)
-            {
-                int[] columns = [.. Enumerable.Range(0, indices.Length).Where(j => x[k, j] != 0)];
-                Assert.Equal(columns, copy.RowColumn.AsSpan(copy.RowStart[k], copy.RowStart[k + 1] - copy.RowStart[k]).ToArray());
-            }
+        for (int k = 0; k < 784; k++)
+        {
+            int[] columns = [.. Enumerable.Range(0, indices.Length).Where(j => x[k, j] != 0)];
+            Assert.Equal(columns, batch.RowColumn.AsSpan(batch.RowStart[k], batch.RowStart[k + 1] - batch.RowStart[k]).ToArray());
         }
     }
 
@@ -190,8 +195,8 @@ public class SparseInputTests
         var random = new Prng(seed);
         int inputs = data.PixelsPerImage;
         int[] indices = [.. Enumerable.Range(0, m).Select(_ => random.NextInt32(data.Count))];
-        var batch = new SparseBatchSet<float>(inputs, m);
-        batch.Load(data, indices, copies: 2);
+        var batch = new SparseBatch<float>(inputs, m);
+        batch.Load(data, indices);
         var x = new Matrix<float>(inputs, m);
         data.CopyBatchTo(indices, x, default);
 

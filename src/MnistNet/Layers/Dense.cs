@@ -95,14 +95,14 @@ public sealed class Dense<T> : Layer<T>
     /// The forward pass for a sparse input batch (the first layer on MNIST): <c>Z = W·X + b</c> with work only for X's
     /// non-zeros; the same bits as <see cref="Forward"/> on the dense batch.
     /// </summary>
-    internal void ForwardSparse(LayerContext context, SparseBatchSet<T> input, SparseInputKernels<T> kernels, Matrix<T> output)
+    internal void ForwardSparse(LayerContext context, SparseBatch<T> input, SparseInputKernels<T> kernels, Matrix<T> output)
     {
         kernels.Multiply(Weight.Value, input, output, context.Path, MnistNetRuntime.MaxDegreeOfParallelism);
         output.AddColumnVector(Bias.Value);
     }
 
     /// <summary>The backward pass for a sparse input batch: dW and db as in <see cref="Backward"/>; no input gradient (nothing below needs it).</summary>
-    internal void BackwardSparse(LayerContext context, SparseBatchSet<T> input, SparseInputKernels<T> kernels, Matrix<T> outputGradient, ReadOnlySpan<Matrix<T>> parameterGradients)
+    internal void BackwardSparse(LayerContext context, SparseBatch<T> input, SparseInputKernels<T> kernels, Matrix<T> outputGradient, ReadOnlySpan<Matrix<T>> parameterGradients)
     {
         T inverseM = T.One / T.CreateTruncating(context.Columns);
         Matrix<T> db = parameterGradients[1];

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using MnistNet.Threading;
 
@@ -14,8 +15,8 @@ namespace MnistNet.LinearAlgebra;
 /// </list>
 /// The hidden units are split into slices of four vectors (64 floats on the Vector512 path); each slice is a chunk of
 /// work with buffers of its own, so the slices run on any number of threads with the same bits. Each element is one
-/// fused multiply-add chain over the non-zeros in increasing row (forward: the batch by column) or column (gradient: the
-/// batch by row) order: Z has the same
+/// fused multiply-add chain over the non-zeros in increasing row (forward: the batch's columns, read where they lie in the
+/// data set's index) or column (gradient: the batch grouped by row) order: Z has the same
 /// bits as the dense product, whose chain over all rows only adds exact zeros besides. Reference twins: the dense
 /// products in tests/MnistNet.TestSupport.
 /// </summary>
@@ -26,13 +27,14 @@ internal sealed class SparseInputKernels<T> : IChunkJob
     private readonly Matrix<T>[] _columns;
     private readonly int _inputs;
     private readonly int _hidden;
-    private SparseBatchSet<T> _x = null!;
+    private SparseBatch<T> _x = null!;
     private Matrix<T> _w = null!;
     private Matrix<T> _target = null!;
     private T _inverseM;
     private bool _gradient;
     private SimdPath _path;
     private int _slices;
+    private int _countingSlice = -1;
     private int[] _owners = [];
 
     /// <summary>Allocates per-slice buffers for a layer of <paramref name="hidden"/> units over <paramref name="inputs"/> inputs and batches of up to <paramref name="columns"/>.</summary>
@@ -68,34 +70,21 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         _ => 1,
     };
 
-    /// <summary>
-    /// How many copies of a batch (<see cref="SparseBatchSet{T}"/>) work on <paramref name="threads"/> threads needs: one
-    /// per thread that gets a slice, at most the pool's threads.
-    /// </summary>
-    public int CopiesFor(int threads, SimdPath path)
-    {
-        // Stryker disable all : the number of copies decides only who gathers what: every copy holds the same values (SparseInputTests, 1 to 3 copies)
-        int slices = (_hidden + SliceWidth(MnistNetRuntime.Resolve(path)) - 1) / SliceWidth(MnistNetRuntime.Resolve(path));
-        return Math.Clamp(Math.Min(threads, slices), 1, WorkerPool.Shared.MaxParticipants);
-
-        // Stryker restore all
-    }
-
     /// <summary>z = w·x (without the bias) for the batch in <paramref name="x"/>; z is hidden × x.Columns.</summary>
-    public void Multiply(Matrix<T> w, SparseBatchSet<T> x, Matrix<T> z, SimdPath path, int threads)
+    public void Multiply(Matrix<T> w, SparseBatch<T> x, Matrix<T> z, SimdPath path, int threads)
     {
         _gradient = false;
         Run(w, x, z, T.One, path, threads);
     }
 
     /// <summary>dw = inverseM · (dz·xᵀ) for the batch in <paramref name="x"/>; dw is hidden × inputs.</summary>
-    public void MultiplyByTranspose(Matrix<T> dz, SparseBatchSet<T> x, Matrix<T> dw, T inverseM, SimdPath path, int threads)
+    public void MultiplyByTranspose(Matrix<T> dz, SparseBatch<T> x, Matrix<T> dw, T inverseM, SimdPath path, int threads)
     {
         _gradient = true;
         Run(dz, x, dw, inverseM, path, threads);
     }
 
-    private void Run(Matrix<T> w, SparseBatchSet<T> x, Matrix<T> target, T inverseM, SimdPath path, int threads)
+    private void Run(Matrix<T> w, SparseBatch<T> x, Matrix<T> target, T inverseM, SimdPath path, int threads)
     {
         _x = x;
         _w = w;
@@ -105,10 +94,8 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         _slices = (_hidden + SliceWidth(_path) - 1) / SliceWidth(_path);
         if (_owners.Length != _slices)
         {
-            // Slice s always runs on participant s % threads and its forward pass reads copy s % copies of the batch, which
-            // that participant gathered (SparseBatchSet.Load): its block of W, dW and the optimiser's state stay in one
-            // core's cache from step to step (see Optimizer's chunks), and so does the batch by column. The weight
-            // gradient reads copy 0's by-row grouping, made once per step (Network.ComputeGradients).
+            // Slice s always runs on participant s % threads: its block of W, dW and the optimiser's state stay in one
+            // core's cache from step to step (see Optimizer's chunks).
             _owners = [.. Enumerable.Range(0, _slices)];
         }
 
@@ -124,9 +111,22 @@ internal sealed class SparseInputKernels<T> : IChunkJob
             }
         }
 
+        // The forward pass counts each row's entries in one slice, unless this batch's rows are counted already: slice 1,
+        // which on two or more threads runs on the participant that groups the batch by row (AboveFirstLayerJob).
+        bool count = !_gradient && !x.RowsCounted;
+        _countingSlice = count ? Math.Min(1, _slices - 1) : -1;
+        if (count)
+        {
+            x.RowCounts.AsSpan().Clear();
+        }
+
         try
         {
             WorkerPool.Shared.RunOwned(this, _slices, threads, _owners);
+            if (count)
+            {
+                x.RowsCounted = true;
+            }
         }
         // Stryker disable once Block : releases references for the collector; no value depends on it
         finally
@@ -142,12 +142,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         int width = SliceWidth(_path);
         int h0 = chunk * width;
         int h1 = Math.Min(h0 + width, _hidden);
-        // Any copy gives the same values. The forward pass reads the copy gathered on the core that runs this slice; the
-        // weight gradient reads copy 0, the only one grouped by row when a second thread grouped it beside the layers
-        // above (AboveFirstLayerJob).
-        SparseBatch<T> x = _x[_gradient ? 0 : chunk % _x.Count];
-
-        var kernel = new SliceKernel(this, x, h0, h1, _wt[chunk].Row(0), _columns[chunk].Row(0));
+        var kernel = new SliceKernel(this, _x, h0, h1, _wt[chunk].Row(0), _columns[chunk].Row(0));
         Simd.Dispatch<T, SliceKernel>(_path, ref kernel);
     }
 
@@ -172,12 +167,6 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         int m = x.Columns;
         int inputs = _inputs;
         int lanes = h1 - h0;
-        ref int start = ref x.ColumnStart[0];
-        ref ushort rows = ref x.RowIndex[0];
-        ref T values = ref x.Values[0];
-        ref int rowStart = ref x.RowStart[0];
-        ref int rowColumn = ref x.RowColumn[0];
-        ref T rowValue = ref x.RowValue[0];
         ref T t = ref wt[0];
         ref T c = ref columns[0];
 
@@ -191,7 +180,21 @@ internal sealed class SparseInputKernels<T> : IChunkJob
             // from Wᵀ (in L2) and no stores in the loop: on the two-vCPU machines measured here, code that stores a lot
             // gains little from a second core, and this form does (a form that added into Zᵀ in L1 row by row was as
             // fast on one core and a third slower on two).
-            SumLists<TVec, TOps, ushort>(ref start, ref rows, ref values, ref t, s, 0, m, ref c);
+            // The forward pass of one slice also counts each row's entries, for the row grouping (SparseBatch.GroupByRow)
+            // that follows it: the pass reads every entry anyway, and a count per entry costs it almost nothing.
+            ref int rowCount = ref x.RowCounts[1];
+            ref int begin = ref x.ColumnBegin[0];
+            ref int end = ref x.ColumnEnd[0];
+            ref ushort pixel = ref MemoryMarshal.GetArrayDataReference(x.Pixel);
+            ref byte value = ref MemoryMarshal.GetArrayDataReference(x.Value);
+            if (h0 == _countingSlice * SliceWidth(_path))
+            {
+                SumLists<TVec, TOps, ushort, CountedColumns>(ref begin, ref end, ref pixel, ref value, ref x.Scale[0], ref t, s, 0, m, ref c, ref rowCount);
+            }
+            else
+            {
+                SumLists<TVec, TOps, ushort, Columns>(ref begin, ref end, ref pixel, ref value, ref x.Scale[0], ref t, s, 0, m, ref c, ref rowCount);
+            }
 
             // Back to rows: Z[h0 + l, j] = Zᵀ[j][l].
             // Stryker disable once Boolean : the factor is 1: scaled or not, the same values
@@ -209,7 +212,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         {
             // Rows [k0, k1) into a block of dWᵀ that stays in L1, then straight into dW's rows (scaled by 1/m).
             int k1 = Math.Min(k0 + RowBlock, inputs);
-            SumLists<TVec, TOps, int>(ref rowStart, ref rowColumn, ref rowValue, ref c, s, k0, k1, ref t);
+            SumLists<TVec, TOps, int, Rows>(ref x.RowStart[0], ref x.RowStart[1], ref x.RowColumn[0], ref x.RowValue[0], ref x.Scale[0], ref c, s, k0, k1, ref t, ref Unsafe.NullRef<int>());
 
             // dW[h0 + l, k] = (1/m) · dWᵀ[k][l] for this block's rows.
             BlockTranspose.Run(ref t, s, k1 - k0, lanes, ref Unsafe.Add(ref _target.UnsafeStart, ((nint)h0 * _target.Stride) + k0), _target.Stride, _inverseM, scale: true, _path);
@@ -220,15 +223,22 @@ internal sealed class SparseInputKernels<T> : IChunkJob
     private const int RowBlock = 16;
 
     /// <summary>
-    /// output[(i − i0)·s …] = Σ over list i's entries e of value[e] · table[index[e]·s …] (four vectors), for lists
-    /// [i0, i1): the forward pass's columns (index = row, table = Wᵀ) and the gradient's rows (index = column, table = dZᵀ).
-    /// Two lists at a time, so eight independent chains keep the FMA units busy; each element is still one chain in entry order.
+    /// output[(i − i0)·s …] = Σ over list i's entries e of scale[value[e]] · table[index[e]·s …] (four vectors), for
+    /// lists [i0, i1), list i being entries [begin[i], end[i]): the forward pass's columns (index = row, table = Wᵀ) and
+    /// the gradient's rows (index = column, table = dZᵀ; end is begin one further on). Two lists at a time, so eight
+    /// independent chains keep the FMA units busy; each element is still one chain in entry order. With
+    /// <typeparamref name="TPass"/> = <see cref="CountedColumns"/>, also adds 1 to counts[index[e]] for every entry; with
+    /// <see cref="Columns"/> or <see cref="CountedColumns"/> (lists that lie anywhere in the data set's index), asks for the
+    /// entries of the lists <see cref="PrefetchAhead"/> on, so that their cache misses overlap the work.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void SumLists<TVec, TOps, TIndex>(ref int start, ref TIndex index, ref T values, ref T table, int s, int i0, int i1, ref T output)
+    // Compiled once, fully optimised (like Slice): too large to inline into Slice, and a tiered, call-counted copy ran
+    // the forward pass at a quarter speed for the first thousand steps.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SumLists<TVec, TOps, TIndex, TPass>(ref int begin, ref int end, ref TIndex index, ref byte value, ref T scale, ref T table, int s, int i0, int i1, ref T output, ref int counts)
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
         where TIndex : unmanaged, IBinaryInteger<TIndex>
+        where TPass : struct, IListPass
     {
         int w = TOps.Count;
         int i = i0;
@@ -238,17 +248,32 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         {
             TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
             TVec b0 = TOps.Zero, b1 = TOps.Zero, b2 = TOps.Zero, b3 = TOps.Zero;
-            nint e = Unsafe.Add(ref start, i);
-            nint mid = Unsafe.Add(ref start, i + 1);
-            nint f = mid;
-            nint end = Unsafe.Add(ref start, i + 2);
-            // Stryker disable once Equality : the paired loop only interleaves two independent chains; Accumulate finishes each list in the same order
-            for (; e < mid && f < end; e++, f++)
+            nint e = Unsafe.Add(ref begin, i);
+            nint mid = Unsafe.Add(ref end, i);
+            nint f = Unsafe.Add(ref begin, i + 1);
+            nint last = Unsafe.Add(ref end, i + 1);
+            if (TPass.Prefetch && i + PrefetchAhead + 2 <= i1)
             {
-                TVec v = TOps.Broadcast(Unsafe.Add(ref values, e));
-                TVec u = TOps.Broadcast(Unsafe.Add(ref values, f));
-                ref T r = ref Unsafe.Add(ref table, nint.CreateTruncating(Unsafe.Add(ref index, e)) * s);
-                ref T q = ref Unsafe.Add(ref table, nint.CreateTruncating(Unsafe.Add(ref index, f)) * s);
+                for (int ahead = i + PrefetchAhead; ahead < i + PrefetchAhead + 2; ahead++)
+                {
+                    nint first = Unsafe.Add(ref begin, ahead);
+                    nint count = Unsafe.Add(ref end, ahead) - first;
+                    CacheHints.PrefetchRange(ref Unsafe.Add(ref index, first), count);
+                    CacheHints.PrefetchRange(ref Unsafe.Add(ref value, first), count);
+                }
+            }
+
+            // Stryker disable once Equality : the paired loop only interleaves two independent chains; the loops after it finish each list in the same order
+            for (; e < mid && f < last; e++, f++)
+            {
+                TVec v = TOps.Broadcast(Unsafe.Add(ref scale, Unsafe.Add(ref value, e)));
+                TVec u = TOps.Broadcast(Unsafe.Add(ref scale, Unsafe.Add(ref value, f)));
+                nint k = nint.CreateTruncating(Unsafe.Add(ref index, e));
+                nint l = nint.CreateTruncating(Unsafe.Add(ref index, f));
+                TPass.Add(ref counts, k);
+                TPass.Add(ref counts, l);
+                ref T r = ref Unsafe.Add(ref table, k * s);
+                ref T q = ref Unsafe.Add(ref table, l * s);
                 a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in r), a0);
                 b0 = TOps.FusedMultiplyAdd(u, TOps.Load(in q), b0);
                 a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, w)), a1);
@@ -259,8 +284,32 @@ internal sealed class SparseInputKernels<T> : IChunkJob
                 b3 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, 3 * w)), b3);
             }
 
-            Accumulate<TVec, TOps, TIndex>(ref index, ref values, ref table, s, e, mid, ref a0, ref a1, ref a2, ref a3);
-            Accumulate<TVec, TOps, TIndex>(ref index, ref values, ref table, s, f, end, ref b0, ref b1, ref b2, ref b3);
+            // The longer list's rest, one chain per element as before (written out: accumulators passed by reference
+            // would live in memory, not registers).
+            for (; e < mid; e++)
+            {
+                TVec v = TOps.Broadcast(Unsafe.Add(ref scale, Unsafe.Add(ref value, e)));
+                nint k = nint.CreateTruncating(Unsafe.Add(ref index, e));
+                TPass.Add(ref counts, k);
+                ref T r = ref Unsafe.Add(ref table, k * s);
+                a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in r), a0);
+                a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, w)), a1);
+                a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 2 * w)), a2);
+                a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 3 * w)), a3);
+            }
+
+            for (; f < last; f++)
+            {
+                TVec u = TOps.Broadcast(Unsafe.Add(ref scale, Unsafe.Add(ref value, f)));
+                nint l = nint.CreateTruncating(Unsafe.Add(ref index, f));
+                TPass.Add(ref counts, l);
+                ref T q = ref Unsafe.Add(ref table, l * s);
+                b0 = TOps.FusedMultiplyAdd(u, TOps.Load(in q), b0);
+                b1 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, w)), b1);
+                b2 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, 2 * w)), b2);
+                b3 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, 3 * w)), b3);
+            }
+
             StoreFour<TVec, TOps>(ref Unsafe.Add(ref output, (i - i0) * s), a0, a1, a2, a3);
             StoreFour<TVec, TOps>(ref Unsafe.Add(ref output, (i + 1 - i0) * s), b0, b1, b2, b3);
         }
@@ -268,28 +317,68 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         for (; i < i1; i++)
         {
             TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-            Accumulate<TVec, TOps, TIndex>(ref index, ref values, ref table, s, Unsafe.Add(ref start, i), Unsafe.Add(ref start, i + 1), ref a0, ref a1, ref a2, ref a3);
+            for (nint e = Unsafe.Add(ref begin, i), end0 = Unsafe.Add(ref end, i); e < end0; e++)
+            {
+                TVec v = TOps.Broadcast(Unsafe.Add(ref scale, Unsafe.Add(ref value, e)));
+                nint k = nint.CreateTruncating(Unsafe.Add(ref index, e));
+                TPass.Add(ref counts, k);
+                ref T r = ref Unsafe.Add(ref table, k * s);
+                a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in r), a0);
+                a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, w)), a1);
+                a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 2 * w)), a2);
+                a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 3 * w)), a3);
+            }
+
             StoreFour<TVec, TOps>(ref Unsafe.Add(ref output, (i - i0) * s), a0, a1, a2, a3);
         }
     }
 
-    /// <summary>a += Σ over entries [e, end) of value · table[index·s …] (four vectors).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Accumulate<TVec, TOps, TIndex>(ref TIndex index, ref T values, ref T table, int s, nint e, nint end, ref TVec a0, ref TVec a1, ref TVec a2, ref TVec a3)
-        where TVec : struct
-        where TOps : ISimdOps<T, TVec>
-        where TIndex : unmanaged, IBinaryInteger<TIndex>
+    /// <summary>
+    /// Lists ahead whose entries the forward pass asks the memory system for: each image lies anywhere in the data set's
+    /// index, and without the hints the first slice on each thread waited on one image's cache misses after another
+    /// (Zen 4, two threads: 8 lists ahead took the first layer's forward pass from 160–180 µs to 135–145).
+    /// </summary>
+    private const int PrefetchAhead = 8;
+
+    /// <summary>What a <see cref="SumLists"/> pass does besides its sums (compile-time choices: no branch per entry).</summary>
+    private interface IListPass
     {
-        int w = TOps.Count;
-        for (; e < end; e++)
+        /// <summary>Gets whether the pass hints the entries of the lists ahead (lists scattered in memory).</summary>
+        static abstract bool Prefetch { get; }
+
+        /// <summary>Counts an entry's index, or not.</summary>
+        static abstract void Add(ref int counts, nint index);
+    }
+
+    /// <summary>The gradient's pass over the batch by row: its own compact buffers, nothing to hint, nothing to count.</summary>
+    private readonly struct Rows : IListPass
+    {
+        public static bool Prefetch => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Add(ref int counts, nint index)
         {
-            TVec v = TOps.Broadcast(Unsafe.Add(ref values, e));
-            ref T r = ref Unsafe.Add(ref table, nint.CreateTruncating(Unsafe.Add(ref index, e)) * s);
-            a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in r), a0);
-            a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, w)), a1);
-            a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 2 * w)), a2);
-            a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 3 * w)), a3);
         }
+    }
+
+    /// <summary>The forward pass over the batch's columns, where they lie in the data set's index.</summary>
+    private readonly struct Columns : IListPass
+    {
+        public static bool Prefetch => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Add(ref int counts, nint index)
+        {
+        }
+    }
+
+    /// <summary>As <see cref="Columns"/>, counting each row's entries: counts[index] += 1.</summary>
+    private readonly struct CountedColumns : IListPass
+    {
+        public static bool Prefetch => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Add(ref int counts, nint index) => Unsafe.Add(ref counts, index)++;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

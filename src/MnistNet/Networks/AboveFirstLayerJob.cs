@@ -19,10 +19,10 @@ internal sealed class AboveFirstLayerJob<T> : IChunkJob
 
     private Network<T>? _network;
     private NetworkWorkspace<T>? _workspace;
-    private SparseBatchSet<T>? _batch;
+    private SparseBatch<T>? _batch;
 
     /// <summary>Runs both parts and returns when both are done; each writes only its own buffers.</summary>
-    public void Run(Network<T> network, NetworkWorkspace<T> workspace, SparseBatchSet<T> batch, int threads)
+    public void Run(Network<T> network, NetworkWorkspace<T> workspace, SparseBatch<T> batch, int threads)
     {
         (_network, _workspace, _batch) = (network, workspace, batch);
         try
@@ -47,7 +47,7 @@ internal sealed class AboveFirstLayerJob<T> : IChunkJob
         }
         else
         {
-            _batch!.GroupRows();
+            _batch!.GroupByRow();
         }
     }
 }

@@ -234,11 +234,12 @@ public class Network<T>
         data.CopyLabelsTo(indices, workspace.Labels);
         CheckLabels(indices.Length, workspace.Labels);
         LayerContext context = workspace.Context;
-        SparseBatchSet<T> x = workspace.SparseInput;
+        SparseBatch<T> x = workspace.SparseInput;
         int threads = Math.Min(MnistNetRuntime.MaxDegreeOfParallelism, WorkerPool.Shared.MaxParticipants);
         // Stryker disable once Equality,Logical,Boolean : which order the work runs in changes speed only: the same values either way (SparseInputTests, ThreadCountTests)
         bool overlap = threads > 1 && SmallAboveFirst(indices.Length);
-        x.Load(data, indices, workspace.SparseKernels.CopiesFor(MnistNetRuntime.MaxDegreeOfParallelism, MnistNetRuntime.EffectiveSimdPath), groupRows: !overlap);
+        // The batch is read where it lies in the data set's sparse index; the first layer's forward pass counts its rows.
+        x.Select(data, indices);
         context.Begin(indices.Length, workspace.Labels, training: true);
         Matrix<T>[] outputs = workspace.OutputBuffers;
         Matrix<T>[] inputGradients = workspace.InputGradientBuffers;
@@ -249,12 +250,13 @@ public class Network<T>
         if (overlap)
         {
             // Layers this small run on one thread anyway: meanwhile a second thread groups the batch by row, which only
-            // the first layer's weight gradient reads (a copy's grouping is otherwise each thread's own work up front).
+            // the first layer's weight gradient reads (the thread whose slice of the forward pass counted the rows).
             workspace.AboveFirst.Run(this, workspace, x, threads);
         }
         else
         {
             ForwardBackwardAboveFirst(outputs, inputGradients, workspace.GradientBuffers, context);
+            x.GroupByRow();     // for the weight gradient, from the forward pass's counts
         }
 
         first.BackwardSparse(context, x, workspace.SparseKernels, inputGradients[1], workspace.GradientBuffers.AsSpan(0, first.Parameters.Count));

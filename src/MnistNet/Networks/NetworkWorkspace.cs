@@ -19,7 +19,7 @@ public sealed class NetworkWorkspace<T>
     private readonly Matrix<T>[] _gradients;
     private readonly Network<T> _network;
     private FusedTrainingStep<T>? _fused;
-    private SparseBatchSet<T>? _sparseInput;
+    private SparseBatch<T>? _sparseInput;
     private AboveFirstLayerJob<T>? _aboveFirst;
     private SparseInputKernels<T>? _sparseKernels;
 
@@ -136,7 +136,7 @@ public sealed class NetworkWorkspace<T>
     internal Matrix<T>[] GradientBuffers => _gradients;
 
     /// <summary>The sparse input batch and the first layer's sparse kernels, allocated on first use.</summary>
-    internal SparseBatchSet<T> SparseInput => _sparseInput ??= new SparseBatchSet<T>(_network.Inputs, Columns);
+    internal SparseBatch<T> SparseInput => _sparseInput ??= new SparseBatch<T>(_network.Inputs, Columns);
 
     /// <summary>Gets the job that overlaps the layers above a sparse first layer with grouping the batch by row.</summary>
     internal AboveFirstLayerJob<T> AboveFirst => _aboveFirst ??= new AboveFirstLayerJob<T>();

@@ -1,0 +1,28 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+
+namespace MnistNet.LinearAlgebra;
+
+/// <summary>Hints to the memory system: which lines a loop will soon read. A hint never faults and never changes a value.</summary>
+internal static class CacheHints
+{
+    /// <summary>Asks for the cache lines of <paramref name="count"/> elements from <paramref name="first"/> (a no-op without SSE).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void PrefetchRange<TElement>(ref TElement first, nint count)
+        where TElement : unmanaged
+    {
+        // Stryker disable all : hints only: which lines are asked for changes no value (a hint never faults)
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
+        byte* start = (byte*)Unsafe.AsPointer(ref first);
+        for (nint offset = 0; offset < count * sizeof(TElement); offset += 64)
+        {
+            Sse.Prefetch0(start + offset);
+        }
+
+        // Stryker restore all
+    }
+}
