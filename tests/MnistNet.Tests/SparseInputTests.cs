@@ -118,6 +118,9 @@ public class SparseInputTests
         var x = new Matrix<float>(784, m);
         var batch = new SparseBatch<float>(784, m);
         var kernels = new SparseInputKernels<float>(784, hidden, m);
+        Assert.Equal(0, batch.Columns);
+        Assert.Empty(batch.Pixel);      // nothing selected yet
+        Assert.Empty(batch.Value);
         foreach (int shift in new[] { 0, 11 })
         {
             // A second batch into the same buffers: nothing of the first may remain.
@@ -133,6 +136,12 @@ public class SparseInputTests
             }
 
             batch.GroupByRow();
+            if (forwardCounts)
+            {
+                // The weight gradient reads the grouping and leaves the counts alone.
+                kernels.MultiplyByTranspose(TestData.Random<float>(hidden, m, m), batch, new Matrix<float>(hidden, 784), 1f, SimdPath.Auto, 2);
+            }
+
             data.CopyBatchTo(indices, x, default);
             Assert.Equal(m, batch.Columns);
             for (int j = 0; j < m; j++)

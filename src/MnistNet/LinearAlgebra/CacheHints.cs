@@ -6,12 +6,13 @@ namespace MnistNet.LinearAlgebra;
 /// <summary>Hints to the memory system: which lines a loop will soon read. A hint never faults and never changes a value.</summary>
 internal static class CacheHints
 {
+    // Stryker disable all : hints only: which lines are asked for changes no value (a hint never faults)
+
     /// <summary>Asks for the cache lines of <paramref name="count"/> elements from <paramref name="first"/> (a no-op without SSE).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void PrefetchRange<TElement>(ref TElement first, nint count)
         where TElement : unmanaged
     {
-        // Stryker disable all : hints only: which lines are asked for changes no value (a hint never faults)
         if (!Sse.IsSupported)
         {
             return;
@@ -22,7 +23,7 @@ internal static class CacheHints
         {
             Sse.Prefetch0(start + offset);
         }
-
-        // Stryker restore all
     }
+
+    // Stryker restore all
 }

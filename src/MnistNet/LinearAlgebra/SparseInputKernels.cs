@@ -34,7 +34,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
     private bool _gradient;
     private SimdPath _path;
     private int _slices;
-    private int _countingSlice = -1;
+    private int _countingSlice;
     private int[] _owners = [];
 
     /// <summary>Allocates per-slice buffers for a layer of <paramref name="hidden"/> units over <paramref name="inputs"/> inputs and batches of up to <paramref name="columns"/>.</summary>
@@ -113,6 +113,8 @@ internal sealed class SparseInputKernels<T> : IChunkJob
 
         // The forward pass counts each row's entries in one slice, unless this batch's rows are counted already: slice 1,
         // which on two or more threads runs on the participant that groups the batch by row (AboveFirstLayerJob).
+        // Stryker disable once Logical : || differs only for a forward pass over counted rows (it counts them again, to the same
+        // counts) and a gradient before any grouping (which counts first): the same values
         bool count = !_gradient && !x.RowsCounted;
         _countingSlice = count ? Math.Min(1, _slices - 1) : -1;
         if (count)
@@ -252,6 +254,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
             nint mid = Unsafe.Add(ref end, i);
             nint f = Unsafe.Add(ref begin, i + 1);
             nint last = Unsafe.Add(ref end, i + 1);
+            // Stryker disable all : hints only: which lines are asked for changes no value (a hint never faults)
             if (TPass.Prefetch && i + PrefetchAhead + 2 <= i1)
             {
                 for (int ahead = i + PrefetchAhead; ahead < i + PrefetchAhead + 2; ahead++)
@@ -262,6 +265,8 @@ internal sealed class SparseInputKernels<T> : IChunkJob
                     CacheHints.PrefetchRange(ref Unsafe.Add(ref value, first), count);
                 }
             }
+
+            // Stryker restore all
 
             // Stryker disable once Equality : the paired loop only interleaves two independent chains; the loops after it finish each list in the same order
             for (; e < mid && f < last; e++, f++)
@@ -353,6 +358,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
     /// <summary>The gradient's pass over the batch by row: its own compact buffers, nothing to hint, nothing to count.</summary>
     private readonly struct Rows : IListPass
     {
+        // Stryker disable once Boolean : a hint only (see PrefetchAhead)
         public static bool Prefetch => false;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -364,6 +370,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
     /// <summary>The forward pass over the batch's columns, where they lie in the data set's index.</summary>
     private readonly struct Columns : IListPass
     {
+        // Stryker disable once Boolean : a hint only (see PrefetchAhead)
         public static bool Prefetch => true;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -375,6 +382,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
     /// <summary>As <see cref="Columns"/>, counting each row's entries: counts[index] += 1.</summary>
     private readonly struct CountedColumns : IListPass
     {
+        // Stryker disable once Boolean : a hint only (see PrefetchAhead)
         public static bool Prefetch => true;
 
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
