@@ -113,7 +113,7 @@ public class SparseInputTests
     [InlineData(64, true, 300)]
     public void Batch_HoldsTheBatch_ByColumnAndByRow_CountedByTheForwardPassOrByItself(int m, bool forwardCounts, int hidden)
     {
-        // hidden 10 is one slice (the forward pass counts in slice 0), 100 and 300 are several (it counts in slice 1).
+        // hidden 10 is one slice, 100 and 300 are several (the forward pass counts in slice 0, the others only sum).
         Dataset data = Images(300, side: 28, density: 0.2, seed: m);
         var x = new Matrix<float>(784, m);
         var batch = new SparseBatch<float>(784, m);

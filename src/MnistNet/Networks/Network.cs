@@ -250,7 +250,7 @@ public class Network<T>
         if (overlap)
         {
             // Layers this small run on one thread anyway: meanwhile a second thread groups the batch by row, which only
-            // the first layer's weight gradient reads (the thread whose slice of the forward pass counted the rows).
+            // the first layer's weight gradient reads, from the row counts the forward pass made.
             workspace.AboveFirst.Run(this, workspace, x, threads);
         }
         else
