@@ -236,7 +236,8 @@ internal sealed class SparseInputKernels<T> : IChunkJob
     /// entries of the lists <see cref="PrefetchAhead"/> on, so that their cache misses overlap the work.
     /// </summary>
     // Compiled once, fully optimised (like Slice): too large to inline into Slice, and a tiered, call-counted copy ran
-    // the forward pass at a quarter speed for the first thousand steps.
+    // the forward pass at a quarter speed for the first thousand steps. Nothing in it may read a mutable static field:
+    // the class-initialisation helper call that needs made the JIT keep all eight accumulators in memory.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SumLists<TVec, TOps, TIndex, TPass>(ref int begin, ref int end, ref TIndex index, ref byte value, ref T scale, ref T table, int s, int i0, int i1, ref T output, ref int counts)
         where TVec : struct
@@ -291,32 +292,9 @@ internal sealed class SparseInputKernels<T> : IChunkJob
                 b3 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, 3 * w)), b3);
             }
 
-            // The longer list's rest, one chain per element as before (written out: accumulators passed by reference
-            // would live in memory, not registers).
-            for (; e < mid; e++)
-            {
-                TVec v = TOps.Broadcast(Unsafe.Add(ref scale, Unsafe.Add(ref value, e)));
-                nint k = nint.CreateTruncating(Unsafe.Add(ref index, e));
-                TPass.Add(ref counts, k);
-                ref T r = ref Unsafe.Add(ref table, k * s);
-                a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in r), a0);
-                a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, w)), a1);
-                a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 2 * w)), a2);
-                a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 3 * w)), a3);
-            }
-
-            for (; f < last; f++)
-            {
-                TVec u = TOps.Broadcast(Unsafe.Add(ref scale, Unsafe.Add(ref value, f)));
-                nint l = nint.CreateTruncating(Unsafe.Add(ref index, f));
-                TPass.Add(ref counts, l);
-                ref T q = ref Unsafe.Add(ref table, l * s);
-                b0 = TOps.FusedMultiplyAdd(u, TOps.Load(in q), b0);
-                b1 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, w)), b1);
-                b2 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, 2 * w)), b2);
-                b3 = TOps.FusedMultiplyAdd(u, TOps.Load(in Unsafe.Add(ref q, 3 * w)), b3);
-            }
-
+            // The longer list's rest, one chain per element as before.
+            Accumulate<TVec, TOps, TIndex, TPass>(ref index, ref value, ref scale, ref table, s, e, mid, ref a0, ref a1, ref a2, ref a3, ref counts);
+            Accumulate<TVec, TOps, TIndex, TPass>(ref index, ref value, ref scale, ref table, s, f, last, ref b0, ref b1, ref b2, ref b3, ref counts);
             StoreFour<TVec, TOps>(ref Unsafe.Add(ref output, (i - i0) * s), a0, a1, a2, a3);
             StoreFour<TVec, TOps>(ref Unsafe.Add(ref output, (i + 1 - i0) * s), b0, b1, b2, b3);
         }
@@ -324,19 +302,30 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         for (; i < i1; i++)
         {
             TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
-            for (nint e = Unsafe.Add(ref begin, i), end0 = Unsafe.Add(ref end, i); e < end0; e++)
-            {
-                TVec v = TOps.Broadcast(Unsafe.Add(ref scale, Unsafe.Add(ref value, e)));
-                nint k = nint.CreateTruncating(Unsafe.Add(ref index, e));
-                TPass.Add(ref counts, k);
-                ref T r = ref Unsafe.Add(ref table, k * s);
-                a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in r), a0);
-                a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, w)), a1);
-                a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 2 * w)), a2);
-                a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 3 * w)), a3);
-            }
-
+            Accumulate<TVec, TOps, TIndex, TPass>(ref index, ref value, ref scale, ref table, s, Unsafe.Add(ref begin, i), Unsafe.Add(ref end, i), ref a0, ref a1, ref a2, ref a3, ref counts);
             StoreFour<TVec, TOps>(ref Unsafe.Add(ref output, (i - i0) * s), a0, a1, a2, a3);
+        }
+    }
+
+    /// <summary>a += Σ over entries [e, end) of scale[value[e]] · table[index[e]·s …] (four vectors), counting as <see cref="SumLists"/> does.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Accumulate<TVec, TOps, TIndex, TPass>(ref TIndex index, ref byte value, ref T scale, ref T table, int s, nint e, nint end, ref TVec a0, ref TVec a1, ref TVec a2, ref TVec a3, ref int counts)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+        where TIndex : unmanaged, IBinaryInteger<TIndex>
+        where TPass : struct, IListPass
+    {
+        int w = TOps.Count;
+        for (; e < end; e++)
+        {
+            TVec v = TOps.Broadcast(Unsafe.Add(ref scale, Unsafe.Add(ref value, e)));
+            nint k = nint.CreateTruncating(Unsafe.Add(ref index, e));
+            TPass.Add(ref counts, k);
+            ref T r = ref Unsafe.Add(ref table, k * s);
+            a0 = TOps.FusedMultiplyAdd(v, TOps.Load(in r), a0);
+            a1 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, w)), a1);
+            a2 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 2 * w)), a2);
+            a3 = TOps.FusedMultiplyAdd(v, TOps.Load(in Unsafe.Add(ref r, 3 * w)), a3);
         }
     }
 
@@ -345,7 +334,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
     /// index, and without the hints the first slice on each thread waited on one image's cache misses after another
     /// (Zen 4, two threads: 8 lists ahead took the first layer's forward pass from 160–180 µs to 135–145).
     /// </summary>
-    private const int PrefetchAhead = 8;
+    private const int PrefetchAhead = 8;      // a constant: see SumLists
 
     /// <summary>What a <see cref="SumLists"/> pass does besides its sums (compile-time choices: no branch per entry).</summary>
     private interface IListPass
