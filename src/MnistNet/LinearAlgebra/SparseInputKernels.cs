@@ -237,7 +237,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
     /// </summary>
     // Compiled once, fully optimised (like Slice): too large to inline into Slice, and a tiered, call-counted copy ran
     // the forward pass at a quarter speed for the first thousand steps. Nothing in it may read a mutable static field:
-    // the class-initialisation helper call that needs made the JIT keep all eight accumulators in memory.
+    // the class-initialisation helper call such a read needs made the JIT keep all eight accumulators in memory.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SumLists<TVec, TOps, TIndex, TPass>(ref int begin, ref int end, ref TIndex index, ref byte value, ref T scale, ref T table, int s, int i0, int i1, ref T output, ref int counts)
         where TVec : struct
