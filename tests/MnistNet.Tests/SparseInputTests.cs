@@ -182,7 +182,8 @@ public class SparseInputTests
         var data = new Dataset(pixels, TestData.Labels(6, 10, 4), 28, 28);
         int[] indices = [5, 1, 0, 2, 3, 4, 5];
         var batch = new SparseBatch<float>(784, indices.Length);
-        batch.Load(data, indices);
+        batch.Select(data, indices);
+        batch.GroupByRow();
         var x = new Matrix<float>(784, indices.Length);
         data.CopyBatchTo(indices, x, default);
         for (int j = 0; j < indices.Length; j++)
@@ -205,7 +206,8 @@ public class SparseInputTests
         int inputs = data.PixelsPerImage;
         int[] indices = [.. Enumerable.Range(0, m).Select(_ => random.NextInt32(data.Count))];
         var batch = new SparseBatch<float>(inputs, m);
-        batch.Load(data, indices);
+        batch.Select(data, indices);
+        batch.GroupByRow();
         var x = new Matrix<float>(inputs, m);
         data.CopyBatchTo(indices, x, default);
 

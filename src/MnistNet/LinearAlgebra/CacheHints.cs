@@ -8,6 +8,19 @@ internal static class CacheHints
 {
     // Stryker disable all : hints only: which lines are asked for changes no value (a hint never faults)
 
+    /// <summary>
+    /// Asks for the cache line holding <paramref name="location"/> (a no-op without SSE). The address may lie past the end
+    /// of a buffer: a hint never faults (matrix buffers are pinned, so the address stays the buffer's).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void Prefetch<TElement>(ref TElement location)
+    {
+        if (Sse.IsSupported)
+        {
+            Sse.Prefetch0(Unsafe.AsPointer(ref location));
+        }
+    }
+
     /// <summary>Asks for the cache lines of <paramref name="count"/> elements from <paramref name="first"/> (a no-op without SSE).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static unsafe void PrefetchRange<TElement>(ref TElement first, nint count)
@@ -18,10 +31,10 @@ internal static class CacheHints
             return;
         }
 
-        byte* start = (byte*)Unsafe.AsPointer(ref first);
+        ref byte start = ref Unsafe.As<TElement, byte>(ref first);
         for (nint offset = 0; offset < count * sizeof(TElement); offset += 64)
         {
-            Sse.Prefetch0(start + offset);
+            Prefetch(ref Unsafe.Add(ref start, offset));
         }
     }
 

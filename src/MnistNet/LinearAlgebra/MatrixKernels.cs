@@ -1,7 +1,6 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 using MnistNet.Threading;
 
 namespace MnistNet.LinearAlgebra;
@@ -171,7 +170,7 @@ internal static class MatrixKernels
                 {
                     // B's rows are far apart, so the hardware prefetcher sees little of this walk:
                     // fetch the same row two tiles ahead (the next columns this loop will need).
-                    Prefetch(ref Unsafe.Add(ref bk, 4 * w));
+                    CacheHints.Prefetch(ref Unsafe.Add(ref bk, 4 * w));
                     TVec b0 = TOps.Load(in bk);
                     TVec b1 = TOps.Load(in Unsafe.Add(ref bk, w));
                     ref T ap = ref Unsafe.Add(ref a0, p * csA);
@@ -280,8 +279,8 @@ internal static class MatrixKernels
                 for (int p = p0; p < vectorEnd; p += w)
                 {
                     // Only the first row tile streams B from memory; fetch 1 KB ahead in both rows.
-                    Prefetch(ref Unsafe.Add(ref b0, p + PrefetchDistance));
-                    Prefetch(ref Unsafe.Add(ref b1, p + PrefetchDistance));
+                    CacheHints.Prefetch(ref Unsafe.Add(ref b0, p + PrefetchDistance));
+                    CacheHints.Prefetch(ref Unsafe.Add(ref b1, p + PrefetchDistance));
                     TVec x0 = TOps.Load(in Unsafe.Add(ref b0, p));
                     TVec x1 = TOps.Load(in Unsafe.Add(ref b1, p));
                     TVec y = TOps.Load(in Unsafe.Add(ref a0, p));
@@ -340,17 +339,6 @@ internal static class MatrixKernels
 
     /// <summary>Elements ahead of the current position that <see cref="DotBlock{T, TVec, TOps}"/> prefetches (1 KB of floats).</summary>
     private const int PrefetchDistance = 256;
-
-    /// <summary>Hints the processor to start loading the cache line holding <paramref name="location"/>; never faults.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Prefetch<T>(ref T location)
-    {
-        // Matrix buffers are pinned, so the address stays valid; prefetching past the end is harmless.
-        if (Sse.IsSupported)
-        {
-            Sse.Prefetch0(Unsafe.AsPointer(ref location));
-        }
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static T Dot<T, TVec, TOps>(ref T x, ref T y, int p0, int vectorEnd)

@@ -84,13 +84,6 @@ internal sealed class SparseBatch<T>
     /// <summary>Gets each by-row entry's byte (its value is <see cref="Scale"/>[byte]).</summary>
     public byte[] RowValue { get; }
 
-    /// <summary>Selects the images at <paramref name="indices"/> (already validated) and groups their entries by row.</summary>
-    public void Load(Dataset data, ReadOnlySpan<int> indices)
-    {
-        Select(data, indices);
-        GroupByRow();
-    }
-
     /// <summary>
     /// Points the columns at the images at <paramref name="indices"/> (already validated) in <paramref name="data"/>'s
     /// sparse index; the by-row layout is then stale until <see cref="GroupByRow"/>.

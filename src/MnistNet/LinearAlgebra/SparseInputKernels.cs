@@ -146,23 +146,23 @@ internal sealed class SparseInputKernels<T> : IChunkJob
         int width = SliceWidth(_path);
         int h0 = chunk * width;
         int h1 = Math.Min(h0 + width, _hidden);
-        var kernel = new SliceKernel(this, _x, h0, h1, _wt[chunk].Row(0), _columns[chunk].Row(0));
+        var kernel = new SliceKernel(this, _x, h0, h1, chunk == _countingSlice, _wt[chunk].Row(0), _columns[chunk].Row(0));
         Simd.Dispatch<T, SliceKernel>(_path, ref kernel);
     }
 
     /// <summary>One slice of hidden units for <see cref="Simd.Dispatch"/>.</summary>
-    private readonly ref struct SliceKernel(SparseInputKernels<T> owner, SparseBatch<T> x, int h0, int h1, Span<T> wt, Span<T> columns) : IVectorKernel<T>
+    private readonly ref struct SliceKernel(SparseInputKernels<T> owner, SparseBatch<T> x, int h0, int h1, bool countRows, Span<T> wt, Span<T> columns) : IVectorKernel<T>
     {
         private readonly Span<T> _wt = wt;
         private readonly Span<T> _columns = columns;
 
         public void Run<TVec, TOps>()
             where TVec : struct
-            where TOps : ISimdOps<T, TVec> => owner.Slice<TVec, TOps>(x, h0, h1, _wt, _columns);
+            where TOps : ISimdOps<T, TVec> => owner.Slice<TVec, TOps>(x, h0, h1, countRows, _wt, _columns);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void Slice<TVec, TOps>(SparseBatch<T> x, int h0, int h1, Span<T> wt, Span<T> columns)
+    private void Slice<TVec, TOps>(SparseBatch<T> x, int h0, int h1, bool countRows, Span<T> wt, Span<T> columns)
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
     {
@@ -191,7 +191,7 @@ internal sealed class SparseInputKernels<T> : IChunkJob
             ref int end = ref x.ColumnEnd[0];
             ref ushort pixel = ref MemoryMarshal.GetArrayDataReference(x.Pixel);
             ref byte value = ref MemoryMarshal.GetArrayDataReference(x.Value);
-            if (h0 == _countingSlice * SliceWidth(_path))
+            if (countRows)
             {
                 SumLists<TVec, TOps, ushort, CountedColumns>(ref begin, ref end, ref pixel, ref value, ref x.Scale[0], ref t, s, 0, m, ref c, ref rowCount);
             }

@@ -19,12 +19,11 @@ internal sealed class AboveFirstLayerJob<T> : IChunkJob
 
     private Network<T>? _network;
     private NetworkWorkspace<T>? _workspace;
-    private SparseBatch<T>? _batch;
 
     /// <summary>Runs both parts and returns when both are done; each writes only its own buffers.</summary>
-    public void Run(Network<T> network, NetworkWorkspace<T> workspace, SparseBatch<T> batch, int threads)
+    public void Run(Network<T> network, NetworkWorkspace<T> workspace, int threads)
     {
-        (_network, _workspace, _batch) = (network, workspace, batch);
+        (_network, _workspace) = (network, workspace);
         try
         {
             WorkerPool.Shared.RunOwned(this, 2, threads, Owners);
@@ -32,7 +31,7 @@ internal sealed class AboveFirstLayerJob<T> : IChunkJob
         // Stryker disable once Block,Statement : releases references for the collector; no value depends on it
         finally
         {
-            (_network, _workspace, _batch) = (null, null, null);
+            (_network, _workspace) = (null, null);
         }
     }
 
@@ -47,7 +46,7 @@ internal sealed class AboveFirstLayerJob<T> : IChunkJob
         }
         else
         {
-            _batch!.GroupByRow();
+            _workspace!.SparseInput.GroupByRow();
         }
     }
 }

@@ -251,7 +251,7 @@ public class Network<T>
         {
             // Layers this small run on one thread anyway: meanwhile a second thread groups the batch by row, which only
             // the first layer's weight gradient reads, from the row counts the forward pass made.
-            workspace.AboveFirst.Run(this, workspace, x, threads);
+            workspace.AboveFirst.Run(this, workspace, threads);
         }
         else
         {
