@@ -53,6 +53,19 @@ internal interface ISimdOps<T, TVec>
 
     /// <summary>Lane-wise <c>a == b ? ifEqual : otherwise</c> (values are moved, never computed: NaN and ∞ pass unchanged).</summary>
     static abstract TVec SelectWhereEqual(TVec a, TVec b, TVec ifEqual, TVec otherwise);
+
+    /// <summary>
+    /// Loads the first min(8, <see cref="Count"/>) elements from <paramref name="source"/> into the low lanes (any lanes
+    /// above are unspecified); reads no element beyond those. With <see cref="BroadcastLane"/>, eight scalars reach the
+    /// vector unit in one load instead of eight broadcast loads.
+    /// </summary>
+    static abstract TVec LoadUpToEight(ref readonly T source);
+
+    /// <summary>The selector <see cref="BroadcastLane"/> takes to copy lane <paramref name="lane"/> (0 ≤ lane &lt; min(8, <see cref="Count"/>)).</summary>
+    static abstract TVec LanePattern(int lane);
+
+    /// <summary>Every lane = the lane of <paramref name="value"/> that <paramref name="pattern"/> (from <see cref="LanePattern"/>) selects; the value moves, nothing is computed.</summary>
+    static abstract TVec BroadcastLane(TVec value, TVec pattern);
 }
 
 internal readonly struct Simd512<T> : ISimdOps<T, Vector512<T>>
@@ -114,6 +127,28 @@ internal readonly struct Simd512<T> : ISimdOps<T, Vector512<T>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> SelectWhereEqual(Vector512<T> a, Vector512<T> b, Vector512<T> ifEqual, Vector512<T> otherwise) =>
         Vector512.ConditionalSelect(Vector512.Equals(a, b), ifEqual, otherwise);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> LoadUpToEight(ref readonly T source)
+    {
+        if (typeof(T) == typeof(float))
+        {
+            // Sixteen lanes: load eight floats (256 bits), leave the upper half unspecified.
+            return Vector256.LoadUnsafe(in source).ToVector512Unsafe();
+        }
+
+        return Vector512.LoadUnsafe(in source);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> LanePattern(int lane) =>
+        typeof(T) == typeof(float) ? Vector512.Create(lane).As<int, T>() : Vector512.Create((long)lane).As<long, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> BroadcastLane(Vector512<T> value, Vector512<T> pattern) =>
+        typeof(T) == typeof(float)
+            ? Vector512.ShuffleNative(value.AsSingle(), pattern.AsInt32()).As<float, T>()
+            : Vector512.ShuffleNative(value.AsDouble(), pattern.AsInt64()).As<double, T>();
 }
 
 internal readonly struct Simd256<T> : ISimdOps<T, Vector256<T>>
@@ -186,6 +221,19 @@ internal readonly struct Simd256<T> : ISimdOps<T, Vector256<T>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> SelectWhereEqual(Vector256<T> a, Vector256<T> b, Vector256<T> ifEqual, Vector256<T> otherwise) =>
         Vector256.ConditionalSelect(Vector256.Equals(a, b), ifEqual, otherwise);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> LoadUpToEight(ref readonly T source) => Vector256.LoadUnsafe(in source);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> LanePattern(int lane) =>
+        typeof(T) == typeof(float) ? Vector256.Create(lane).As<int, T>() : Vector256.Create((long)lane).As<long, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> BroadcastLane(Vector256<T> value, Vector256<T> pattern) =>
+        typeof(T) == typeof(float)
+            ? Vector256.ShuffleNative(value.AsSingle(), pattern.AsInt32()).As<float, T>()
+            : Vector256.ShuffleNative(value.AsDouble(), pattern.AsInt64()).As<double, T>();
 }
 
 /// <summary>The scalar path: a "vector" of one lane.</summary>
@@ -237,4 +285,14 @@ internal readonly struct SimdScalar<T> : ISimdOps<T, T>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T SelectWhereEqual(T a, T b, T ifEqual, T otherwise) => a == b ? ifEqual : otherwise;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T LoadUpToEight(ref readonly T source) => source;
+
+    // One lane: lane 0 is the only one there is to select.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T LanePattern(int lane) => T.Zero;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T BroadcastLane(T value, T pattern) => value;
 }
