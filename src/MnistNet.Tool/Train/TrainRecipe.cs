@@ -159,6 +159,10 @@ internal static class TrainRecipe
 
         display.Begin("iterations", options.Iterations);
         var stopwatch = Stopwatch.StartNew();
+
+        // When the first iteration (with the sparse copy, the first compilations and the first report) ended: the
+        // iterations after it are what numpy's and PyTorch's timings measure (they exclude warm-up iterations).
+        TimeSpan? firstIterationEnd = null;
         try
         {
             network.GradientDescent(
@@ -168,6 +172,11 @@ internal static class TrainRecipe
                 options.Iterations,
                 progress: p =>
                 {
+                    if (p.Iteration == 0)
+                    {
+                        firstIterationEnd = stopwatch.Elapsed;
+                    }
+
                     display.Iteration(p);
                     if (history is not null)
                     {
@@ -201,6 +210,12 @@ internal static class TrainRecipe
         }
 
         string testPart = testAccuracy is double t ? $" test {t:F4}" : string.Empty;
+        if (firstIterationEnd is TimeSpan first && options.Iterations > 1)
+        {
+            double afterFirst = (stopwatch.Elapsed - first).TotalMilliseconds / (options.Iterations - 1);
+            display.Line($"timing: first iteration {first.TotalMilliseconds:F1} ms (with the one-time sparse copy and compilation), then {afterFirst:F2} ms/iteration");
+        }
+
         display.Line($"result: train {trainAccuracy:F4}{DevPart(devAccuracy)}{testPart} | {options.Iterations} iterations, {msPerIteration:F2} ms/iteration");
         if (options.SavePath is not null)
         {

@@ -1,0 +1,59 @@
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using MnistNet.LinearAlgebra;
+
+namespace MnistNet.Tests;
+
+/// <summary>
+/// The lane operations of <see cref="ISimdOps{T, TVec}"/> that let the sparse kernels load eight values at once and
+/// broadcast each from a register: every lane of the result must be exactly the selected value, on every width that
+/// has eight lanes (the JIT emulates <see cref="Vector512{T}"/> where the hardware lacks it, so this runs on any host).
+/// </summary>
+public sealed class SimdOpsTests
+{
+    [Fact]
+    public void BroadcastLane_OfEightLoadedValues_IsEachValueInEveryLane()
+    {
+        Check<float, Vector512<float>, Simd512<float>>(v => [.. Enumerable.Range(0, Vector512<float>.Count).Select(i => v.GetElement(i))]);
+        Check<double, Vector512<double>, Simd512<double>>(v => [.. Enumerable.Range(0, Vector512<double>.Count).Select(i => v.GetElement(i))]);
+        Check<float, Vector256<float>, Simd256<float>>(v => [.. Enumerable.Range(0, Vector256<float>.Count).Select(i => v.GetElement(i))]);
+    }
+
+    [Fact]
+    public void BroadcastLane_WithFewerThanEightLanes_SelectsFromTheLoadedLanes()
+    {
+        // Vector256<double> holds four values, the scalar path one: LoadUpToEight loads that many.
+        double[] source = [1.5, -2.25, 3.125, -4.0625, 9, 9, 9, 9];
+        for (int lane = 0; lane < 4; lane++)
+        {
+            Vector256<double> loaded = Simd256<double>.LoadUpToEight(in source[0]);
+            Assert.Equal(Vector256.Create(source[lane]), Simd256<double>.BroadcastLane(loaded, Simd256<double>.LanePattern(lane)));
+        }
+
+        Assert.Equal(-7.5f, SimdScalar<float>.BroadcastLane(SimdScalar<float>.LoadUpToEight(in new[] { -7.5f }[0]), SimdScalar<float>.LanePattern(0)));
+    }
+
+    private static void Check<T, TVec, TOps>(Func<TVec, T[]> lanes)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        // Distinct values, including a negative zero and a NaN, which a move must carry unchanged.
+        T[] source = [T.CreateTruncating(0.1), T.NegativeZero, T.CreateTruncating(-3.5), T.NaN, T.CreateTruncating(7e-30), T.CreateTruncating(1e30), T.One, T.CreateTruncating(-0.25)];
+        TVec loaded = TOps.LoadUpToEight(in source[0]);
+        for (int lane = 0; lane < 8; lane++)
+        {
+            T[] result = lanes(TOps.BroadcastLane(loaded, TOps.LanePattern(lane)));
+            Assert.Equal(TOps.Count, result.Length);
+            foreach (T value in result)
+            {
+                // Bitwise: -0 and NaN must come through as they are.
+                Assert.True(BitsEqual(source[lane], value), $"{typeof(TVec).Name} lane {lane}: expected {source[lane]}, got {value}");
+            }
+        }
+    }
+
+    private static bool BitsEqual<T>(T a, T b)
+        where T : unmanaged =>
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in a)).SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in b)));
+}
