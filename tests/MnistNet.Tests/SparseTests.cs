@@ -49,6 +49,76 @@ public class SparseTests
         }
     }
 
+    [Theory]
+    [InlineData(30, 600, 0.25)]
+    [InlineData(784, 513, 0.19)]
+    [InlineData(5, 256, 0.0)]
+    [InlineData(7, 1, 1.0)]
+    public void FromDense_BothLayouts_HoldEachNonZeroOnce_InOrder(int rows, int columns, double density)
+    {
+        Matrix<float> x = SparseMatrix<float>(rows, columns, density, seed: 11);
+        var s = SparseColumns<float>.FromDense(x);
+        int blockWidth = SparseColumns<float>.BlockColumns;
+        int blocks = (columns + blockWidth - 1) / blockWidth;
+
+        // By row, block by block: a group per row that has a non-zero in the block, rows increasing, columns increasing.
+        var groupRows = new List<ushort>();
+        var entries = new List<(byte Column, float Value)>();
+        var groupStart = new List<int>();
+        var blockGroupStart = new List<int>();
+        for (int b = 0; b < blocks; b++)
+        {
+            blockGroupStart.Add(groupRows.Count);
+            for (int r = 0; r < rows; r++)
+            {
+                int before = entries.Count;
+                for (int j = b * blockWidth; j < Math.Min(columns, (b + 1) * blockWidth); j++)
+                {
+                    if (x[r, j] != 0)
+                    {
+                        entries.Add(((byte)(j - (b * blockWidth)), x[r, j]));
+                    }
+                }
+
+                if (entries.Count > before)
+                {
+                    groupRows.Add((ushort)r);
+                    groupStart.Add(before);
+                }
+            }
+        }
+
+        blockGroupStart.Add(groupRows.Count);
+        groupStart.Add(entries.Count);
+        Assert.Equal(blockGroupStart, s.BlockGroupStart);
+        Assert.Equal(groupRows, s.GroupRow);
+        Assert.Equal(groupStart, s.GroupStart);
+        Assert.Equal(entries.Select(e => e.Column), s.EntryColumn);
+        Assert.Equal(entries.Select(e => e.Value), s.EntryValue);
+
+        // By column: each column's non-zeros, rows increasing.
+        var columnStart = new List<int>();
+        var rowIndex = new List<ushort>();
+        var values = new List<float>();
+        for (int j = 0; j < columns; j++)
+        {
+            columnStart.Add(rowIndex.Count);
+            for (int r = 0; r < rows; r++)
+            {
+                if (x[r, j] != 0)
+                {
+                    rowIndex.Add((ushort)r);
+                    values.Add(x[r, j]);
+                }
+            }
+        }
+
+        columnStart.Add(rowIndex.Count);
+        Assert.Equal(columnStart, s.ColumnStart);
+        Assert.Equal(rowIndex, s.RowIndex);
+        Assert.Equal(values, s.Values);
+    }
+
     [Fact]
     public void FromDense_KeepsExactlyTheNonZeros()
     {

@@ -36,6 +36,26 @@ public class ThreadCountTests
     }
 
     [Fact]
+    public void SparseCopy_BuiltInParallel_SameLayoutsFor1_2And4Threads()
+    {
+        // 41 blocks of 256 columns (the last one partial), MNIST's own zeros.
+        Matrix<float> x = Mnist.Value.Train.Slice(0, 10_300).Pixels<float>();
+        SparseColumns<float> one = Threads.Run(1, () => SparseColumns<float>.FromDense(x));
+        foreach (int threads in new[] { 2, 4 })
+        {
+            SparseColumns<float> many = Threads.Run(threads, () => SparseColumns<float>.FromDense(x));
+            Assert.Equal(one.BlockGroupStart, many.BlockGroupStart);
+            Assert.Equal(one.GroupRow, many.GroupRow);
+            Assert.Equal(one.GroupStart, many.GroupStart);
+            Assert.Equal(one.EntryColumn, many.EntryColumn);
+            Assert.Equal(one.EntryValue, many.EntryValue);
+            Assert.Equal(one.ColumnStart, many.ColumnStart);
+            Assert.Equal(one.RowIndex, many.RowIndex);
+            Assert.Equal(one.Values, many.Values);
+        }
+    }
+
+    [Fact]
     public void FullBatchSeedRecipe_SameBitsFor1_2And4Threads()
     {
         Dataset data = Mnist.Value.Train.Slice(0, 3000);

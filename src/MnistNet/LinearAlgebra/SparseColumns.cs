@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
+using MnistNet.Threading;
 
 namespace MnistNet.LinearAlgebra;
 
@@ -31,7 +32,7 @@ public sealed class SparseColumns<T>
     /// <summary>The density (fraction of non-zero entries) below which the sparse kernels are faster than the dense ones on the machines measured.</summary>
     public const double RecommendedMaxDensity = 0.30;
 
-    private SparseColumns(int rows, int columns, int[] blockGroupStart, ushort[] groupRow, int[] groupStart, byte[] entryColumn, T[] entryValue)
+    private SparseColumns(int rows, int columns, int[] blockGroupStart, ushort[] groupRow, int[] groupStart, byte[] entryColumn, T[] entryValue, int[] columnStart, ushort[] rowIndex, T[] values)
     {
         Rows = rows;
         Columns = columns;
@@ -40,7 +41,9 @@ public sealed class SparseColumns<T>
         GroupStart = groupStart;
         EntryColumn = entryColumn;
         EntryValue = entryValue;
-        (ColumnStart, RowIndex, Values) = BuildColumns();
+        ColumnStart = columnStart;
+        RowIndex = rowIndex;
+        Values = values;
     }
 
     /// <summary>Gets the number of rows (features, 784 for MNIST).</summary>
@@ -80,6 +83,7 @@ public sealed class SparseColumns<T>
     /// <param name="dense">The matrix, one example per column; at most 65 536 rows.</param>
     /// <returns>A new <see cref="SparseColumns{T}"/>.</returns>
     /// <exception cref="ArgumentException"><paramref name="dense"/> has more than 65 536 rows.</exception>
+    /// <remarks>The blocks are built in parallel (up to <see cref="MnistNetRuntime.MaxDegreeOfParallelism"/> threads); each writes its own part, so the copy is the same whatever the thread count.</remarks>
     public static SparseColumns<T> FromDense(Matrix<T> dense)
     {
         ArgumentNullException.ThrowIfNull(dense);
@@ -88,35 +92,119 @@ public sealed class SparseColumns<T>
             throw new ArgumentException($"Sparse columns support at most 65 536 rows; the matrix is {Matrix<T>.Shape(dense)}.", nameof(dense));
         }
 
-        int rows = dense.Rows;
-        int columns = dense.Columns;
-        int blocks = (columns + BlockColumns - 1) / BlockColumns;
-        long total = 0;
-        for (int r = 0; r < rows; r++)
+        var builder = new Builder(dense);
+        return builder.Build();
+    }
+
+    /// <summary>
+    /// Builds a copy block by block in three passes, each over all blocks in parallel: count each block's entries and row
+    /// groups; write its groups (by row); reorder its entries by column. The counts fix where each block writes.
+    /// </summary>
+    private sealed class Builder(Matrix<T> dense) : IChunkJob
+    {
+        private readonly int _blocks = (dense.Columns + BlockColumns - 1) / BlockColumns;
+        private int _pass;
+
+        // Per block (prefix sums after the first pass): where its entries and its groups begin.
+        private int[] _blockEntryStart = null!;
+        private int[] _blockGroupStart = null!;
+        private ushort[] _groupRow = null!;
+        private int[] _groupStart = null!;
+        private byte[] _entryColumn = null!;
+        private T[] _entryValue = null!;
+        private int[] _columnStart = null!;
+        private ushort[] _rowIndex = null!;
+        private T[] _values = null!;
+
+        public SparseColumns<T> Build()
         {
-            total += CountNonZero(dense.Row(r));
+            _blockEntryStart = new int[_blocks + 1];
+            _blockGroupStart = new int[_blocks + 1];
+            RunPass(0);
+
+            // A matrix holds at most Array.MaxLength elements, so its non-zeros fit in one array (and their count in an int).
+            for (int b = 0; b < _blocks; b++)
+            {
+                _blockEntryStart[b + 1] += _blockEntryStart[b];
+                _blockGroupStart[b + 1] += _blockGroupStart[b];
+            }
+
+            int entries = _blockEntryStart[_blocks];
+            int groups = _blockGroupStart[_blocks];
+            _groupRow = new ushort[groups];
+            _groupStart = new int[groups + 1];
+            _groupStart[groups] = entries;
+            _entryColumn = GC.AllocateUninitializedArray<byte>(entries);
+            _entryValue = GC.AllocateUninitializedArray<T>(entries);
+            RunPass(1);
+
+            _columnStart = new int[dense.Columns + 1];
+            _columnStart[dense.Columns] = entries;
+            _rowIndex = GC.AllocateUninitializedArray<ushort>(entries);
+            _values = GC.AllocateUninitializedArray<T>(entries);
+            RunPass(2);
+            return new SparseColumns<T>(dense.Rows, dense.Columns, _blockGroupStart, _groupRow, _groupStart, _entryColumn, _entryValue, _columnStart, _rowIndex, _values);
         }
 
-        // A matrix holds at most Array.MaxLength elements, so its non-zeros fit in one array.
-        var blockGroupStart = new int[blocks + 1];
-        var groupRow = new List<ushort>();
-        var groupStart = new List<int>();
-        var entryColumn = new byte[total];
-        var entryValue = new T[total];
-        int e = 0;
-
-        // Row-major storage makes this one pass per block: rows in order, and within a row, columns in order.
-        for (int b = 0; b < blocks; b++)
+        private void RunPass(int pass)
         {
-            blockGroupStart[b] = groupRow.Count;
-            int c0 = b * BlockColumns;
-            int c1 = Math.Min(c0 + BlockColumns, columns);
-            for (int r = 0; r < rows; r++)
+            _pass = pass;
+            WorkerPool.Shared.Run(this, _blocks, MnistNetRuntime.MaxDegreeOfParallelism);
+        }
+
+        public void Execute(int chunk)
+        {
+            switch (_pass)
+            {
+                case 0:
+                    Count(chunk);
+                    break;
+                case 1:
+                    GroupByRow(chunk);
+                    break;
+                default:
+                    GroupByColumn(chunk);
+                    break;
+            }
+        }
+
+        private (int C0, int C1) Range(int block)
+        {
+            int c0 = block * BlockColumns;
+            return (c0, Math.Min(c0 + BlockColumns, dense.Columns));
+        }
+
+        /// <summary>The block's entries and groups (rows with an entry), stored one slot after the block for the prefix sums.</summary>
+        private void Count(int block)
+        {
+            (int c0, int c1) = Range(block);
+            int entries = 0;
+            int groups = 0;
+            for (int r = 0; r < dense.Rows; r++)
+            {
+                int count = CountNonZero(dense.Row(r)[c0..c1]);
+                entries += count;
+                groups += count > 0 ? 1 : 0;
+            }
+
+            _blockEntryStart[block + 1] = entries;
+            _blockGroupStart[block + 1] = groups;
+        }
+
+        /// <summary>The block's row groups: rows in increasing order, and within a row its columns in increasing order.</summary>
+        private void GroupByRow(int block)
+        {
+            (int c0, int c1) = Range(block);
+            int e = _blockEntryStart[block];
+            int group = _blockGroupStart[block];
+            byte[] entryColumn = _entryColumn;
+            T[] entryValue = _entryValue;
+            int w = Vector256<T>.Count;
+            for (int r = 0; r < dense.Rows; r++)
             {
                 Span<T> row = dense.Row(r)[c0..c1];
                 int before = e;
                 int j = 0;
-                int w = Vector256<T>.Count;
                 // Stryker disable once Equality : a last full vector left to the scalar loop finds the same entries
                 for (; j + w <= row.Length; j += w)
                 {
@@ -144,42 +232,33 @@ public sealed class SparseColumns<T>
 
                 if (e > before)
                 {
-                    groupRow.Add((ushort)r);
-                    groupStart.Add(before);
+                    _groupRow[group] = (ushort)r;
+                    _groupStart[group] = before;
+                    group++;
                 }
             }
         }
 
-        blockGroupStart[blocks] = groupRow.Count;
-        groupStart.Add(e);
-        return new SparseColumns<T>(rows, columns, blockGroupStart, [.. groupRow], [.. groupStart], entryColumn, entryValue);
-    }
-
-    /// <summary>The by-column layout, from the row groups: a counting sort by column within each block.</summary>
-    private (int[] Start, ushort[] Rows, T[] Values) BuildColumns()
-    {
-        var start = new int[Columns + 1];
-        var rows = new ushort[EntryValue.Length];
-        var values = new T[EntryValue.Length];
-        Span<int> next = stackalloc int[BlockColumns];
-        int blocks = BlockGroupStart.Length - 1;
-        for (int b = 0; b < blocks; b++)
+        /// <summary>The block's by-column layout, from its row groups: a counting sort by column.</summary>
+        private void GroupByColumn(int block)
         {
-            int c0 = b * BlockColumns;
-            int g0 = BlockGroupStart[b];
-            int g1 = BlockGroupStart[b + 1];
-            int e0 = GroupStart[g0];
-            int e1 = GroupStart[g1];
+            (int c0, int c1) = Range(block);
+            int[] start = _columnStart;
+            Span<int> next = stackalloc int[BlockColumns];
+            next.Clear();
+            int g0 = _blockGroupStart[block];
+            int g1 = _blockGroupStart[block + 1];
+            int e0 = _blockEntryStart[block];
+            int e1 = _blockEntryStart[block + 1];
             for (int e = e0; e < e1; e++)
             {
-                start[c0 + EntryColumn[e] + 1]++;
+                next[_entryColumn[e]]++;
             }
 
-            int columns = Math.Min(BlockColumns, Columns - c0);
             int offset = e0;
-            for (int j = 0; j < columns; j++)
+            for (int j = 0; j < c1 - c0; j++)
             {
-                int count = start[c0 + j + 1];
+                int count = next[j];
                 start[c0 + j] = offset;
                 next[j] = offset;
                 offset += count;
@@ -188,17 +267,15 @@ public sealed class SparseColumns<T>
             // Groups are in increasing row order, so each column receives its rows in increasing order.
             for (int g = g0; g < g1; g++)
             {
-                for (int e = GroupStart[g]; e < GroupStart[g + 1]; e++)
+                ushort row = _groupRow[g];
+                for (int e = _groupStart[g]; e < _groupStart[g + 1]; e++)
                 {
-                    int p = next[EntryColumn[e]]++;
-                    rows[p] = GroupRow[g];
-                    values[p] = EntryValue[e];
+                    int p = next[_entryColumn[e]]++;
+                    _rowIndex[p] = row;
+                    _values[p] = _entryValue[e];
                 }
             }
         }
-
-        start[Columns] = EntryValue.Length;
-        return (start, rows, values);
     }
 
     private static int CountNonZero(ReadOnlySpan<T> values)
