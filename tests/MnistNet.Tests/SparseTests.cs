@@ -61,7 +61,8 @@ public class SparseTests
         int blockWidth = SparseColumns<float>.BlockColumns;
         int blocks = (columns + blockWidth - 1) / blockWidth;
 
-        // By row, block by block: a group per row that has a non-zero in the block, rows increasing, columns increasing.
+        // By row, block by block: a group per row that has a non-zero in the block, its columns increasing; the block's
+        // groups ordered by their number of entries, then by row.
         var groupRows = new List<ushort>();
         var entries = new List<(byte Column, float Value)>();
         var groupStart = new List<int>();
@@ -69,22 +70,29 @@ public class SparseTests
         for (int b = 0; b < blocks; b++)
         {
             blockGroupStart.Add(groupRows.Count);
+            var groups = new List<(ushort Row, List<(byte Column, float Value)> Entries)>();
             for (int r = 0; r < rows; r++)
             {
-                int before = entries.Count;
+                var group = new List<(byte Column, float Value)>();
                 for (int j = b * blockWidth; j < Math.Min(columns, (b + 1) * blockWidth); j++)
                 {
                     if (x[r, j] != 0)
                     {
-                        entries.Add(((byte)(j - (b * blockWidth)), x[r, j]));
+                        group.Add(((byte)(j - (b * blockWidth)), x[r, j]));
                     }
                 }
 
-                if (entries.Count > before)
+                if (group.Count > 0)
                 {
-                    groupRows.Add((ushort)r);
-                    groupStart.Add(before);
+                    groups.Add(((ushort)r, group));
                 }
+            }
+
+            foreach (var (row, group) in groups.OrderBy(g => g.Entries.Count).ThenBy(g => g.Row))
+            {
+                groupRows.Add(row);
+                groupStart.Add(entries.Count);
+                entries.AddRange(group);
             }
         }
 
