@@ -202,7 +202,7 @@ internal static class SparseKernels
             // Two vectors per row (hidden 10 on the Vector256 path, 17–32 on Vector512): eight register accumulators.
             for (int j = j0; j < j1; j++)
             {
-                SumTwoVectorRows<T, TVec, TOps, ushort>(ref rows, ref values, start[j], start[j + 1], ref wt, out TVec lower, out TVec upper);
+                SumTwoVectorRows<T, TVec, TOps, ushort>(ref rows, ref values, start[j], start[j + 1], x.Values.Length - 1, ref wt, out TVec lower, out TVec upper);
                 ref T z = ref Unsafe.Add(ref zt, (nint)(j - j0) * (2 * w));
                 TOps.Store(lower, ref z);
                 TOps.Store(upper, ref Unsafe.Add(ref z, w));
@@ -306,7 +306,7 @@ internal static class SparseKernels
             // Two vectors per row: walk the group's entries once with four accumulator pairs.
             for (int g = g0; g < g1; g++)
             {
-                SumTwoVectorRows<T, TVec, TOps, byte>(ref columns, ref values, groupStart[g], groupStart[g + 1], ref dzt, out TVec lower, out TVec upper);
+                SumTwoVectorRows<T, TVec, TOps, byte>(ref columns, ref values, groupStart[g], groupStart[g + 1], x.EntryValue.Length - 1, ref dzt, out TVec lower, out TVec upper);
                 ref T target = ref Unsafe.Add(ref dwt, (nint)groupRow[g] * (2 * w));
                 TOps.Store(TOps.Add(TOps.Load(in target), lower), ref target);
                 ref T high = ref Unsafe.Add(ref target, w);
@@ -373,7 +373,7 @@ internal static class SparseKernels
     /// pairs, summed in a fixed order. Shared by the forward (rows of Wᵀ by pixel) and gradient (rows of dZᵀ by column) kernels.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void SumTwoVectorRows<T, TVec, TOps, TIndex>(ref TIndex index, ref T values, nint e, nint end, ref T table, out TVec lower, out TVec upper)
+    private static void SumTwoVectorRows<T, TVec, TOps, TIndex>(ref TIndex index, ref T values, nint e, nint end, nint last, ref T table, out TVec lower, out TVec upper)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
@@ -384,6 +384,10 @@ internal static class SparseKernels
         TVec c0 = TOps.Zero, c1 = TOps.Zero, d0 = TOps.Zero, d1 = TOps.Zero;
         for (; e + 4 <= end; e += 4)
         {
+            // As in the one-vector loops: ask for the entry streams well ahead (a hint per array per round).
+            nint ahead = Math.Min(e + PrefetchEntries, last);
+            CacheHints.Prefetch(ref Unsafe.Add(ref index, ahead));
+            CacheHints.Prefetch(ref Unsafe.Add(ref values, ahead));
             TVec s0 = TOps.Broadcast(Unsafe.Add(ref values, e));
             ref T r0 = ref Unsafe.Add(ref table, nint.CreateTruncating(Unsafe.Add(ref index, e)) * (2 * w));
             a0 = TOps.FusedMultiplyAdd(s0, TOps.Load(in r0), a0);
