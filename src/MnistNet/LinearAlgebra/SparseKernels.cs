@@ -168,11 +168,7 @@ internal static class SparseKernels
                 TVec a4 = TOps.Zero, a5 = TOps.Zero, a6 = TOps.Zero, a7 = TOps.Zero;
                 for (; e + 8 <= end; e += 8)
                 {
-                    // The entries stream from memory once per step: ask for them well ahead (the hardware's own
-                    // prefetch left the loop waiting on them: 0.78 → 0.60 ns per entry on Zen 4).
-                    nint ahead = Math.Min(e + PrefetchEntries, last);
-                    CacheHints.Prefetch(ref Unsafe.Add(ref rows, ahead));
-                    CacheHints.Prefetch(ref Unsafe.Add(ref values, ahead));
+                    PrefetchAhead(ref rows, ref values, e, last);
                     TVec v = TOps.LoadUpToEight(in Unsafe.Add(ref values, e));
                     a0 = TOps.FusedMultiplyAdd(Value<T, TVec, TOps>(v, p0, ref values, e), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e) * w)), a0);
                     a1 = TOps.FusedMultiplyAdd(Value<T, TVec, TOps>(v, p1, ref values, e + 1), TOps.Load(in Unsafe.Add(ref wt, (nint)Unsafe.Add(ref rows, e + 1) * w)), a1);
@@ -266,9 +262,7 @@ internal static class SparseKernels
                 TVec a0 = TOps.Zero, a1 = TOps.Zero, a2 = TOps.Zero, a3 = TOps.Zero;
                 for (; e + 8 <= e1; e += 8)
                 {
-                    nint ahead = Math.Min(e + PrefetchEntries, last);
-                    CacheHints.Prefetch(ref Unsafe.Add(ref columns, ahead));
-                    CacheHints.Prefetch(ref Unsafe.Add(ref values, ahead));
+                    PrefetchAhead(ref columns, ref values, e, last);
                     TVec v = TOps.LoadUpToEight(in Unsafe.Add(ref values, e));
                     a0 = TOps.FusedMultiplyAdd(Value<T, TVec, TOps>(v, p0, ref values, e), TOps.Load(in Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e) * w)), a0);
                     a1 = TOps.FusedMultiplyAdd(Value<T, TVec, TOps>(v, p1, ref values, e + 1), TOps.Load(in Unsafe.Add(ref dzt, (nint)Unsafe.Add(ref columns, e + 1) * w)), a1);
@@ -352,7 +346,24 @@ internal static class SparseKernels
     /// Entries between an entry being summed and the one whose cache lines the kernels ask for (about 2–4 KB ahead in
     /// each array; 512 to 2048 measured the same on Zen 4).
     /// </summary>
-    private const int PrefetchEntries = 1024;
+    private const int PrefetchDistance = 1024;
+
+    // Stryker disable all : hints only: which lines are asked for changes no value (a hint never faults)
+
+    /// <summary>
+    /// Asks for the entries <see cref="PrefetchDistance"/> after <paramref name="e"/> (at most the last one) in both arrays of a
+    /// layout. The entries stream from memory once per step, and the hardware's own prefetch left the loops waiting on
+    /// them (Zen 4, forward pass: 0.78 → 0.60 ns per entry). The kernels call it once per round of entries.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchAhead<TIndex, T>(ref TIndex index, ref T values, nint e, nint last)
+    {
+        nint ahead = Math.Min(e + PrefetchDistance, last);
+        CacheHints.Prefetch(ref Unsafe.Add(ref index, ahead));
+        CacheHints.Prefetch(ref Unsafe.Add(ref values, ahead));
+    }
+
+    // Stryker restore all
 
     /// <summary>
     /// values[e] in every lane: from lane <paramref name="pattern"/> of <paramref name="eight"/> (eight values loaded at once)
@@ -384,10 +395,7 @@ internal static class SparseKernels
         TVec c0 = TOps.Zero, c1 = TOps.Zero, d0 = TOps.Zero, d1 = TOps.Zero;
         for (; e + 4 <= end; e += 4)
         {
-            // As in the one-vector loops: ask for the entry streams well ahead (a hint per array per round).
-            nint ahead = Math.Min(e + PrefetchEntries, last);
-            CacheHints.Prefetch(ref Unsafe.Add(ref index, ahead));
-            CacheHints.Prefetch(ref Unsafe.Add(ref values, ahead));
+            PrefetchAhead(ref index, ref values, e, last);
             TVec s0 = TOps.Broadcast(Unsafe.Add(ref values, e));
             ref T r0 = ref Unsafe.Add(ref table, nint.CreateTruncating(Unsafe.Add(ref index, e)) * (2 * w));
             a0 = TOps.FusedMultiplyAdd(s0, TOps.Load(in r0), a0);
