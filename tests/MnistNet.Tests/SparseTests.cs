@@ -143,6 +143,7 @@ public class SparseTests
         Assert.Equal(30, s.Rows);
         Assert.Equal(600, s.Columns);
         Assert.Throws<ArgumentException>(() => SparseColumns<float>.FromDense(new Matrix<float>(70000, 1)));
+        Assert.Throws<ArgumentNullException>("dense", () => SparseColumns<float>.FromDense(null!));
     }
 
     [Fact]
