@@ -127,6 +127,68 @@ public class SparseTests
         Assert.Equal(values, s.Values);
     }
 
+    /// <summary>
+    /// The one-vector-per-row kernels (hidden ≤ 16 on the Vector512 path: the seed's network) in their documented order:
+    /// forward, eight accumulators taking a column's entries in turn and its last (count mod 8) entries into the first;
+    /// weight gradient, four accumulators in turn and the last (count mod 4) into the first; each lane with one rounding
+    /// per multiply-add. Every value, bit for bit — the order is what keeps a step's bits from one version to the next.
+    /// </summary>
+    [Fact]
+    public void OneVectorRowKernels_SumInTheirDocumentedOrder_BitForBit() => TestData.OnPath(SimdPath.Vector512, () =>
+    {
+        const int Hp = 16;
+        var rng = new Random(17);
+        Matrix<float> x = SparseMatrix<float>(rows: 60, columns: 400, density: 0.3, seed: 23);
+        var s = SparseColumns<float>.FromDense(x);
+        Assert.Equal(Hp, SparseKernels.PaddedWidth<float>(10, SimdPath.Vector512));
+        float[] table = [.. Enumerable.Range(0, 256 * Hp).Select(_ => (float)(rng.NextDouble() - 0.5))];
+        int blocks = (x.Columns + SparseColumns<float>.BlockColumns - 1) / SparseColumns<float>.BlockColumns;
+        for (int block = 0; block < blocks; block++)
+        {
+            int j0 = block * SparseColumns<float>.BlockColumns;
+            int j1 = Math.Min(j0 + SparseColumns<float>.BlockColumns, x.Columns);
+            float[] zt = new float[SparseColumns<float>.BlockColumns * Hp];
+            SparseKernels.Forward(s, block, table, Hp, zt, SimdPath.Vector512);
+            for (int j = j0; j < j1; j++)
+            {
+                int first = s.ColumnStart[j], count = s.ColumnStart[j + 1] - first;
+                for (int h = 0; h < Hp; h++)
+                {
+                    float[] a = new float[8];
+                    for (int i = 0; i < count; i++)
+                    {
+                        int k = i < count / 8 * 8 ? i % 8 : 0;
+                        a[k] = MathF.FusedMultiplyAdd(s.Values[first + i], table[(s.RowIndex[first + i] * Hp) + h], a[k]);
+                    }
+
+                    float expected = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+                    Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(zt[((j - j0) * Hp) + h]), $"forward: column {j}, lane {h}");
+                }
+            }
+
+            float[] start = [.. Enumerable.Range(0, x.Rows * Hp).Select(_ => (float)rng.NextDouble())];
+            float[] dwt = [.. start];
+            SparseKernels.AccumulateWeightGradient(s, block, table, Hp, dwt, SimdPath.Vector512);
+            for (int g = s.BlockGroupStart[block]; g < s.BlockGroupStart[block + 1]; g++)
+            {
+                int first = s.GroupStart[g], count = s.GroupStart[g + 1] - first;
+                for (int h = 0; h < Hp; h++)
+                {
+                    float[] a = new float[4];
+                    for (int i = 0; i < count; i++)
+                    {
+                        int k = i < count / 4 * 4 ? i % 4 : 0;
+                        a[k] = MathF.FusedMultiplyAdd(s.EntryValue[first + i], table[(s.EntryColumn[first + i] * Hp) + h], a[k]);
+                    }
+
+                    int at = (s.GroupRow[g] * Hp) + h;
+                    float expected = start[at] + ((a[0] + a[1]) + (a[2] + a[3]));
+                    Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(dwt[at]), $"gradient: row {s.GroupRow[g]}, lane {h}");
+                }
+            }
+        }
+    });
+
     [Fact]
     public void FromDense_KeepsExactlyTheNonZeros()
     {
