@@ -337,6 +337,42 @@ public class GradientDescentTests
         Assert.Contains("learning rate", ex.Message);
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(10, 255)]
+    [InlineData(10, 256)]
+    [InlineData(10, 257)]
+    [InlineData(3, 600)]
+    public void GetPredictions_EveryColumnOfEveryChunk_FirstMaximumWins_NaNNeverWins(int rows, int columns)
+    {
+        // Few distinct values, so ties are common; some NaNs, including in the first row.
+        var rng = new Random(rows * 1000 + columns);
+        var p = new Matrix<float>(rows, columns);
+        for (int r = 0; r < rows; r++)
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                p[r, j] = rng.Next(20) == 0 ? float.NaN : rng.Next(4) * 0.25f;
+            }
+        }
+
+        int[] actual = TwoLayerNetwork<float>.GetPredictions(p);
+        for (int j = 0; j < columns; j++)
+        {
+            // The seed's np.argmax on the rows in order, where a NaN score compares false.
+            int best = 0;
+            for (int r = 1; r < rows; r++)
+            {
+                if (p[r, j] > p[best, j])
+                {
+                    best = r;
+                }
+            }
+
+            Assert.True(best == actual[j], $"column {j}: expected row {best}, got {actual[j]}");
+        }
+    }
+
     [Fact]
     public void GetPredictions_FirstMaximumWins()
     {
