@@ -66,6 +66,121 @@ public static class ReferenceLayers
         return (value, magnitude);
     }
 
+    /// <summary>
+    /// The magnitude that bounds Winograd's rounding (F(4 × 4, 3 × 3) and F(2 × 2, 5 × 5) on 6 × 6 tiles, the points
+    /// 0, ±1, ±2, ∞): for each output, |b| + Σ_c Σ_ξν |Aᵀ|_qξ |Aᵀ|_rν (|G| |g| |G|ᵀ)_ξν (|Bᵀ| |d| |B|)_ξν, d the input
+    /// tile under the output's tile. Each transformed value is computed with a few roundings, each product sum with C,
+    /// and the output transform with a few more, so |error| ≤ (C + 16)·ε·magnitude to first order — the bound the direct
+    /// sum's Σ|terms| gives, with the transforms' coefficients (up to 5 in Bᵀ, 8 in Aᵀ) inside the absolute values.
+    /// </summary>
+    public static double[,] WinogradMagnitude<T>(ConvShape s, Matrix<T> x, Matrix<T> weight, Matrix<T>? bias)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double[,] bt =
+        {
+            { 4, 0, -5, 0, 1, 0 }, { 0, -4, -4, 1, 1, 0 }, { 0, 4, -4, -1, 1, 0 },
+            { 0, -2, -1, 2, 1, 0 }, { 0, 2, -1, -2, 1, 0 }, { 0, 4, 0, -5, 0, 1 },
+        };
+        double[] points = [0, 1, -1, 2, -2];
+        double[] scales = [4, -6, -6, 24, 24];
+        int tileSide = 7 - s.K;
+        var g = new double[6, s.K];
+        var at = new double[tileSide, 6];
+        for (int a = 0; a < 6; a++)
+        {
+            for (int i = 0; i < s.K; i++)
+            {
+                g[a, i] = a == 5 ? (i == s.K - 1 ? 1 : 0) : Math.Pow(points[a], i) / scales[a];
+            }
+
+            for (int q = 0; q < tileSide; q++)
+            {
+                at[q, a] = a == 5 ? (q == tileSide - 1 ? 1 : 0) : Math.Pow(points[a], q);
+            }
+        }
+
+        int m = x.Columns;
+        var magnitude = new double[s.O * s.OutH * s.OutW, m];
+        var u = new double[s.O, s.C, 6, 6];
+        for (int o = 0; o < s.O; o++)
+        {
+            for (int c = 0; c < s.C; c++)
+            {
+                for (int a = 0; a < 6; a++)
+                {
+                    for (int b = 0; b < 6; b++)
+                    {
+                        double sum = 0;
+                        for (int i = 0; i < s.K; i++)
+                        {
+                            for (int j = 0; j < s.K; j++)
+                            {
+                                sum += Math.Abs(g[a, i]) * Math.Abs(double.CreateTruncating(weight[o, (((c * s.K) + i) * s.K) + j])) * Math.Abs(g[b, j]);
+                            }
+                        }
+
+                        u[o, c, a, b] = sum;
+                    }
+                }
+            }
+        }
+
+        var v = new double[s.C, 6, 6];
+        for (int e = 0; e < m; e++)
+        {
+            for (int ty = 0; ty * tileSide < s.OutH; ty++)
+            {
+                for (int tx = 0; tx * tileSide < s.OutW; tx++)
+                {
+                    for (int c = 0; c < s.C; c++)
+                    {
+                        for (int a = 0; a < 6; a++)
+                        {
+                            for (int b = 0; b < 6; b++)
+                            {
+                                double sum = 0;
+                                for (int i = 0; i < 6; i++)
+                                {
+                                    for (int j = 0; j < 6; j++)
+                                    {
+                                        sum += Math.Abs(bt[a, i]) * Math.Abs(s.Input(x, c, (ty * tileSide) + i - s.Pad, (tx * tileSide) + j - s.Pad, e)) * Math.Abs(bt[b, j]);
+                                    }
+                                }
+
+                                v[c, a, b] = sum;
+                            }
+                        }
+                    }
+
+                    for (int o = 0; o < s.O; o++)
+                    {
+                        for (int q = 0; q < tileSide && (ty * tileSide) + q < s.OutH; q++)
+                        {
+                            for (int r = 0; r < tileSide && (tx * tileSide) + r < s.OutW; r++)
+                            {
+                                double sum = bias is null ? 0 : Math.Abs(double.CreateTruncating(bias[o, 0]));
+                                for (int c = 0; c < s.C; c++)
+                                {
+                                    for (int a = 0; a < 6; a++)
+                                    {
+                                        for (int b = 0; b < 6; b++)
+                                        {
+                                            sum += Math.Abs(at[q, a]) * Math.Abs(at[r, b]) * u[o, c, a, b] * v[c, a, b];
+                                        }
+                                    }
+                                }
+
+                                magnitude[(((o * s.OutH) + (ty * tileSide) + q) * s.OutW) + (tx * tileSide) + r, e] = sum;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        return magnitude;
+    }
+
     /// <summary>dW, db (of the mean loss, 1/m) and dX (of the summed loss) from dY, each with Σ|terms|.</summary>
     public static (double[,] DW, double[,] DWMagnitude, double[] DB, double[] DBMagnitude, double[,] DX, double[,] DXMagnitude) ConvBackward<T>(ConvShape s, Matrix<T> x, Matrix<T> weight, Matrix<T> dy)
         where T : unmanaged, IFloatingPointIeee754<T>

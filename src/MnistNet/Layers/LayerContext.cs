@@ -47,17 +47,23 @@ public sealed class LayerContext
     /// <summary>Scratch matrices by (layer, slot), kept from pass to pass.</summary>
     private readonly Dictionary<(object Owner, int Slot), object> _scratch = [];
 
-    /// <summary>An object of <paramref name="owner"/>'s kept with this context (a layer's parallel job), made on first use.</summary>
+    /// <summary>Objects kept with this context by (layer, type): a layer's parallel jobs.</summary>
+    private readonly Dictionary<(object Owner, Type Type), object> _states = [];
+
+    /// <summary>
+    /// The <typeparamref name="TState"/> of <paramref name="owner"/>'s kept with this context (a layer's parallel job),
+    /// made on first use; a layer may keep one object of each type.
+    /// </summary>
     internal TState State<TState>(object owner)
         where TState : class, new()
     {
-        if (_scratch.TryGetValue((owner, -1), out object? found) && found is TState state)
+        if (_states.TryGetValue((owner, typeof(TState)), out object? found))
         {
-            return state;
+            return (TState)found;
         }
 
-        state = new TState();
-        _scratch[(owner, -1)] = state;
+        var state = new TState();
+        _states[(owner, typeof(TState))] = state;
         return state;
     }
 

@@ -24,6 +24,12 @@ internal interface ISimdOps<T, TVec>
 
     static abstract void Store(TVec value, ref T destination);
 
+    /// <summary>
+    /// Stores past the caches (a non-temporal store) at an address aligned to the vector's size: for outputs written
+    /// once, in whole cache lines, that the caches would otherwise first read from memory. The scalar path stores plainly.
+    /// </summary>
+    static abstract void StoreStreaming(TVec value, ref T destination);
+
     static abstract TVec Broadcast(T value);
 
     /// <summary>a·b + c with a single rounding (the same bits as the scalar <c>T.FusedMultiplyAdd</c> per lane).</summary>
@@ -80,6 +86,9 @@ internal readonly struct Simd512<T> : ISimdOps<T, Vector512<T>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vector512<T> value, ref T destination) => value.StoreUnsafe(ref destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void StoreStreaming(Vector512<T> value, ref T destination) => value.StoreAlignedNonTemporal((T*)Unsafe.AsPointer(ref destination));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Broadcast(T value) => Vector512.Create(value);
@@ -163,6 +172,9 @@ internal readonly struct Simd256<T> : ISimdOps<T, Vector256<T>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(Vector256<T> value, ref T destination) => value.StoreUnsafe(ref destination);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe void StoreStreaming(Vector256<T> value, ref T destination) => value.StoreAlignedNonTemporal((T*)Unsafe.AsPointer(ref destination));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> Broadcast(T value) => Vector256.Create(value);
@@ -249,6 +261,9 @@ internal readonly struct SimdScalar<T> : ISimdOps<T, T>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(T value, ref T destination) => destination = value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StoreStreaming(T value, ref T destination) => destination = value;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Broadcast(T value) => value;

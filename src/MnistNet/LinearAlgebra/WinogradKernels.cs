@@ -1,0 +1,507 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using MnistNet.Threading;
+
+namespace MnistNet.LinearAlgebra;
+
+/// <summary>
+/// A stride-1 convolution with 3 × 3 or 5 × 5 kernels by Winograd's minimal filtering (Lavin and Gray, 2016):
+/// F(4 × 4, 3 × 3) and F(2 × 2, 5 × 5), both on 6 × 6 input tiles with the points 0, ±1, ±2, ∞. Each tile of
+/// m × m outputs (m = 7 − k) of each output channel is A<sup>T</sup> [Σ_c (G g G<sup>T</sup>) ⊙ (B<sup>T</sup> d B)] A:
+/// 36 products per channel pair instead of m²k² (100 for k = 5: 2.78× fewer multiply-adds; 144 for k = 3: 4×).
+/// The sum over input channels is the packed GEMM's register tile, one product per transformed point, with the examples
+/// as the vector lanes (as everywhere in MnistNet); the transforms work lane-wise with the same operations on every
+/// path, so the results have the same bits on every SIMD width and any number of threads.
+/// </summary>
+/// <remarks>
+/// The results are not those of <see cref="ConvolutionKernels{T}.Multiply"/> to the bit: the transforms round
+/// differently (tests bound the difference against the direct sum). One instance per layer and context; not thread-safe.
+/// </remarks>
+/// <typeparam name="T">float or double.</typeparam>
+[SkipLocalsInit]
+internal sealed class WinogradKernels<T> : IChunkJob
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>The side of a transformed tile: m + k − 1 = 6 for both kernel sizes.</summary>
+    internal const int Alpha = 6;
+
+    /// <summary>Transformed points per tile (α²).</summary>
+    internal const int Points = Alpha * Alpha;
+
+    /// <summary>Chunks per pass: fixed, so that every chunk keeps its own buffers from the first step on.</summary>
+    internal const int Chunks = 8;
+
+    // G for each kernel size (α × k), with the scales that make Bᵀ the integer matrix of the input transform below.
+    private static readonly double[] G3 =
+    [
+        1.0 / 4, 0, 0,
+        -1.0 / 6, -1.0 / 6, -1.0 / 6,
+        -1.0 / 6, 1.0 / 6, -1.0 / 6,
+        1.0 / 24, 1.0 / 12, 1.0 / 6,
+        1.0 / 24, -1.0 / 12, 1.0 / 6,
+        0, 0, 1,
+    ];
+
+    private static readonly double[] G5 =
+    [
+        1.0 / 4, 0, 0, 0, 0,
+        -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6, -1.0 / 6,
+        -1.0 / 6, 1.0 / 6, -1.0 / 6, 1.0 / 6, -1.0 / 6,
+        1.0 / 24, 1.0 / 12, 1.0 / 6, 1.0 / 3, 2.0 / 3,
+        1.0 / 24, -1.0 / 12, 1.0 / 6, -1.0 / 3, 2.0 / 3,
+        0, 0, 0, 0, 1,
+    ];
+
+    private readonly T[][] _v = new T[Chunks][];
+    private readonly T[][] _m = new T[Chunks][];
+    private readonly T[][] _rows = new T[Chunks][];
+    private T[] _packedU = [];
+    private Matrix<T>? _weights;
+    private bool _transforming;
+    private T[] _tail = [];
+    private Matrix<T>? _image;
+    private Matrix<T>? _output;
+    private Matrix<T>? _bias;
+    private ConvolutionGeometry _geometry;
+    private int _outChannels;
+    private int _slivers;
+    private int _tilesY;
+    private int _tilesX;
+    private int _laneBlocks;
+    private SimdPath _path;
+
+    /// <summary>Whether this kernel computes <paramref name="geometry"/>'s products: k = 3 or 5, and enough channels on both sides for the transforms to pay.</summary>
+    public static bool Supports(ConvolutionGeometry geometry, int outChannels) =>
+        (geometry.Kernel == 3 || geometry.Kernel == 5) && geometry.Channels >= 8 && outChannels >= 8;
+
+    /// <summary>
+    /// output[(o·P + p), e] = Σ_(c, i, j) weights[o, (c, i, j)] · image[(c, y + i − pad, x + j − pad), e] (+ bias[o]),
+    /// p = (y, x), zero outside the image: the same product as <see cref="ConvolutionKernels{T}.Multiply"/>.
+    /// </summary>
+    public void Multiply(Matrix<T> weights, ConvolutionGeometry geometry, Matrix<T> image, Matrix<T> output, Matrix<T>? bias)
+    {
+        int k = geometry.Kernel;
+        int m = Alpha - k + 1;
+        int outChannels = weights.Rows;
+        int channels = geometry.Channels;
+        int nr = 2 * LaneWidth();
+        _slivers = (outChannels + PackedGemm.MR - 1) / PackedGemm.MR;
+        int packedLength = Points * _slivers * PackedGemm.MR * channels;
+        // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
+        if (_packedU.Length < packedLength)
+        {
+            _packedU = new T[packedLength];
+        }
+
+        // The last sliver's rows past the output channels multiply as zeros (the products are computed, then dropped).
+        for (int o = outChannels; o < _slivers * PackedGemm.MR; o++)
+        {
+            for (int point = 0; point < Points; point++)
+            {
+                for (int c = 0; c < channels; c++)
+                {
+                    _packedU[((((point * _slivers) + (o / PackedGemm.MR)) * channels) + c) * PackedGemm.MR + (o % PackedGemm.MR)] = T.Zero;
+                }
+            }
+        }
+
+        _weights = weights;
+        _laneBlocks = (image.Columns + nr - 1) / nr;
+        int whole = image.Columns / nr * nr;
+        if (whole < image.Columns)
+        {
+            // The last lane block reads a zero-padded copy of the image's last columns (a full vector never reads past a row).
+            int tailLength = image.Rows * nr;
+            // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
+            if (_tail.Length < tailLength)
+            {
+                _tail = new T[tailLength];
+            }
+
+            int cols = image.Columns - whole;
+            for (int r = 0; r < image.Rows; r++)
+            {
+                Span<T> target = _tail.AsSpan(r * nr, nr);
+                image.Row(r).Slice(whole, cols).CopyTo(target);
+                target[cols..].Clear();
+            }
+        }
+
+        _tilesY = (geometry.OutHeight + m - 1) / m;
+        _tilesX = (geometry.OutWidth + m - 1) / m;
+        (_geometry, _outChannels, _image, _output, _bias, _path) = (geometry, outChannels, image, output, bias, MnistNetRuntime.EffectiveSimdPath);
+        try
+        {
+            // First the weights' transform (output channels shared among the chunks), then the tiles.
+            _transforming = true;
+            WorkerPool.Shared.Run(this, Chunks, MnistNetRuntime.MaxDegreeOfParallelism);
+            _transforming = false;
+            WorkerPool.Shared.Run(this, Chunks, MnistNetRuntime.MaxDegreeOfParallelism);
+        }
+        // Stryker disable once Block,Statement : releases the operands for the collector; no value depends on it
+        finally
+        {
+            (_weights, _image, _output, _bias) = (null, null, null, null);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void Execute(int chunk)
+    {
+        if (_transforming)
+        {
+            int outChannels = _weights!.Rows;
+            TransformWeights(_weights, _geometry.Channels, _geometry.Kernel, (int)((long)outChannels * chunk / Chunks), (int)((long)outChannels * (chunk + 1) / Chunks));
+            return;
+        }
+
+        var kernel = new ChunkKernel(this, chunk);
+        Simd.Dispatch<T, ChunkKernel>(_path, ref kernel);
+    }
+
+    private int LaneWidth()
+    {
+        var probe = new WidthProbe();
+        Simd.Dispatch<T, WidthProbe>(MnistNetRuntime.EffectiveSimdPath, ref probe);
+        return probe.Count;
+    }
+
+    /// <summary>
+    /// U[ξν][o][c] = (G g_(o, c) Gᵀ)[ξ, ν] for output channels [<paramref name="first"/>, <paramref name="end"/>), packed
+    /// per point as the GEMM's row slivers (MR outputs per step; the rows past the last output channel stay zero).
+    /// Computed in double and rounded once.
+    /// </summary>
+    private void TransformWeights(Matrix<T> weights, int channels, int k, int first, int end)
+    {
+        double[] g = k == 3 ? G3 : G5;
+        Span<double> kernel = stackalloc double[25];
+        Span<double> half = stackalloc double[Alpha * 5];
+        Span<double> u = stackalloc double[Points];
+        int mr = PackedGemm.MR;
+        for (int o = first; o < end; o++)
+        {
+            ReadOnlySpan<T> row = weights.Row(o);
+            int s = o / mr;
+            int r = o % mr;
+            for (int c = 0; c < channels; c++)
+            {
+                for (int i = 0; i < k * k; i++)
+                {
+                    kernel[i] = double.CreateTruncating(row[(c * k * k) + i]);
+                }
+
+                // half = G·g (α × k), then u = half·Gᵀ (α × α).
+                for (int a = 0; a < Alpha; a++)
+                {
+                    for (int j = 0; j < k; j++)
+                    {
+                        double sum = 0;
+                        for (int i = 0; i < k; i++)
+                        {
+                            sum += g[(a * k) + i] * kernel[(i * k) + j];
+                        }
+
+                        half[(a * k) + j] = sum;
+                    }
+                }
+
+                for (int a = 0; a < Alpha; a++)
+                {
+                    for (int b = 0; b < Alpha; b++)
+                    {
+                        double sum = 0;
+                        for (int j = 0; j < k; j++)
+                        {
+                            sum += half[(a * k) + j] * g[(b * k) + j];
+                        }
+
+                        u[(a * Alpha) + b] = sum;
+                    }
+                }
+
+                for (int point = 0; point < Points; point++)
+                {
+                    _packedU[((((point * _slivers) + s) * channels) + c) * mr + r] = T.CreateTruncating(u[point]);
+                }
+            }
+        }
+    }
+
+    private readonly ref struct ChunkKernel(WinogradKernels<T> job, int chunk) : IVectorKernel<T>
+    {
+        public void Run<TVec, TOps>()
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec> => job.MultiplyChunk<TVec, TOps>(chunk);
+    }
+
+    private struct WidthProbe : IVectorKernel<T>
+    {
+        public int Count;
+
+        public void Run<TVec, TOps>()
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec> => Count = TOps.Count;
+    }
+
+    /// <summary>Each (tile, lane block) of this chunk: transform the input tile of every channel, one product per point, transform back.</summary>
+    private void MultiplyChunk<TVec, TOps>(int chunk)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        Matrix<T> image = _image!;
+        Matrix<T> output = _output!;
+        ConvolutionGeometry g = _geometry;
+        int w = TOps.Count;
+        int nr = 2 * w;
+        int mr = PackedGemm.MR;
+        int channels = g.Channels;
+        int tiles = _tilesY * _tilesX;
+        int units = tiles * _laneBlocks;
+        int start = (int)((long)units * chunk / Chunks);
+        int end = (int)((long)units * (chunk + 1) / Chunks);
+        T[] v = _v[chunk] ??= new T[Points * channels * nr];
+        T[] mBuffer = _m[chunk] ??= new T[Points * mr * nr];
+        T[] rows = _rows[chunk] ??= new T[Points * nr];
+        // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
+        if (v.Length < Points * channels * nr)
+        {
+            v = _v[chunk] = new T[Points * channels * nr];
+        }
+
+        int whole = image.Columns / nr;
+        for (int unit = start; unit < end; unit++)
+        {
+            // Lane block by lane block: neighbouring tiles share two thirds of their input rows.
+            int block = unit / tiles;
+            int tile = unit % tiles;
+            int ty = tile / _tilesX;
+            int tx = tile % _tilesX;
+            int j0 = block * nr;
+            bool full = block < whole;
+            ref T source = ref full ? ref Unsafe.Add(ref image.UnsafeStart, j0) : ref _tail[0];
+            nint stride = full ? image.Stride : nr;
+
+            for (int c = 0; c < channels; c++)
+            {
+                InputTile<TVec, TOps>(ref source, stride, g, c, ty, tx, ref rows[0], ref v[c * nr], channels * nr, w);
+            }
+
+            // Sliver by sliver: its 36 products (MR outputs × nr lanes each, from the tile's V still in L2), then its outputs.
+            int cols = full ? nr : image.Columns - j0;
+            for (int s = 0; s < _slivers; s++)
+            {
+                for (int point = 0; point < Points; point++)
+                {
+                    ref T ap = ref _packedU[(((point * _slivers) + s) * channels) * mr];
+                    PackedGemm.MicroKernel<T, TVec, TOps>(ref ap, ref v[point * channels * nr], channels, ref mBuffer[point * mr * nr], nr, mr, nr, accumulate: false);
+                }
+
+                int live = Math.Min(mr, _outChannels - (s * mr));
+                for (int r = 0; r < live; r++)
+                {
+                    OutputTile<TVec, TOps>(ref mBuffer[r * nr], mr * nr, output, (s * mr) + r, ty, tx, j0, cols, w);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// V[ξν] = (Bᵀ d B)[ξ, ν] for channel <paramref name="c"/>'s input tile at tile (ty, tx), written to
+    /// <paramref name="v"/> + ξν·<paramref name="pointStride"/> (nr lanes each).
+    /// </summary>
+    private static void InputTile<TVec, TOps>(ref T source, nint stride, ConvolutionGeometry g, int c, int ty, int tx, ref T rows, ref T v, int pointStride, int w)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        int m = Alpha - g.Kernel + 1;
+        int y0 = (ty * m) - g.Pad;
+        int x0 = (tx * m) - g.Pad;
+        int nr = 2 * w;
+        for (int half = 0; half < 2; half++)
+        {
+            // Rows: t[i][ν] = (d_i B)[ν], along x.
+            for (int i = 0; i < Alpha; i++)
+            {
+                int y = y0 + i;
+                ref T t = ref Unsafe.Add(ref rows, (i * Alpha * nr) + (half * w));
+                if (y < 0 || y >= g.Height)
+                {
+                    for (int b = 0; b < Alpha; b++)
+                    {
+                        TOps.Store(TOps.Zero, ref Unsafe.Add(ref t, b * nr));
+                    }
+
+                    continue;
+                }
+
+                ref T line = ref Unsafe.Add(ref source, (((nint)((c * g.Height) + y) * g.Width) * stride) + (half * w));
+                TVec d0 = Read<TVec, TOps>(ref line, stride, x0, g.Width);
+                TVec d1 = Read<TVec, TOps>(ref line, stride, x0 + 1, g.Width);
+                TVec d2 = Read<TVec, TOps>(ref line, stride, x0 + 2, g.Width);
+                TVec d3 = Read<TVec, TOps>(ref line, stride, x0 + 3, g.Width);
+                TVec d4 = Read<TVec, TOps>(ref line, stride, x0 + 4, g.Width);
+                TVec d5 = Read<TVec, TOps>(ref line, stride, x0 + 5, g.Width);
+                Transform<TVec, TOps>(d0, d1, d2, d3, d4, d5, ref t, nr);
+            }
+
+            // Columns: V[ξ][ν] = (Bᵀ t)[ξ][ν], along y.
+            for (int b = 0; b < Alpha; b++)
+            {
+                ref T t = ref Unsafe.Add(ref rows, (b * nr) + (half * w));
+                nint rowStep = Alpha * nr;
+                TVec d0 = TOps.Load(in t);
+                TVec d1 = TOps.Load(in Unsafe.Add(ref t, rowStep));
+                TVec d2 = TOps.Load(in Unsafe.Add(ref t, 2 * rowStep));
+                TVec d3 = TOps.Load(in Unsafe.Add(ref t, 3 * rowStep));
+                TVec d4 = TOps.Load(in Unsafe.Add(ref t, 4 * rowStep));
+                TVec d5 = TOps.Load(in Unsafe.Add(ref t, 5 * rowStep));
+                Transform<TVec, TOps>(d0, d1, d2, d3, d4, d5, ref Unsafe.Add(ref v, ((nint)b * pointStride) + (half * w)), (nint)Alpha * pointStride);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec Read<TVec, TOps>(ref T line, nint stride, int x, int width)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec> =>
+        (uint)x < (uint)width ? TOps.Load(in Unsafe.Add(ref line, x * stride)) : TOps.Zero;
+
+    /// <summary>
+    /// The 1-D input transform Bᵀ d (Bᵀ = [4 0 −5 0 1 0; 0 −4 −4 1 1 0; 0 4 −4 −1 1 0; 0 −2 −1 2 1 0; 0 2 −1 −2 1 0;
+    /// 0 4 0 −5 0 1]), its six results stored <paramref name="step"/> apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transform<TVec, TOps>(TVec d0, TVec d1, TVec d2, TVec d3, TVec d4, TVec d5, ref T target, nint step)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        TVec four = TOps.Broadcast(T.CreateTruncating(4));
+        TVec minusFour = TOps.Broadcast(T.CreateTruncating(-4));
+        TVec minusFive = TOps.Broadcast(T.CreateTruncating(-5));
+        TVec two = TOps.Broadcast(T.CreateTruncating(2));
+        TVec minusTwo = TOps.Broadcast(T.CreateTruncating(-2));
+        TVec a = TOps.FusedMultiplyAdd(minusFour, d2, d4);
+        TVec b = TOps.FusedMultiplyAdd(minusFour, d1, d3);
+        TVec c = TOps.Subtract(d4, d2);
+        TVec e = TOps.Subtract(d3, d1);
+        TOps.Store(TOps.FusedMultiplyAdd(four, d0, TOps.FusedMultiplyAdd(minusFive, d2, d4)), ref target);
+        TOps.Store(TOps.Add(a, b), ref Unsafe.Add(ref target, step));
+        TOps.Store(TOps.Subtract(a, b), ref Unsafe.Add(ref target, 2 * step));
+        TOps.Store(TOps.FusedMultiplyAdd(two, e, c), ref Unsafe.Add(ref target, 3 * step));
+        TOps.Store(TOps.FusedMultiplyAdd(minusTwo, e, c), ref Unsafe.Add(ref target, 4 * step));
+        TOps.Store(TOps.FusedMultiplyAdd(four, d1, TOps.FusedMultiplyAdd(minusFive, d3, d5)), ref Unsafe.Add(ref target, 5 * step));
+    }
+
+    /// <summary>Output channel <paramref name="o"/>'s tile: Y = Aᵀ M A (+ bias), M[ξν] at <paramref name="m"/> + ξν·<paramref name="pointStride"/>; positions past the grid are dropped.</summary>
+    private void OutputTile<TVec, TOps>(ref T m, int pointStride, Matrix<T> output, int o, int ty, int tx, int j0, int cols, int w)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        ConvolutionGeometry g = _geometry;
+        int size = Alpha - g.Kernel + 1;
+        int nr = 2 * w;
+        Span<T> tile = stackalloc T[16 * 2 * 64 / Unsafe.SizeOf<T>()];
+        Span<T> ys = stackalloc T[Alpha * 4 * 2 * 64 / Unsafe.SizeOf<T>()];
+        TVec bias = TOps.Broadcast(_bias is null ? T.Zero : _bias[o, 0]);
+        for (int half = 0; half < 2; half++)
+        {
+            int h = half * w;
+            // Columns of M along ξ: s[q][ν] = (Aᵀ M)[q][ν].
+            for (int b = 0; b < Alpha; b++)
+            {
+                ref T column = ref Unsafe.Add(ref m, ((nint)b * pointStride) + h);
+                nint step = (nint)Alpha * pointStride;
+                Back<TVec, TOps>(
+                    TOps.Load(in column),
+                    TOps.Load(in Unsafe.Add(ref column, step)),
+                    TOps.Load(in Unsafe.Add(ref column, 2 * step)),
+                    TOps.Load(in Unsafe.Add(ref column, 3 * step)),
+                    TOps.Load(in Unsafe.Add(ref column, 4 * step)),
+                    TOps.Load(in Unsafe.Add(ref column, 5 * step)),
+                    size,
+                    TOps.Zero,
+                    ref Unsafe.Add(ref ys[0], (b * nr) + h),
+                    (nint)Alpha * nr);
+            }
+
+            // Rows along ν: Y[q][r] = (s Aᵀ)[q][r] + bias.
+            for (int q = 0; q < size; q++)
+            {
+                ref T line = ref Unsafe.Add(ref ys[0], (q * Alpha * nr) + h);
+                Back<TVec, TOps>(
+                    TOps.Load(in line),
+                    TOps.Load(in Unsafe.Add(ref line, nr)),
+                    TOps.Load(in Unsafe.Add(ref line, 2 * nr)),
+                    TOps.Load(in Unsafe.Add(ref line, 3 * nr)),
+                    TOps.Load(in Unsafe.Add(ref line, 4 * nr)),
+                    TOps.Load(in Unsafe.Add(ref line, 5 * nr)),
+                    size,
+                    bias,
+                    ref Unsafe.Add(ref tile[0], (q * size * nr) + h),
+                    nr);
+            }
+        }
+
+        int positions = g.Positions;
+        for (int q = 0; q < size; q++)
+        {
+            int y = (ty * size) + q;
+            if (y >= g.OutHeight)
+            {
+                break;
+            }
+
+            for (int r = 0; r < size; r++)
+            {
+                int x = (tx * size) + r;
+                if (x >= g.OutWidth)
+                {
+                    break;
+                }
+
+                ref T values = ref tile[((q * size) + r) * nr];
+                ref T target = ref Unsafe.Add(ref output.UnsafeStart, ((nint)((o * positions) + (y * g.OutWidth) + x) * output.Stride) + j0);
+                if (cols == nr)
+                {
+                    TOps.StoreStreaming(TOps.Load(in values), ref target);
+                    TOps.StoreStreaming(TOps.Load(in Unsafe.Add(ref values, w)), ref Unsafe.Add(ref target, w));
+                }
+                else
+                {
+                    for (int e = 0; e < cols; e++)
+                    {
+                        Unsafe.Add(ref target, e) = Unsafe.Add(ref values, e);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The 1-D output transform Aᵀ m (+ <paramref name="bias"/>): for m = 2, Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 1]; for
+    /// m = 4, [1 1 1 1 1 0; 0 1 −1 2 −2 0; 0 1 1 4 4 0; 0 1 −1 8 −8 1]; results stored <paramref name="step"/> apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Back<TVec, TOps>(TVec m0, TVec m1, TVec m2, TVec m3, TVec m4, TVec m5, int size, TVec bias, ref T target, nint step)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        TVec s12 = TOps.Add(m1, m2);
+        TVec d12 = TOps.Subtract(m1, m2);
+        TVec s34 = TOps.Add(m3, m4);
+        TVec d34 = TOps.Subtract(m3, m4);
+        TVec two = TOps.Broadcast(T.CreateTruncating(2));
+        TOps.Store(TOps.Add(TOps.Add(TOps.Add(m0, s12), s34), bias), ref target);
+        if (size == 2)
+        {
+            TOps.Store(TOps.Add(TOps.Add(TOps.FusedMultiplyAdd(two, d34, d12), m5), bias), ref Unsafe.Add(ref target, step));
+            return;
+        }
+
+        TVec four = TOps.Broadcast(T.CreateTruncating(4));
+        TVec eight = TOps.Broadcast(T.CreateTruncating(8));
+        TOps.Store(TOps.Add(TOps.FusedMultiplyAdd(two, d34, d12), bias), ref Unsafe.Add(ref target, step));
+        TOps.Store(TOps.Add(TOps.FusedMultiplyAdd(four, s34, s12), bias), ref Unsafe.Add(ref target, 2 * step));
+        TOps.Store(TOps.Add(TOps.Add(TOps.FusedMultiplyAdd(eight, d34, d12), m5), bias), ref Unsafe.Add(ref target, 3 * step));
+    }
+}
