@@ -181,6 +181,132 @@ public static class ReferenceLayers
         return magnitude;
     }
 
+    /// <summary>
+    /// The magnitude that bounds the rounding of Winograd's weight gradient (F(k × k, m × m) with each output tile of dY
+    /// as the filter, on the same 6 × 6 input tiles and points as <see cref="WinogradMagnitude"/>): for dW[o, (c, i, j)],
+    /// Σ_ξν |Awᵀ|_iξ |Awᵀ|_jν |s_ξ s_ν| Σ_(tiles, examples) (|Gw'| |f| |Gw'|ᵀ)_ξν (|Bᵀ| |d| |B|)_ξν, f the output
+    /// gradient's tile and Gw = diag(s)·Gw' (the kernel sums with Gw' and scales at the end). Not scaled by 1/m.
+    /// </summary>
+    public static double[,] WinogradWeightMagnitude<T>(ConvShape s, Matrix<T> x, Matrix<T> dy)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        double[,] bt =
+        {
+            { 4, 0, -5, 0, 1, 0 }, { 0, -4, -4, 1, 1, 0 }, { 0, 4, -4, -1, 1, 0 },
+            { 0, -2, -1, 2, 1, 0 }, { 0, 2, -1, -2, 1, 0 }, { 0, 4, 0, -5, 0, 1 },
+        };
+        double[] points = [0, 1, -1, 2, -2];
+        double[] scales = [1.0 / 4, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24, 1];
+        int tileSide = 7 - s.K;
+        var gw = new double[6, tileSide];
+        var aw = new double[s.K, 6];
+        for (int a = 0; a < 6; a++)
+        {
+            for (int q = 0; q < tileSide; q++)
+            {
+                gw[a, q] = a == 5 ? (q == tileSide - 1 ? 1 : 0) : Math.Pow(points[a], q);
+            }
+
+            for (int i = 0; i < s.K; i++)
+            {
+                aw[i, a] = a == 5 ? (i == s.K - 1 ? 1 : 0) : Math.Pow(points[a], i);
+            }
+        }
+
+        int m = x.Columns;
+        int outH = s.OutH, outW = s.OutW;
+        var sums = new double[s.O, s.C, 6, 6];
+        var v = new double[s.C, 6, 6];
+        var f = new double[s.O, 6, 6];
+        for (int e = 0; e < m; e++)
+        {
+            for (int ty = 0; ty * tileSide < outH; ty++)
+            {
+                for (int tx = 0; tx * tileSide < outW; tx++)
+                {
+                    for (int c = 0; c < s.C; c++)
+                    {
+                        for (int a = 0; a < 6; a++)
+                        {
+                            for (int b = 0; b < 6; b++)
+                            {
+                                double sum = 0;
+                                for (int i = 0; i < 6; i++)
+                                {
+                                    for (int j = 0; j < 6; j++)
+                                    {
+                                        sum += Math.Abs(bt[a, i]) * Math.Abs(s.Input(x, c, (ty * tileSide) + i - s.Pad, (tx * tileSide) + j - s.Pad, e)) * Math.Abs(bt[b, j]);
+                                    }
+                                }
+
+                                v[c, a, b] = sum;
+                            }
+                        }
+                    }
+
+                    for (int o = 0; o < s.O; o++)
+                    {
+                        for (int a = 0; a < 6; a++)
+                        {
+                            for (int b = 0; b < 6; b++)
+                            {
+                                double sum = 0;
+                                for (int q = 0; q < tileSide; q++)
+                                {
+                                    for (int r = 0; r < tileSide; r++)
+                                    {
+                                        int y = (ty * tileSide) + q, xx = (tx * tileSide) + r;
+                                        double value = y < outH && xx < outW ? double.CreateTruncating(dy[(((o * outH) + y) * outW) + xx, e]) : 0;
+                                        sum += Math.Abs(gw[a, q]) * Math.Abs(value) * Math.Abs(gw[b, r]);
+                                    }
+                                }
+
+                                f[o, a, b] = sum;
+                            }
+                        }
+
+                        for (int c = 0; c < s.C; c++)
+                        {
+                            for (int a = 0; a < 6; a++)
+                            {
+                                for (int b = 0; b < 6; b++)
+                                {
+                                    sums[o, c, a, b] += f[o, a, b] * v[c, a, b];
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        var magnitude = new double[s.O, s.C * s.K * s.K];
+        for (int o = 0; o < s.O; o++)
+        {
+            for (int c = 0; c < s.C; c++)
+            {
+                for (int i = 0; i < s.K; i++)
+                {
+                    for (int j = 0; j < s.K; j++)
+                    {
+                        double sum = 0;
+                        for (int a = 0; a < 6; a++)
+                        {
+                            for (int b = 0; b < 6; b++)
+                            {
+                                sum += Math.Abs(aw[i, a]) * Math.Abs(aw[j, b]) * Math.Abs(scales[a] * scales[b]) * sums[o, c, a, b];
+                            }
+                        }
+
+                        magnitude[o, (((c * s.K) + i) * s.K) + j] = sum;
+                    }
+                }
+            }
+        }
+
+        return magnitude;
+    }
+
     /// <summary>dW, db (of the mean loss, 1/m) and dX (of the summed loss) from dY, each with Σ|terms|.</summary>
     public static (double[,] DW, double[,] DWMagnitude, double[] DB, double[] DBMagnitude, double[,] DX, double[,] DXMagnitude) ConvBackward<T>(ConvShape s, Matrix<T> x, Matrix<T> weight, Matrix<T> dy)
         where T : unmanaged, IFloatingPointIeee754<T>

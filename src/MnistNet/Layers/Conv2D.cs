@@ -31,8 +31,9 @@ public enum ConvolutionPadding
 /// position by position; the input gradient is the same product of the output gradient with the flipped kernels
 /// (channels swapped, padded by k − 1 − pad); the weight gradient <c>dY·Uᵀ</c> is a dot-product kernel over positions and
 /// examples. With 3 × 3 or 5 × 5 kernels and at least 8 channels on both sides (a hidden convolution, not the first),
-/// the forward pass and the input gradient use Winograd's minimal filtering instead (<c>WinogradKernels</c>: 2.78× fewer
-/// multiply-adds for 5 × 5, 4× for 3 × 3), whose rounding differs from the direct sum's by a few units in the last place.
+/// the forward pass, the input gradient and the weight gradient use Winograd's minimal filtering instead
+/// (<c>WinogradKernels</c>: 2.78× fewer multiply-adds for 5 × 5, 4× for 3 × 3), whose rounding differs from the direct
+/// sum's by a few units in the last place.
 /// Every output element is one fixed chain of operations, so the results have the same bits on any number of threads
 /// and on every SIMD width. The weights are stored as O × (C·k·k), written to files as [O, C, k, k] (PyTorch's layout).</para>
 /// </remarks>
@@ -183,7 +184,16 @@ public sealed class Conv2D<T> : Layer<T>
         ConvolutionKernels<T> kernels = context.State<ConvolutionKernels<T>>(this);
 
         // dW = dY·Uᵀ and db = Σ dY, both summed over positions and examples.
-        kernels.WeightGradient(outputGradient, Geometry, input, dw);
+        ConvolutionGeometry geometry = Geometry;
+        if (WinogradKernels<T>.Supports(geometry, OutChannels))
+        {
+            context.State<WinogradKernels<T>>(this).WeightGradient(outputGradient, geometry, input, dw);
+        }
+        else
+        {
+            kernels.WeightGradient(outputGradient, geometry, input, dw);
+        }
+
         kernels.BiasGradient(outputGradient, Positions, db);
 
         // dX: the output gradient convolved with the flipped kernels, channels swapped (W'[c, (o, i, j)] = W[o, c, k−1−i, k−1−j]),

@@ -403,7 +403,7 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
     /// weight gradient's inner loop, a method of its own so that the JIT keeps the twenty-four sums in registers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Dot<TVec, TOps>(ref Accumulators<TVec> sums, ref T d0, ref T d1, ref T d2, ref T d3, ref T d4, ref T d5, ref T s0, ref T s1, ref T s2, ref T s3, int count)
+    internal static void Dot<TVec, TOps>(ref Accumulators<TVec> sums, ref T d0, ref T d1, ref T d2, ref T d3, ref T d4, ref T d5, ref T s0, ref T s1, ref T s2, ref T s3, int count)
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
     {

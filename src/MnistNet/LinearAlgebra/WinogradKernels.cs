@@ -28,8 +28,13 @@ internal sealed class WinogradKernels<T> : IChunkJob
     /// <summary>Transformed points per tile (α²).</summary>
     internal const int Points = Alpha * Alpha;
 
-    /// <summary>Chunks per pass: fixed, so that every chunk keeps its own buffers from the first step on.</summary>
+    /// <summary>Chunks per pass: fixed, so that every chunk keeps its own buffers from the first step on and the weight gradient sums the same parts in the same order on any number of threads.</summary>
     internal const int Chunks = 8;
+
+    private const int TransformWeightsMode = 0;
+    private const int MultiplyMode = 1;
+    private const int GradientPartsMode = 2;
+    private const int GradientFinishMode = 3;
 
     // G for each kernel size (α × k), with the scales that make Bᵀ the integer matrix of the input transform below.
     private static readonly double[] G3 =
@@ -52,12 +57,32 @@ internal sealed class WinogradKernels<T> : IChunkJob
         0, 0, 0, 0, 1,
     ];
 
+    // The weight gradient is F(k × k, m × m) with the output gradient's tile as the filter: Gw (α × m) has G's rows,
+    // Gw = diag(GradientScales)·Gw', Gw' the powers p^q of the points (and 1 at ∞ for the last tap).
+    private static readonly double[] GradientScales = [1.0 / 4, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24, 1];
+
+    // Awᵀ (k × α): the weight gradient's output transform, p^i at the finite points and 1 at ∞ for the last row.
+    private static readonly double[] Aw3 = [1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 0, 0, 1, 1, 4, 4, 1];
+
+    private static readonly double[] Aw5 = [1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 0, 0, 1, 1, 4, 4, 0, 0, 1, -1, 8, -8, 0, 0, 1, 1, 16, 16, 1];
+
     private readonly T[][] _v = new T[Chunks][];
     private readonly T[][] _m = new T[Chunks][];
     private readonly T[][] _rows = new T[Chunks][];
     private T[] _packedU = [];
     private Matrix<T>? _weights;
-    private bool _transforming;
+    private int _mode;
+
+    // The weight gradient's buffers: transformed inputs and output gradients per participant (a chunk always runs on
+    // participant chunk mod participants), each chunk's sums per point, the zero-padded last lanes of the output gradient.
+    private T[][] _gradientV = [];
+    private T[][] _gradientY = [];
+    private T[] _partial = [];
+    private T[] _tailGradient = [];
+    private int[] _owners = [];
+    private int _participants;
+    private int _paddedChannels;
+    private Matrix<T>? _gradient;
     private T[] _tail = [];
     private Matrix<T>? _image;
     private Matrix<T>? _output;
@@ -107,25 +132,7 @@ internal sealed class WinogradKernels<T> : IChunkJob
 
         _weights = weights;
         _laneBlocks = (image.Columns + nr - 1) / nr;
-        int whole = image.Columns / nr * nr;
-        if (whole < image.Columns)
-        {
-            // The last lane block reads a zero-padded copy of the image's last columns (a full vector never reads past a row).
-            int tailLength = image.Rows * nr;
-            // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
-            if (_tail.Length < tailLength)
-            {
-                _tail = new T[tailLength];
-            }
-
-            int cols = image.Columns - whole;
-            for (int r = 0; r < image.Rows; r++)
-            {
-                Span<T> target = _tail.AsSpan(r * nr, nr);
-                image.Row(r).Slice(whole, cols).CopyTo(target);
-                target[cols..].Clear();
-            }
-        }
+        CopyTail(image, nr, ref _tail);
 
         _tilesY = (geometry.OutHeight + m - 1) / m;
         _tilesX = (geometry.OutWidth + m - 1) / m;
@@ -133,9 +140,9 @@ internal sealed class WinogradKernels<T> : IChunkJob
         try
         {
             // First the weights' transform (output channels shared among the chunks), then the tiles.
-            _transforming = true;
+            _mode = TransformWeightsMode;
             WorkerPool.Shared.Run(this, Chunks, MnistNetRuntime.MaxDegreeOfParallelism);
-            _transforming = false;
+            _mode = MultiplyMode;
             WorkerPool.Shared.Run(this, Chunks, MnistNetRuntime.MaxDegreeOfParallelism);
         }
         // Stryker disable once Block,Statement : releases the operands for the collector; no value depends on it
@@ -145,19 +152,133 @@ internal sealed class WinogradKernels<T> : IChunkJob
         }
     }
 
+    /// <summary>
+    /// dW[o, (c, i, j)] = Σ_(y, x, e) outputGradient[(o·P + p), e] · image[(c, y + i − pad, x + j − pad), e] (not scaled),
+    /// overwriting <paramref name="weightGradient"/>: each output tile's contribution is F(k × k, m × m) with the output
+    /// gradient's tile as the filter, Awᵀ [(Gw dY Gwᵀ) ⊙ (Bᵀ d B)] Aw, summed over tiles and examples between the
+    /// transforms — one dot product per point and channel pair, the output transform once at the end. Each chunk sums
+    /// its own tiles; the chunks' sums are added in chunk order, so any number of threads gives the same bits.
+    /// </summary>
+    public void WeightGradient(Matrix<T> outputGradient, ConvolutionGeometry geometry, Matrix<T> image, Matrix<T> weightGradient)
+    {
+        int k = geometry.Kernel;
+        int size = Alpha - k + 1;
+        int outChannels = weightGradient.Rows;
+        int channels = geometry.Channels;
+        int nr = 2 * LaneWidth();
+        _laneBlocks = (image.Columns + nr - 1) / nr;
+        _tilesY = (geometry.OutHeight + size - 1) / size;
+        _tilesX = (geometry.OutWidth + size - 1) / size;
+        int tiles = _tilesY * _tilesX;
+        int mr = PackedGemm.MR;
+        int paddedChannels = (channels + nr - 1) / nr * nr;
+        int paddedOut = (outChannels + mr - 1) / mr * mr;
+        _participants = Math.Max(1, Math.Min(Math.Min(MnistNetRuntime.MaxDegreeOfParallelism, Chunks), WorkerPool.Shared.MaxParticipants));
+        // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
+        if (_gradientV.Length < _participants)
+        {
+            Array.Resize(ref _gradientV, _participants);
+            Array.Resize(ref _gradientY, _participants);
+        }
+
+        for (int p = 0; p < _participants; p++)
+        {
+            // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
+            if ((_gradientV[p]?.Length ?? 0) < Points * (channels + paddedChannels) * nr)
+            {
+                // V, then its transpose; the transpose's padding channels stay zero.
+                _gradientV[p] = new T[Points * (channels + paddedChannels) * nr];
+            }
+
+            // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
+            if ((_gradientY[p]?.Length ?? 0) < Points * paddedOut * nr)
+            {
+                // The rows past the output channels stay zero.
+                _gradientY[p] = new T[Points * paddedOut * nr];
+            }
+        }
+
+        // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
+        if (_partial.Length < Chunks * Points * paddedOut * paddedChannels)
+        {
+            _partial = new T[Chunks * Points * paddedOut * paddedChannels];
+        }
+
+        if (_owners.Length != Chunks)
+        {
+            _owners = [.. Enumerable.Range(0, Chunks)];
+        }
+
+        _paddedChannels = paddedChannels;
+        CopyTail(image, nr, ref _tail);
+        CopyTail(outputGradient, nr, ref _tailGradient);
+        (_geometry, _outChannels, _image, _gradient, _output, _path) = (geometry, outChannels, image, outputGradient, weightGradient, MnistNetRuntime.EffectiveSimdPath);
+        try
+        {
+            _mode = GradientPartsMode;
+            WorkerPool.Shared.RunOwned(this, Chunks, MnistNetRuntime.MaxDegreeOfParallelism, _owners);
+            _mode = GradientFinishMode;
+            WorkerPool.Shared.Run(this, Chunks, MnistNetRuntime.MaxDegreeOfParallelism);
+        }
+        // Stryker disable once Block,Statement : releases the operands for the collector; no value depends on it
+        finally
+        {
+            (_image, _gradient, _output) = (null, null, null);
+        }
+    }
+
     /// <inheritdoc/>
     public void Execute(int chunk)
     {
-        if (_transforming)
+        if (_mode == TransformWeightsMode)
         {
-            int outChannels = _weights!.Rows;
-            TransformWeights(_weights, _geometry.Channels, _geometry.Kernel, (int)((long)outChannels * chunk / Chunks), (int)((long)outChannels * (chunk + 1) / Chunks));
+            (int first, int end) = Share(chunk, _weights!.Rows);
+            TransformWeights(_weights, _geometry.Channels, _geometry.Kernel, first, end);
+            return;
+        }
+
+        if (_mode == GradientFinishMode)
+        {
+            (int first, int end) = Share(chunk, _outChannels);
+            FinishWeightGradient(first, end);
             return;
         }
 
         var kernel = new ChunkKernel(this, chunk);
         Simd.Dispatch<T, ChunkKernel>(_path, ref kernel);
     }
+
+    /// <summary>
+    /// The last lane block's zero-padded copy of a matrix's last m mod nr columns, when m is not a multiple of nr: a
+    /// full vector never reads past a row.
+    /// </summary>
+    private static void CopyTail(Matrix<T> matrix, int nr, ref T[] tail)
+    {
+        int whole = matrix.Columns / nr * nr;
+        if (whole == matrix.Columns)
+        {
+            return;
+        }
+
+        int tailLength = matrix.Rows * nr;
+        // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
+        if (tail.Length < tailLength)
+        {
+            tail = new T[tailLength];
+        }
+
+        int cols = matrix.Columns - whole;
+        for (int r = 0; r < matrix.Rows; r++)
+        {
+            Span<T> target = tail.AsSpan(r * nr, nr);
+            matrix.Row(r).Slice(whole, cols).CopyTo(target);
+            target[cols..].Clear();
+        }
+    }
+
+    /// <summary>Items [start, end) of <paramref name="count"/> for <paramref name="chunk"/>: the same split whatever runs it.</summary>
+    private static (int Start, int End) Share(int chunk, int count) =>
+        ((int)((long)count * chunk / Chunks), (int)((long)count * (chunk + 1) / Chunks));
 
     private int LaneWidth()
     {
@@ -231,7 +352,17 @@ internal sealed class WinogradKernels<T> : IChunkJob
     {
         public void Run<TVec, TOps>()
             where TVec : struct
-            where TOps : ISimdOps<T, TVec> => job.MultiplyChunk<TVec, TOps>(chunk);
+            where TOps : ISimdOps<T, TVec>
+        {
+            if (job._mode == MultiplyMode)
+            {
+                job.MultiplyChunk<TVec, TOps>(chunk);
+            }
+            else
+            {
+                job.GradientChunk<TVec, TOps>(chunk);
+            }
+        }
     }
 
     private struct WidthProbe : IVectorKernel<T>
@@ -256,9 +387,7 @@ internal sealed class WinogradKernels<T> : IChunkJob
         int mr = PackedGemm.MR;
         int channels = g.Channels;
         int tiles = _tilesY * _tilesX;
-        int units = tiles * _laneBlocks;
-        int start = (int)((long)units * chunk / Chunks);
-        int end = (int)((long)units * (chunk + 1) / Chunks);
+        (int start, int end) = Share(chunk, tiles * _laneBlocks);
         T[] v = _v[chunk] ??= new T[Points * channels * nr];
         T[] mBuffer = _m[chunk] ??= new T[Points * mr * nr];
         T[] rows = _rows[chunk] ??= new T[Points * nr];
@@ -300,6 +429,298 @@ internal sealed class WinogradKernels<T> : IChunkJob
                 for (int r = 0; r < live; r++)
                 {
                     OutputTile<TVec, TOps>(ref mBuffer[r * nr], mr * nr, output, (s * mr) + r, ty, tx, j0, cols, w);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// This chunk's (tile, lane block) units in order: the transformed inputs V[ξν][c][e] and output gradients
+    /// Ŷ'[ξν][o][e] of the block's examples, V turned to [e][c], then per point the product Ŷ'·Vᵀ over the examples added
+    /// into the chunk's sums M[ξν][o][c] — the packed GEMM's register tile, with Ŷ' rows broadcast as its left operand.
+    /// </summary>
+    private void GradientChunk<TVec, TOps>(int chunk)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        ConvolutionGeometry g = _geometry;
+        Matrix<T> image = _image!;
+        Matrix<T> dy = _gradient!;
+        int w = TOps.Count;
+        int nr = 2 * w;
+        int mr = PackedGemm.MR;
+        int channels = g.Channels;
+        int outChannels = _outChannels;
+        int channelBlocks = (channels + nr - 1) / nr;
+        int paddedChannels = channelBlocks * nr;
+        int slivers = (outChannels + mr - 1) / mr;
+        int paddedOut = slivers * mr;
+        int tiles = _tilesY * _tilesX;
+        (int start, int end) = Share(chunk, tiles * _laneBlocks);
+        T[] v = _gradientV[chunk % _participants];
+        T[] yHat = _gradientY[chunk % _participants];
+        T[] rows = _rows[chunk] ??= new T[Points * nr];
+        int sums = chunk * Points * paddedOut * paddedChannels;
+        _partial.AsSpan(sums, Points * paddedOut * paddedChannels).Clear();
+        int whole = image.Columns / nr;
+        // V[ξν][c][e] in the first half of v, its transpose Vᵀ[ξν][e][c] (channels padded to whole blocks) after it.
+        int transposed = Points * channels * nr;
+        for (int unit = start; unit < end; unit++)
+        {
+            // Tile by tile, each tile's lane blocks in turn: the output gradient's rows are read once, line after line.
+            int block = unit % _laneBlocks;
+            int tile = unit / _laneBlocks;
+            int ty = tile / _tilesX;
+            int tx = tile % _tilesX;
+            int j0 = block * nr;
+            bool full = block < whole;
+            ref T source = ref full ? ref Unsafe.Add(ref image.UnsafeStart, j0) : ref _tail[0];
+            ref T gradient = ref full ? ref Unsafe.Add(ref dy.UnsafeStart, j0) : ref _tailGradient[0];
+            nint stride = full ? image.Stride : nr;
+            nint gradientStride = full ? dy.Stride : nr;
+            for (int c = 0; c < channels; c++)
+            {
+                InputTile<TVec, TOps>(ref source, stride, g, c, ty, tx, ref rows[0], ref v[c * nr], channels * nr, w);
+            }
+
+            for (int o = 0; o < outChannels; o++)
+            {
+                GradientTile<TVec, TOps>(ref gradient, gradientStride, g, o, ty, tx, ref rows[0], ref yHat[o * nr], paddedOut * nr, w);
+            }
+
+            for (int point = 0; point < Points; point++)
+            {
+                BlockTranspose.Run(ref v[point * channels * nr], nr, channels, nr, ref v[transposed + (point * nr * paddedChannels)], paddedChannels, T.One, scale: false, _path);
+            }
+
+            for (int point = 0; point < Points; point++)
+            {
+                ref T a = ref yHat[point * paddedOut * nr];
+                for (int cb = 0; cb < channelBlocks; cb++)
+                {
+                    ref T b = ref v[transposed + (point * nr * paddedChannels) + (cb * nr)];
+                    for (int s = 0; s < slivers; s++)
+                    {
+                        RowsKernel<TVec, TOps>(ref Unsafe.Add(ref a, s * mr * nr), nr, ref b, paddedChannels, nr, ref _partial[sums + (((point * paddedOut) + (s * mr)) * paddedChannels) + (cb * nr)], paddedChannels);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// C[r, 0..nr) += Σ_k A[r, k] · B[k, 0..nr) for the six rows r of A (<paramref name="lda"/> apart, k contiguous) and
+    /// <paramref name="count"/> steps of B (<paramref name="ldb"/> apart): the packed GEMM's register tile with its
+    /// left operand broadcast from six rows instead of a packed sliver.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RowsKernel<TVec, TOps>(ref T a, nint lda, ref T b, nint ldb, int count, ref T c, nint ldc)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        int w = TOps.Count;
+        ref T c1 = ref Unsafe.Add(ref c, ldc);
+        ref T c2 = ref Unsafe.Add(ref c, 2 * ldc);
+        ref T c3 = ref Unsafe.Add(ref c, 3 * ldc);
+        ref T c4 = ref Unsafe.Add(ref c, 4 * ldc);
+        ref T c5 = ref Unsafe.Add(ref c, 5 * ldc);
+        TVec c00 = TOps.Load(in c), c01 = TOps.Load(in Unsafe.Add(ref c, w));
+        TVec c10 = TOps.Load(in c1), c11 = TOps.Load(in Unsafe.Add(ref c1, w));
+        TVec c20 = TOps.Load(in c2), c21 = TOps.Load(in Unsafe.Add(ref c2, w));
+        TVec c30 = TOps.Load(in c3), c31 = TOps.Load(in Unsafe.Add(ref c3, w));
+        TVec c40 = TOps.Load(in c4), c41 = TOps.Load(in Unsafe.Add(ref c4, w));
+        TVec c50 = TOps.Load(in c5), c51 = TOps.Load(in Unsafe.Add(ref c5, w));
+        ref T a1 = ref Unsafe.Add(ref a, lda);
+        ref T a2 = ref Unsafe.Add(ref a, 2 * lda);
+        ref T a3 = ref Unsafe.Add(ref a, 3 * lda);
+        ref T a4 = ref Unsafe.Add(ref a, 4 * lda);
+        ref T a5 = ref Unsafe.Add(ref a, 5 * lda);
+        for (int k = 0; k < count; k++)
+        {
+            ref T bk = ref Unsafe.Add(ref b, k * ldb);
+            TVec b0 = TOps.Load(in bk);
+            TVec b1 = TOps.Load(in Unsafe.Add(ref bk, w));
+            TVec x = TOps.Broadcast(Unsafe.Add(ref a, k));
+            c00 = TOps.FusedMultiplyAdd(x, b0, c00);
+            c01 = TOps.FusedMultiplyAdd(x, b1, c01);
+            x = TOps.Broadcast(Unsafe.Add(ref a1, k));
+            c10 = TOps.FusedMultiplyAdd(x, b0, c10);
+            c11 = TOps.FusedMultiplyAdd(x, b1, c11);
+            x = TOps.Broadcast(Unsafe.Add(ref a2, k));
+            c20 = TOps.FusedMultiplyAdd(x, b0, c20);
+            c21 = TOps.FusedMultiplyAdd(x, b1, c21);
+            x = TOps.Broadcast(Unsafe.Add(ref a3, k));
+            c30 = TOps.FusedMultiplyAdd(x, b0, c30);
+            c31 = TOps.FusedMultiplyAdd(x, b1, c31);
+            x = TOps.Broadcast(Unsafe.Add(ref a4, k));
+            c40 = TOps.FusedMultiplyAdd(x, b0, c40);
+            c41 = TOps.FusedMultiplyAdd(x, b1, c41);
+            x = TOps.Broadcast(Unsafe.Add(ref a5, k));
+            c50 = TOps.FusedMultiplyAdd(x, b0, c50);
+            c51 = TOps.FusedMultiplyAdd(x, b1, c51);
+        }
+
+        TOps.Store(c00, ref c); TOps.Store(c01, ref Unsafe.Add(ref c, w));
+        TOps.Store(c10, ref c1); TOps.Store(c11, ref Unsafe.Add(ref c1, w));
+        TOps.Store(c20, ref c2); TOps.Store(c21, ref Unsafe.Add(ref c2, w));
+        TOps.Store(c30, ref c3); TOps.Store(c31, ref Unsafe.Add(ref c3, w));
+        TOps.Store(c40, ref c4); TOps.Store(c41, ref Unsafe.Add(ref c4, w));
+        TOps.Store(c50, ref c5); TOps.Store(c51, ref Unsafe.Add(ref c5, w));
+    }
+
+    /// <summary>
+    /// Ŷ'[ξν] = (Gw' f Gw'ᵀ)[ξ, ν] for output channel <paramref name="o"/>'s gradient tile f (m × m, zero past the grid)
+    /// at tile (ty, tx), written to <paramref name="target"/> + ξν·<paramref name="pointStride"/> (nr lanes each). Gw' is
+    /// Gw without its row scales (<see cref="GradientScales"/>), which <see cref="FinishWeightGradient"/> applies to the
+    /// sums instead: its coefficients are small integers, so the transform is a few additions.
+    /// </summary>
+    private static void GradientTile<TVec, TOps>(ref T source, nint stride, ConvolutionGeometry g, int o, int ty, int tx, ref T rows, ref T target, int pointStride, int w)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        int size = Alpha - g.Kernel + 1;
+        int nr = 2 * w;
+        int y0 = ty * size;
+        int x0 = tx * size;
+        ref T first = ref Unsafe.Add(ref source, (nint)(o * g.Positions) * stride);
+        for (int half = 0; half < 2; half++)
+        {
+            int h = half * w;
+            // Rows along x: t[q][ν] = (Gw' f_q)[ν].
+            for (int q = 0; q < size; q++)
+            {
+                int y = y0 + q;
+                ref T line = ref Unsafe.Add(ref first, ((nint)y * g.OutWidth * stride) + h);
+                bool inside = y < g.OutHeight;
+                TVec f0 = inside ? ReadTap<TVec, TOps>(ref line, stride, x0, g.OutWidth) : TOps.Zero;
+                TVec f1 = inside ? ReadTap<TVec, TOps>(ref line, stride, x0 + 1, g.OutWidth) : TOps.Zero;
+                TVec f2 = inside && size == 4 ? ReadTap<TVec, TOps>(ref line, stride, x0 + 2, g.OutWidth) : TOps.Zero;
+                TVec f3 = inside && size == 4 ? ReadTap<TVec, TOps>(ref line, stride, x0 + 3, g.OutWidth) : TOps.Zero;
+                Spread<TVec, TOps>(f0, f1, f2, f3, size, ref Unsafe.Add(ref rows, (q * Alpha * nr) + h), nr);
+            }
+
+            // Columns along y: Ŷ'[ξ][ν] = (Gw' t_ν)[ξ].
+            for (int b = 0; b < Alpha; b++)
+            {
+                ref T column = ref Unsafe.Add(ref rows, (b * nr) + h);
+                nint step = Alpha * nr;
+                TVec f0 = TOps.Load(in column);
+                TVec f1 = TOps.Load(in Unsafe.Add(ref column, step));
+                TVec f2 = size == 4 ? TOps.Load(in Unsafe.Add(ref column, 2 * step)) : TOps.Zero;
+                TVec f3 = size == 4 ? TOps.Load(in Unsafe.Add(ref column, 3 * step)) : TOps.Zero;
+                Spread<TVec, TOps>(f0, f1, f2, f3, size, ref Unsafe.Add(ref target, ((nint)b * pointStride) + h), (nint)Alpha * pointStride);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec ReadTap<TVec, TOps>(ref T line, nint stride, int x, int width)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec> =>
+        x < width ? TOps.Load(in Unsafe.Add(ref line, x * stride)) : TOps.Zero;
+
+    /// <summary>
+    /// The 1-D transform Gw' f of m = 2 or 4 taps (f2 = f3 = 0 for m = 2): the polynomial f0 + f1·p + … at the points
+    /// 0, 1, −1, 2, −2 and its last coefficient (∞); results stored <paramref name="step"/> apart.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Spread<TVec, TOps>(TVec f0, TVec f1, TVec f2, TVec f3, int size, ref T target, nint step)
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        TVec two = TOps.Broadcast(T.CreateTruncating(2));
+        if (size == 2)
+        {
+            TOps.Store(f0, ref target);
+            TOps.Store(TOps.Add(f0, f1), ref Unsafe.Add(ref target, step));
+            TOps.Store(TOps.Subtract(f0, f1), ref Unsafe.Add(ref target, 2 * step));
+            TOps.Store(TOps.FusedMultiplyAdd(two, f1, f0), ref Unsafe.Add(ref target, 3 * step));
+            TOps.Store(TOps.FusedMultiplyAdd(TOps.Broadcast(T.CreateTruncating(-2)), f1, f0), ref Unsafe.Add(ref target, 4 * step));
+            TOps.Store(f1, ref Unsafe.Add(ref target, 5 * step));
+            return;
+        }
+
+        TVec even = TOps.Add(f0, f2);
+        TVec odd = TOps.Add(f1, f3);
+        TVec evenTwo = TOps.FusedMultiplyAdd(TOps.Broadcast(T.CreateTruncating(4)), f2, f0);
+        TVec oddTwo = TOps.Multiply(two, TOps.FusedMultiplyAdd(TOps.Broadcast(T.CreateTruncating(4)), f3, f1));
+        TOps.Store(f0, ref target);
+        TOps.Store(TOps.Add(even, odd), ref Unsafe.Add(ref target, step));
+        TOps.Store(TOps.Subtract(even, odd), ref Unsafe.Add(ref target, 2 * step));
+        TOps.Store(TOps.Add(evenTwo, oddTwo), ref Unsafe.Add(ref target, 3 * step));
+        TOps.Store(TOps.Subtract(evenTwo, oddTwo), ref Unsafe.Add(ref target, 4 * step));
+        TOps.Store(f3, ref Unsafe.Add(ref target, 5 * step));
+    }
+
+    /// <summary>
+    /// dW[o, (c, i, j)] = (Awᵀ M Aw)[i, j], M[ξν] the chunks' sums for (o, c) added in chunk order, for output channels
+    /// [<paramref name="first"/>, <paramref name="end"/>); computed in double and rounded once.
+    /// </summary>
+    private void FinishWeightGradient(int first, int end)
+    {
+        ConvolutionGeometry g = _geometry;
+        int k = g.Kernel;
+        int channels = g.Channels;
+        int units = _tilesY * _tilesX * _laneBlocks;
+        int paddedChannels = _paddedChannels;
+        int paddedOut = (_outChannels + PackedGemm.MR - 1) / PackedGemm.MR * PackedGemm.MR;
+        double[] aw = k == 3 ? Aw3 : Aw5;
+        Span<double> m = stackalloc double[Points];
+        Span<double> half = stackalloc double[5 * Alpha];
+        Matrix<T> dw = _output!;
+        for (int o = first; o < end; o++)
+        {
+            Span<T> row = dw.Row(o);
+            for (int c = 0; c < channels; c++)
+            {
+                m.Clear();
+                for (int chunk = 0; chunk < Chunks; chunk++)
+                {
+                    (int start, int stop) = Share(chunk, units);
+                    if (start == stop)
+                    {
+                        continue;
+                    }
+
+                    int partial = chunk * Points * paddedOut * paddedChannels;
+                    for (int point = 0; point < Points; point++)
+                    {
+                        m[point] += double.CreateTruncating(_partial[partial + (((point * paddedOut) + o) * paddedChannels) + c]);
+                    }
+                }
+
+                for (int point = 0; point < Points; point++)
+                {
+                    m[point] *= GradientScales[point / Alpha] * GradientScales[point % Alpha];
+                }
+
+                // half = Awᵀ·M (k × α), then dW = half·Aw (k × k).
+                for (int i = 0; i < k; i++)
+                {
+                    for (int b = 0; b < Alpha; b++)
+                    {
+                        double sum = 0;
+                        for (int a = 0; a < Alpha; a++)
+                        {
+                            sum += aw[(i * Alpha) + a] * m[(a * Alpha) + b];
+                        }
+
+                        half[(i * Alpha) + b] = sum;
+                    }
+                }
+
+                for (int i = 0; i < k; i++)
+                {
+                    for (int j = 0; j < k; j++)
+                    {
+                        double sum = 0;
+                        for (int b = 0; b < Alpha; b++)
+                        {
+                            sum += half[(i * Alpha) + b] * aw[(j * Alpha) + b];
+                        }
+
+                        row[(((c * k) + i) * k) + j] = T.CreateTruncating(sum);
+                    }
                 }
             }
         }
