@@ -10,12 +10,16 @@ namespace MnistNet.LinearAlgebra;
 /// m × m outputs (m = 7 − k) of each output channel is A<sup>T</sup> [Σ_c (G g G<sup>T</sup>) ⊙ (B<sup>T</sup> d B)] A:
 /// 36 products per channel pair instead of m²k² (100 for k = 5: 2.78× fewer multiply-adds; 144 for k = 3: 4×).
 /// The sum over input channels is the packed GEMM's register tile, one product per transformed point, with the examples
-/// as the vector lanes (as everywhere in MnistNet); the transforms work lane-wise with the same operations on every
-/// path, so the results have the same bits on every SIMD width and any number of threads.
+/// as the vector lanes (as everywhere in MnistNet). The input gradient is the same product with the flipped kernels;
+/// the weight gradient is F(k × k, m × m) with each output tile of the gradient as the filter, summed over tiles and
+/// examples between the transforms (<see cref="WeightGradient"/>). The transforms work lane-wise with the same
+/// operations on every path, so the results have the same bits on every SIMD width and any number of threads.
 /// </summary>
 /// <remarks>
-/// The results are not those of <see cref="ConvolutionKernels{T}.Multiply"/> to the bit: the transforms round
-/// differently (tests bound the difference against the direct sum). One instance per layer and context; not thread-safe.
+/// The results are not those of <see cref="ConvolutionKernels{T}"/> to the bit: the transforms round differently (the
+/// tests bound the difference by the transformed terms' magnitudes). One instance per layer and context; not
+/// thread-safe. Buffers: per chunk one tile's transforms (≈ 0.45 MB for the cnn preset's second layer in float), per
+/// thread one lane block's transforms for the weight gradient, and each chunk's 36 × O × C sums.
 /// </remarks>
 /// <typeparam name="T">float or double.</typeparam>
 [SkipLocalsInit]
