@@ -188,10 +188,10 @@ internal sealed class WinogradKernels<T> : IChunkJob
         for (int p = 0; p < _participants; p++)
         {
             // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
-            if ((_gradientV[p]?.Length ?? 0) < Points * (channels + paddedChannels) * nr)
+            if ((_gradientV[p]?.Length ?? 0) < Points * (PointStride(channels, nr) + (paddedChannels * nr)))
             {
                 // V, then its transpose; the transpose's padding channels stay zero.
-                _gradientV[p] = new T[Points * (channels + paddedChannels) * nr];
+                _gradientV[p] = new T[Points * (PointStride(channels, nr) + (paddedChannels * nr))];
             }
 
             // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
@@ -278,6 +278,22 @@ internal sealed class WinogradKernels<T> : IChunkJob
             matrix.Row(r).Slice(whole, cols).CopyTo(target);
             target[cols..].Clear();
         }
+    }
+
+    /// <summary>The distance between two points' transformed inputs: C·nr values and 64 bytes.</summary>
+    private static int PointStride(int channels, int nr) => (channels * nr) + (64 / Unsafe.SizeOf<T>());
+
+    /// <summary>Chunk <paramref name="chunk"/>'s scratch rows, at least <paramref name="length"/> long.</summary>
+    private T[] Rows(int chunk, int length)
+    {
+        T[]? rows = _rows[chunk];
+        // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
+        if (rows is null || rows.Length < length)
+        {
+            rows = _rows[chunk] = new T[length];
+        }
+
+        return rows;
     }
 
     /// <summary>Items [start, end) of <paramref name="count"/> for <paramref name="chunk"/>: the same split whatever runs it.</summary>
@@ -392,23 +408,29 @@ internal sealed class WinogradKernels<T> : IChunkJob
         int channels = g.Channels;
         int tiles = _tilesY * _tilesX;
         (int start, int end) = Share(chunk, tiles * _laneBlocks);
-        T[] v = _v[chunk] ??= new T[Points * channels * nr];
+        // One point's C × nr values, then a line's worth of gap: C·nr floats are often a multiple of 4 KB, and 36 stores
+        // that far apart would all fall in one set of the L1 cache.
+        int pointStride = PointStride(channels, nr);
+        T[] v = _v[chunk] ??= new T[Points * pointStride];
         T[] mBuffer = _m[chunk] ??= new T[Points * mr * nr];
-        T[] rows = _rows[chunk] ??= new T[Points * nr];
+        T[] rows = Rows(chunk, channels * Points * nr);
         // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
-        if (v.Length < Points * channels * nr)
+        if (v.Length < Points * pointStride)
         {
-            v = _v[chunk] = new T[Points * channels * nr];
+            v = _v[chunk] = new T[Points * pointStride];
         }
 
         int whole = image.Columns / nr;
+        int size = Alpha - g.Kernel + 1;
         for (int unit = start; unit < end; unit++)
         {
-            // Lane block by lane block: neighbouring tiles share two thirds of their input rows.
+            // Lane block by lane block, the tiles column by column: a tile below the last one shares α − m of its input
+            // rows with it, whose transforms along x are still in each channel's ring of rows.
             int block = unit / tiles;
             int tile = unit % tiles;
-            int ty = tile / _tilesX;
-            int tx = tile % _tilesX;
+            int tx = tile / _tilesY;
+            int ty = tile % _tilesY;
+            int reuse = unit > start && ty > 0 ? Alpha - size : 0;
             int j0 = block * nr;
             bool full = block < whole;
             ref T source = ref full ? ref Unsafe.Add(ref image.UnsafeStart, j0) : ref _tail[0];
@@ -416,7 +438,7 @@ internal sealed class WinogradKernels<T> : IChunkJob
 
             for (int c = 0; c < channels; c++)
             {
-                InputTile<TVec, TOps>(ref source, stride, g, c, ty, tx, ref rows[0], ref v[c * nr], channels * nr, w);
+                InputTile<TVec, TOps>(ref source, stride, g, c, ty, tx, reuse, ref rows[c * Points * nr], ref v[c * nr], pointStride, w);
             }
 
             // Sliver by sliver: its 36 products (MR outputs × nr lanes each, from the tile's V still in L2), then its outputs.
@@ -426,7 +448,7 @@ internal sealed class WinogradKernels<T> : IChunkJob
                 for (int point = 0; point < Points; point++)
                 {
                     ref T ap = ref _packedU[(((point * _slivers) + s) * channels) * mr];
-                    PackedGemm.MicroKernel<T, TVec, TOps>(ref ap, ref v[point * channels * nr], channels, ref mBuffer[point * mr * nr], nr, mr, nr, accumulate: false);
+                    PackedGemm.MicroKernel<T, TVec, TOps>(ref ap, ref v[point * pointStride], channels, ref mBuffer[point * mr * nr], nr, mr, nr, accumulate: false);
                 }
 
                 int live = Math.Min(mr, _outChannels - (s * mr));
@@ -463,12 +485,13 @@ internal sealed class WinogradKernels<T> : IChunkJob
         (int start, int end) = Share(chunk, tiles * _laneBlocks);
         T[] v = _gradientV[chunk % _participants];
         T[] yHat = _gradientY[chunk % _participants];
-        T[] rows = _rows[chunk] ??= new T[Points * nr];
+        T[] rows = Rows(chunk, Points * nr);
         int sums = chunk * Points * paddedOut * paddedChannels;
         _partial.AsSpan(sums, Points * paddedOut * paddedChannels).Clear();
         int whole = image.Columns / nr;
         // V[ξν][c][e] in the first half of v, its transpose Vᵀ[ξν][e][c] (channels padded to whole blocks) after it.
-        int transposed = Points * channels * nr;
+        int pointStride = PointStride(channels, nr);
+        int transposed = Points * pointStride;
         for (int unit = start; unit < end; unit++)
         {
             // Tile by tile, each tile's lane blocks in turn: the output gradient's rows are read once, line after line.
@@ -484,7 +507,7 @@ internal sealed class WinogradKernels<T> : IChunkJob
             nint gradientStride = full ? dy.Stride : nr;
             for (int c = 0; c < channels; c++)
             {
-                InputTile<TVec, TOps>(ref source, stride, g, c, ty, tx, ref rows[0], ref v[c * nr], channels * nr, w);
+                InputTile<TVec, TOps>(ref source, stride, g, c, ty, tx, reuse: 0, ref rows[0], ref v[c * nr], pointStride, w);
             }
 
             for (int o = 0; o < outChannels; o++)
@@ -494,7 +517,7 @@ internal sealed class WinogradKernels<T> : IChunkJob
 
             for (int point = 0; point < Points; point++)
             {
-                BlockTranspose.Run(ref v[point * channels * nr], nr, channels, nr, ref v[transposed + (point * nr * paddedChannels)], paddedChannels, T.One, scale: false, _path);
+                BlockTranspose.Run(ref v[point * pointStride], nr, channels, nr, ref v[transposed + (point * nr * paddedChannels)], paddedChannels, T.One, scale: false, _path);
             }
 
             for (int point = 0; point < Points; point++)
@@ -732,9 +755,11 @@ internal sealed class WinogradKernels<T> : IChunkJob
 
     /// <summary>
     /// V[ξν] = (Bᵀ d B)[ξ, ν] for channel <paramref name="c"/>'s input tile at tile (ty, tx), written to
-    /// <paramref name="v"/> + ξν·<paramref name="pointStride"/> (nr lanes each).
+    /// <paramref name="v"/> + ξν·<paramref name="pointStride"/> (nr lanes each). The transforms along x of the tile's
+    /// six input rows go to the ring <paramref name="rows"/> (input row y in slot y mod α); the first
+    /// <paramref name="reuse"/> rows are taken from it as the tile above left them.
     /// </summary>
-    private static void InputTile<TVec, TOps>(ref T source, nint stride, ConvolutionGeometry g, int c, int ty, int tx, ref T rows, ref T v, int pointStride, int w)
+    private static void InputTile<TVec, TOps>(ref T source, nint stride, ConvolutionGeometry g, int c, int ty, int tx, int reuse, ref T rows, ref T v, int pointStride, int w)
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
     {
@@ -742,13 +767,21 @@ internal sealed class WinogradKernels<T> : IChunkJob
         int y0 = (ty * m) - g.Pad;
         int x0 = (tx * m) - g.Pad;
         int nr = 2 * w;
+        int first = (y0 + Alpha) % Alpha;
+        nint rowStep = Alpha * nr;
+        nint s0 = first * rowStep;
+        nint s1 = ((first + 1) % Alpha) * rowStep;
+        nint s2 = ((first + 2) % Alpha) * rowStep;
+        nint s3 = ((first + 3) % Alpha) * rowStep;
+        nint s4 = ((first + 4) % Alpha) * rowStep;
+        nint s5 = ((first + 5) % Alpha) * rowStep;
         for (int half = 0; half < 2; half++)
         {
-            // Rows: t[i][ν] = (d_i B)[ν], along x.
-            for (int i = 0; i < Alpha; i++)
+            // Rows: t[y][ν] = (d_y B)[ν], along x.
+            for (int i = reuse; i < Alpha; i++)
             {
                 int y = y0 + i;
-                ref T t = ref Unsafe.Add(ref rows, (i * Alpha * nr) + (half * w));
+                ref T t = ref Unsafe.Add(ref rows, (((first + i) % Alpha) * Alpha * nr) + (half * w));
                 if (y < 0 || y >= g.Height)
                 {
                     for (int b = 0; b < Alpha; b++)
@@ -773,13 +806,12 @@ internal sealed class WinogradKernels<T> : IChunkJob
             for (int b = 0; b < Alpha; b++)
             {
                 ref T t = ref Unsafe.Add(ref rows, (b * nr) + (half * w));
-                nint rowStep = Alpha * nr;
-                TVec d0 = TOps.Load(in t);
-                TVec d1 = TOps.Load(in Unsafe.Add(ref t, rowStep));
-                TVec d2 = TOps.Load(in Unsafe.Add(ref t, 2 * rowStep));
-                TVec d3 = TOps.Load(in Unsafe.Add(ref t, 3 * rowStep));
-                TVec d4 = TOps.Load(in Unsafe.Add(ref t, 4 * rowStep));
-                TVec d5 = TOps.Load(in Unsafe.Add(ref t, 5 * rowStep));
+                TVec d0 = TOps.Load(in Unsafe.Add(ref t, s0));
+                TVec d1 = TOps.Load(in Unsafe.Add(ref t, s1));
+                TVec d2 = TOps.Load(in Unsafe.Add(ref t, s2));
+                TVec d3 = TOps.Load(in Unsafe.Add(ref t, s3));
+                TVec d4 = TOps.Load(in Unsafe.Add(ref t, s4));
+                TVec d5 = TOps.Load(in Unsafe.Add(ref t, s5));
                 Transform<TVec, TOps>(d0, d1, d2, d3, d4, d5, ref Unsafe.Add(ref v, ((nint)b * pointStride) + (half * w)), (nint)Alpha * pointStride);
             }
         }
