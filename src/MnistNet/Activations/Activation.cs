@@ -25,7 +25,14 @@ public static class Activation
         ArgumentNullException.ThrowIfNull(z);
         ArgumentNullException.ThrowIfNull(destination);
         Matrix<T>.RequireSameShape(z, destination, nameof(destination));
-        for (int r = 0; r < z.Rows; r++)
+        ReLURows(z, destination, 0, z.Rows);
+    }
+
+    /// <summary><c>destination = max(z, 0)</c> for rows [<paramref name="start"/>, <paramref name="end"/>); the shapes are checked by the caller.</summary>
+    internal static void ReLURows<T>(Matrix<T> z, Matrix<T> destination, int start, int end)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int r = start; r < end; r++)
         {
             SimdMath.Max(z.Row(r), T.Zero, destination.Row(r));
         }

@@ -71,22 +71,20 @@ public sealed class MaxPool2D<T> : Layer<T>
     public override string ToString() => $"maxpool {Channels}×{Height}×{Width}→{Channels}×{OutputHeight}×{OutputWidth}";
 
     /// <inheritdoc/>
-    protected internal override void Forward(LayerContext context, Matrix<T> input, Matrix<T> output)
+    protected internal override void Forward(LayerContext context, Matrix<T> input, Matrix<T> output) =>
+        context.State<Job>(this).Run(this, input, output, null, null);
+
+    /// <summary>The forward pass for output rows [<paramref name="start"/>, <paramref name="end"/>): each the maximum of its window's four input rows.</summary>
+    private void ForwardRows(Matrix<T> input, Matrix<T> output, int start, int end)
     {
         int m = input.Columns;
-        for (int c = 0; c < Channels; c++)
+        for (int at = start; at < end; at++)
         {
-            for (int y = 0; y < OutputHeight; y++)
-            {
-                for (int x = 0; x < OutputWidth; x++)
-                {
-                    int top = WindowTop(c, y, x);
-                    Span<T> result = output.Row((((c * OutputHeight) + y) * OutputWidth) + x)[..m];
-                    SimdMath.Max(input.Row(top)[..m], input.Row(top + 1)[..m], result);
-                    SimdMath.Max(result, input.Row(top + Width)[..m], result);
-                    SimdMath.Max(result, input.Row(top + Width + 1)[..m], result);
-                }
-            }
+            int top = WindowTop(at);
+            Span<T> result = output.Row(at)[..m];
+            SimdMath.Max(input.Row(top)[..m], input.Row(top + 1)[..m], result);
+            SimdMath.Max(result, input.Row(top + Width)[..m], result);
+            SimdMath.Max(result, input.Row(top + Width + 1)[..m], result);
         }
     }
 
@@ -99,39 +97,83 @@ public sealed class MaxPool2D<T> : Layer<T>
             return;
         }
 
-        int m = input.Columns;
         if (Height % 2 == 1 || Width % 2 == 1)
         {
             // The dropped last row or column gets no gradient.
             inputGradient.Clear();
         }
 
-        for (int c = 0; c < Channels; c++)
+        context.State<Job>(this).Run(this, input, output, outputGradient, inputGradient);
+    }
+
+    /// <summary>The backward pass for output rows [<paramref name="start"/>, <paramref name="end"/>): each routes its gradient to its window's maximum.</summary>
+    private void BackwardRows(Matrix<T> input, Matrix<T> output, Matrix<T> outputGradient, Matrix<T> inputGradient, int start, int end)
+    {
+        int m = input.Columns;
+        for (int at = start; at < end; at++)
         {
-            for (int y = 0; y < OutputHeight; y++)
-            {
-                for (int x = 0; x < OutputWidth; x++)
-                {
-                    int top = WindowTop(c, y, x);
-                    int at = (((c * OutputHeight) + y) * OutputWidth) + x;
-                    var route = new RouteLoop(
-                        ref Element(output, at),
-                        ref Element(outputGradient, at),
-                        ref Element(input, top),
-                        ref Element(input, top + 1),
-                        ref Element(input, top + Width),
-                        ref Element(input, top + Width + 1),
-                        ref Element(inputGradient, top),
-                        ref Element(inputGradient, top + 1),
-                        ref Element(inputGradient, top + Width),
-                        ref Element(inputGradient, top + Width + 1));
-                    Simd.Cascade<T, RouteLoop>(MnistNetRuntime.EffectiveSimdPath, ref route, 0, m);
-                }
-            }
+            int top = WindowTop(at);
+            var route = new RouteLoop(
+                ref Element(output, at),
+                ref Element(outputGradient, at),
+                ref Element(input, top),
+                ref Element(input, top + 1),
+                ref Element(input, top + Width),
+                ref Element(input, top + Width + 1),
+                ref Element(inputGradient, top),
+                ref Element(inputGradient, top + 1),
+                ref Element(inputGradient, top + Width),
+                ref Element(inputGradient, top + Width + 1));
+            Simd.Cascade<T, RouteLoop>(MnistNetRuntime.EffectiveSimdPath, ref route, 0, m);
         }
     }
 
+    /// <summary>The input row at the top left of output row <paramref name="at"/>'s window.</summary>
+    private int WindowTop(int at)
+    {
+        int x = at % OutputWidth;
+        int y = at / OutputWidth % OutputHeight;
+        int c = at / OutputWidth / OutputHeight;
+        return WindowTop(c, y, x);
+    }
+
     private static ref T Element(Matrix<T> matrix, int row) => ref Unsafe.Add(ref matrix.UnsafeStart, (nint)row * matrix.Stride);
+
+    /// <summary>The forward or backward pass, output row by output row, the rows of a large batch shared among the worker pool's threads (windows do not overlap).</summary>
+    private sealed class Job : RowJob
+    {
+        private MaxPool2D<T>? _layer;
+        private Matrix<T>? _input;
+        private Matrix<T>? _output;
+        private Matrix<T>? _outputGradient;
+        private Matrix<T>? _inputGradient;
+
+        public void Run(MaxPool2D<T> layer, Matrix<T> input, Matrix<T> output, Matrix<T>? outputGradient, Matrix<T>? inputGradient)
+        {
+            (_layer, _input, _output, _outputGradient, _inputGradient) = (layer, input, output, outputGradient, inputGradient);
+            try
+            {
+                RunRows(layer.OutputSize, 4L * layer.OutputSize * input.Columns);
+            }
+            // Stryker disable once Block,Statement : releases the operands for the collector; no value depends on it
+            finally
+            {
+                (_layer, _input, _output, _outputGradient, _inputGradient) = (null, null, null, null, null);
+            }
+        }
+
+        protected override void Rows(int start, int end)
+        {
+            if (_inputGradient is null)
+            {
+                _layer!.ForwardRows(_input!, _output!, start, end);
+            }
+            else
+            {
+                _layer!.BackwardRows(_input!, _output!, _outputGradient!, _inputGradient, start, end);
+            }
+        }
+    }
 
     /// <summary>
     /// Sends each example's gradient to the first of the window's four inputs that holds the maximum (none when the

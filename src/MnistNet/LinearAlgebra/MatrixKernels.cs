@@ -73,9 +73,14 @@ internal static class MatrixKernels
     /// and columns [<paramref name="columnStart"/>, <paramref name="columnEnd"/>): the ReLU backward step.
     /// </summary>
     public static void ReLUBackward<T>(Matrix<T> gradient, Matrix<T> z, Matrix<T> destination, int columnStart, int columnEnd, SimdPath path)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        ReLUBackward(gradient, z, destination, 0, z.Rows, columnStart, columnEnd, path);
+
+    /// <summary>As <see cref="ReLUBackward{T}(Matrix{T}, Matrix{T}, Matrix{T}, int, int, SimdPath)"/> for rows [<paramref name="rowStart"/>, <paramref name="rowEnd"/>) only.</summary>
+    public static void ReLUBackward<T>(Matrix<T> gradient, Matrix<T> z, Matrix<T> destination, int rowStart, int rowEnd, int columnStart, int columnEnd, SimdPath path)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        for (int r = 0; r < z.Rows; r++)
+        for (int r = rowStart; r < rowEnd; r++)
         {
             var loop = new SelectLoop<T>(
                 ref Unsafe.Add(ref gradient.UnsafeStart, r * gradient.Stride),
@@ -85,7 +90,7 @@ internal static class MatrixKernels
         }
     }
 
-    /// <summary>One row of <see cref="ReLUBackward"/> as a loop for <see cref="Simd.Cascade"/>.</summary>
+    /// <summary>One row of <see cref="ReLUBackward{T}(Matrix{T}, Matrix{T}, Matrix{T}, int, int, int, int, SimdPath)"/> as a loop for <see cref="Simd.Cascade"/>.</summary>
     private readonly ref struct SelectLoop<T>(ref T g, ref T z, ref T d) : IVectorLoop<T>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
