@@ -9,8 +9,8 @@ namespace MnistNet.LinearAlgebra;
 /// F(4 × 4, 3 × 3) and F(2 × 2, 5 × 5), both on 6 × 6 input tiles with the points 0, ±1, ±2, ∞. Each tile of
 /// m × m outputs (m = 7 − k) of each output channel is A<sup>T</sup> [Σ_c (G g G<sup>T</sup>) ⊙ (B<sup>T</sup> d B)] A:
 /// 36 products per channel pair instead of m²k² (100 for k = 5: 2.78× fewer multiply-adds; 144 for k = 3: 4×).
-/// The sum over input channels is the packed GEMM's register tile, one product per transformed point, with the examples
-/// as the vector lanes (as everywhere in MnistNet). The input gradient is the same product with the flipped kernels;
+/// The sum over input channels is the packed GEMM's register tile (6 outputs × 2 vectors, its left operand broadcast
+/// from rows), one product per transformed point, with the examples as the vector lanes (as everywhere in MnistNet). The input gradient is the same product with the flipped kernels;
 /// the weight gradient is F(k × k, m × m) with each output tile of the gradient as the filter, summed over tiles and
 /// examples between the transforms (<see cref="WeightGradient"/>). The transforms work lane-wise with the same
 /// operations on every path, so the results have the same bits on every SIMD width and any number of threads.
@@ -129,7 +129,7 @@ internal sealed class WinogradKernels<T> : IChunkJob
             {
                 for (int c = 0; c < channels; c++)
                 {
-                    _packedU[((((point * _slivers) + (o / PackedGemm.MR)) * channels) + c) * PackedGemm.MR + (o % PackedGemm.MR)] = T.Zero;
+                    _packedU[(((point * _slivers * PackedGemm.MR) + o) * channels) + c] = T.Zero;
                 }
             }
         }
@@ -188,10 +188,10 @@ internal sealed class WinogradKernels<T> : IChunkJob
         for (int p = 0; p < _participants; p++)
         {
             // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
-            if ((_gradientV[p]?.Length ?? 0) < Points * (PointStride(channels, nr) + (paddedChannels * nr)))
+            if ((_gradientV[p]?.Length ?? 0) < Points * (channels + paddedChannels) * nr)
             {
                 // V, then its transpose; the transpose's padding channels stay zero.
-                _gradientV[p] = new T[Points * (PointStride(channels, nr) + (paddedChannels * nr))];
+                _gradientV[p] = new T[Points * (channels + paddedChannels) * nr];
             }
 
             // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
@@ -280,9 +280,6 @@ internal sealed class WinogradKernels<T> : IChunkJob
         }
     }
 
-    /// <summary>The distance between two points' transformed inputs: C·nr values and 64 bytes.</summary>
-    private static int PointStride(int channels, int nr) => (channels * nr) + (64 / Unsafe.SizeOf<T>());
-
     /// <summary>Chunk <paramref name="chunk"/>'s scratch rows, at least <paramref name="length"/> long.</summary>
     private T[] Rows(int chunk, int length)
     {
@@ -322,8 +319,6 @@ internal sealed class WinogradKernels<T> : IChunkJob
         for (int o = first; o < end; o++)
         {
             ReadOnlySpan<T> row = weights.Row(o);
-            int s = o / mr;
-            int r = o % mr;
             for (int c = 0; c < channels; c++)
             {
                 for (int i = 0; i < k * k; i++)
@@ -362,7 +357,7 @@ internal sealed class WinogradKernels<T> : IChunkJob
 
                 for (int point = 0; point < Points; point++)
                 {
-                    _packedU[((((point * _slivers) + s) * channels) + c) * mr + r] = T.CreateTruncating(u[point]);
+                    _packedU[(((point * _slivers * mr) + o) * channels) + c] = T.CreateTruncating(u[point]);
                 }
             }
         }
@@ -408,16 +403,14 @@ internal sealed class WinogradKernels<T> : IChunkJob
         int channels = g.Channels;
         int tiles = _tilesY * _tilesX;
         (int start, int end) = Share(chunk, tiles * _laneBlocks);
-        // One point's C × nr values, then a line's worth of gap: C·nr floats are often a multiple of 4 KB, and 36 stores
-        // that far apart would all fall in one set of the L1 cache.
-        int pointStride = PointStride(channels, nr);
-        T[] v = _v[chunk] ??= new T[Points * pointStride];
+        // V[c][ξν][e]: each channel's 36 points in one run, written as the transform makes them.
+        T[] v = _v[chunk] ??= new T[Points * channels * nr];
         T[] mBuffer = _m[chunk] ??= new T[Points * mr * nr];
         T[] rows = Rows(chunk, channels * Points * nr);
         // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
-        if (v.Length < Points * pointStride)
+        if (v.Length < Points * channels * nr)
         {
-            v = _v[chunk] = new T[Points * pointStride];
+            v = _v[chunk] = new T[Points * channels * nr];
         }
 
         int whole = image.Columns / nr;
@@ -438,7 +431,7 @@ internal sealed class WinogradKernels<T> : IChunkJob
 
             for (int c = 0; c < channels; c++)
             {
-                InputTile<TVec, TOps>(ref source, stride, g, c, ty, tx, reuse, ref rows[c * Points * nr], ref v[c * nr], pointStride, w);
+                InputTile<TVec, TOps>(ref source, stride, g, c, ty, tx, reuse, ref rows[c * Points * nr], ref v[c * Points * nr], nr, w);
             }
 
             // Sliver by sliver: its 36 products (MR outputs × nr lanes each, from the tile's V still in L2), then its outputs.
@@ -447,8 +440,8 @@ internal sealed class WinogradKernels<T> : IChunkJob
             {
                 for (int point = 0; point < Points; point++)
                 {
-                    ref T ap = ref _packedU[(((point * _slivers) + s) * channels) * mr];
-                    PackedGemm.MicroKernel<T, TVec, TOps>(ref ap, ref v[point * pointStride], channels, ref mBuffer[point * mr * nr], nr, mr, nr, accumulate: false);
+                    ref T a = ref _packedU[((point * _slivers * mr) + (s * mr)) * channels];
+                    RowsKernel<TVec, TOps>(ref a, channels, ref v[point * nr], Points * nr, channels, ref mBuffer[point * mr * nr], nr, accumulate: false);
                 }
 
                 int live = Math.Min(mr, _outChannels - (s * mr));
@@ -489,9 +482,9 @@ internal sealed class WinogradKernels<T> : IChunkJob
         int sums = chunk * Points * paddedOut * paddedChannels;
         _partial.AsSpan(sums, Points * paddedOut * paddedChannels).Clear();
         int whole = image.Columns / nr;
-        // V[ξν][c][e] in the first half of v, its transpose Vᵀ[ξν][e][c] (channels padded to whole blocks) after it.
-        int pointStride = PointStride(channels, nr);
-        int transposed = Points * pointStride;
+        // V[c][ξν][e] in the first part of v, its transpose Vᵀ[ξν][e][c] (channels padded to whole blocks) after it;
+        // Ŷ'[o][ξν][e] in yHat.
+        int transposed = Points * channels * nr;
         for (int unit = start; unit < end; unit++)
         {
             // Tile by tile, each tile's lane blocks in turn: the output gradient's rows are read once, line after line.
@@ -507,28 +500,28 @@ internal sealed class WinogradKernels<T> : IChunkJob
             nint gradientStride = full ? dy.Stride : nr;
             for (int c = 0; c < channels; c++)
             {
-                InputTile<TVec, TOps>(ref source, stride, g, c, ty, tx, reuse: 0, ref rows[0], ref v[c * nr], pointStride, w);
+                InputTile<TVec, TOps>(ref source, stride, g, c, ty, tx, reuse: 0, ref rows[0], ref v[c * Points * nr], nr, w);
             }
 
             for (int o = 0; o < outChannels; o++)
             {
-                GradientTile<TVec, TOps>(ref gradient, gradientStride, g, o, ty, tx, ref rows[0], ref yHat[o * nr], paddedOut * nr, w);
+                GradientTile<TVec, TOps>(ref gradient, gradientStride, g, o, ty, tx, ref rows[0], ref yHat[o * Points * nr], nr, w);
             }
 
             for (int point = 0; point < Points; point++)
             {
-                BlockTranspose.Run(ref v[point * pointStride], nr, channels, nr, ref v[transposed + (point * nr * paddedChannels)], paddedChannels, T.One, scale: false, _path);
+                BlockTranspose.Run(ref v[point * nr], Points * nr, channels, nr, ref v[transposed + (point * nr * paddedChannels)], paddedChannels, T.One, scale: false, _path);
             }
 
             for (int point = 0; point < Points; point++)
             {
-                ref T a = ref yHat[point * paddedOut * nr];
+                ref T a = ref yHat[point * nr];
                 for (int cb = 0; cb < channelBlocks; cb++)
                 {
                     ref T b = ref v[transposed + (point * nr * paddedChannels) + (cb * nr)];
                     for (int s = 0; s < slivers; s++)
                     {
-                        RowsKernel<TVec, TOps>(ref Unsafe.Add(ref a, s * mr * nr), nr, ref b, paddedChannels, nr, ref _partial[sums + (((point * paddedOut) + (s * mr)) * paddedChannels) + (cb * nr)], paddedChannels);
+                        RowsKernel<TVec, TOps>(ref Unsafe.Add(ref a, s * mr * Points * nr), Points * nr, ref b, paddedChannels, nr, ref _partial[sums + (((point * paddedOut) + (s * mr)) * paddedChannels) + (cb * nr)], paddedChannels, accumulate: true);
                     }
                 }
             }
@@ -536,12 +529,12 @@ internal sealed class WinogradKernels<T> : IChunkJob
     }
 
     /// <summary>
-    /// C[r, 0..nr) += Σ_k A[r, k] · B[k, 0..nr) for the six rows r of A (<paramref name="lda"/> apart, k contiguous) and
+    /// C[r, 0..nr) = (C if <paramref name="accumulate"/>) + Σ_k A[r, k] · B[k, 0..nr) for the six rows r of A (<paramref name="lda"/> apart, k contiguous) and
     /// <paramref name="count"/> steps of B (<paramref name="ldb"/> apart): the packed GEMM's register tile with its
     /// left operand broadcast from six rows instead of a packed sliver.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RowsKernel<TVec, TOps>(ref T a, nint lda, ref T b, nint ldb, int count, ref T c, nint ldc)
+    private static void RowsKernel<TVec, TOps>(ref T a, nint lda, ref T b, nint ldb, int count, ref T c, nint ldc, bool accumulate)
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
     {
@@ -551,12 +544,18 @@ internal sealed class WinogradKernels<T> : IChunkJob
         ref T c3 = ref Unsafe.Add(ref c, 3 * ldc);
         ref T c4 = ref Unsafe.Add(ref c, 4 * ldc);
         ref T c5 = ref Unsafe.Add(ref c, 5 * ldc);
-        TVec c00 = TOps.Load(in c), c01 = TOps.Load(in Unsafe.Add(ref c, w));
-        TVec c10 = TOps.Load(in c1), c11 = TOps.Load(in Unsafe.Add(ref c1, w));
-        TVec c20 = TOps.Load(in c2), c21 = TOps.Load(in Unsafe.Add(ref c2, w));
-        TVec c30 = TOps.Load(in c3), c31 = TOps.Load(in Unsafe.Add(ref c3, w));
-        TVec c40 = TOps.Load(in c4), c41 = TOps.Load(in Unsafe.Add(ref c4, w));
-        TVec c50 = TOps.Load(in c5), c51 = TOps.Load(in Unsafe.Add(ref c5, w));
+        TVec c00 = TOps.Zero, c01 = TOps.Zero, c10 = TOps.Zero, c11 = TOps.Zero, c20 = TOps.Zero, c21 = TOps.Zero;
+        TVec c30 = TOps.Zero, c31 = TOps.Zero, c40 = TOps.Zero, c41 = TOps.Zero, c50 = TOps.Zero, c51 = TOps.Zero;
+        if (accumulate)
+        {
+            (c00, c01) = (TOps.Load(in c), TOps.Load(in Unsafe.Add(ref c, w)));
+            (c10, c11) = (TOps.Load(in c1), TOps.Load(in Unsafe.Add(ref c1, w)));
+            (c20, c21) = (TOps.Load(in c2), TOps.Load(in Unsafe.Add(ref c2, w)));
+            (c30, c31) = (TOps.Load(in c3), TOps.Load(in Unsafe.Add(ref c3, w)));
+            (c40, c41) = (TOps.Load(in c4), TOps.Load(in Unsafe.Add(ref c4, w)));
+            (c50, c51) = (TOps.Load(in c5), TOps.Load(in Unsafe.Add(ref c5, w)));
+        }
+
         ref T a1 = ref Unsafe.Add(ref a, lda);
         ref T a2 = ref Unsafe.Add(ref a, 2 * lda);
         ref T a3 = ref Unsafe.Add(ref a, 3 * lda);
