@@ -118,15 +118,16 @@ public sealed class ConvolutionTests
     public void Conv2D_Winograd_SameBitsOnEverySimdPath()
     {
         // The transforms are the same lane-wise operations at every width and the products one chain of multiply-adds per
-        // element: the forward pass and the input gradient agree to the bit between the scalar and vector paths.
-        foreach ((int c, int h, int w, int o, int k, bool same, int m) in new[] { (8, 7, 9, 9, 3, true, 37), (9, 6, 5, 8, 5, false, 21) })
+        // element (the weight gradient's: tile by tile, example by example, in parts of whole tiles): the forward pass,
+        // the input gradient and the weight gradient agree to the bit between the scalar and vector paths.
+        foreach ((int c, int h, int w, int o, int k, bool same, int m) in new[] { (8, 7, 9, 9, 3, true, 37), (9, 6, 5, 8, 5, false, 21), (8, 14, 14, 8, 5, true, 40) })
         {
             var layer = new Conv2D<float>(c, h, w, o, k, same ? ConvolutionPadding.Same : ConvolutionPadding.Valid);
             TestData.Random<float>(o, c * k * k, 7).CopyTo(layer.Weight.Value);
             TestData.Random<float>(o, 1, 8).CopyTo(layer.Bias.Value);
             Matrix<float> x = TestData.Random<float>(layer.InputSize, m, 9);
             Matrix<float> dy = TestData.Random<float>(layer.OutputSize, m, 10);
-            var results = new List<(SimdPath Path, Matrix<float> Y, Matrix<float> Dx)>();
+            var results = new List<(SimdPath Path, Matrix<float> Y, Matrix<float> Dx, Matrix<float> Dw)>();
             foreach (SimdPath path in new[] { SimdPath.Scalar }.Concat(Paths()).Distinct())
             {
                 TestData.OnPath(path, () =>
@@ -135,9 +136,10 @@ public sealed class ConvolutionTests
                     context.Begin(m, default, training: true);
                     var y = new Matrix<float>(layer.OutputSize, m);
                     var dx = new Matrix<float>(layer.InputSize, m);
+                    var dw = new Matrix<float>(o, c * k * k);
                     layer.Forward(context, x, y);
-                    layer.Backward(context, x, y, dy, dx, [new Matrix<float>(o, c * k * k), new Matrix<float>(o, 1)]);
-                    results.Add((path, y, dx));
+                    layer.Backward(context, x, y, dy, dx, [dw, new Matrix<float>(o, 1)]);
+                    results.Add((path, y, dx, dw));
                 });
             }
 
@@ -146,6 +148,7 @@ public sealed class ConvolutionTests
             {
                 Assert.True(TestData.SameBits(results[0].Y, r.Y), $"Y: {results[0].Path} vs {r.Path}");
                 Assert.True(TestData.SameBits(results[0].Dx, r.Dx), $"dX: {results[0].Path} vs {r.Path}");
+                Assert.True(TestData.SameBits(results[0].Dw, r.Dw), $"dW: {results[0].Path} vs {r.Path}");
             }
         }
     }

@@ -475,7 +475,11 @@ internal sealed class WinogradKernels<T> : IChunkJob
         int slivers = (outChannels + mr - 1) / mr;
         int paddedOut = slivers * mr;
         int tiles = _tilesY * _tilesX;
-        (int start, int end) = Share(chunk, tiles * _laneBlocks);
+        // Whole tiles per chunk, so that the chunks' parts, and the order of each part's sums (tile by tile, example by
+        // example), are the same for any vector width.
+        (int first, int last) = Share(chunk, tiles);
+        int start = first * _laneBlocks;
+        int end = last * _laneBlocks;
         T[] v = _gradientV[chunk % _participants];
         T[] yHat = _gradientY[chunk % _participants];
         T[] rows = Rows(chunk, Points * nr);
@@ -687,7 +691,7 @@ internal sealed class WinogradKernels<T> : IChunkJob
         ConvolutionGeometry g = _geometry;
         int k = g.Kernel;
         int channels = g.Channels;
-        int units = _tilesY * _tilesX * _laneBlocks;
+        int tiles = _tilesY * _tilesX;
         int paddedChannels = _paddedChannels;
         int paddedOut = (_outChannels + PackedGemm.MR - 1) / PackedGemm.MR * PackedGemm.MR;
         double[] aw = k == 3 ? Aw3 : Aw5;
@@ -702,7 +706,7 @@ internal sealed class WinogradKernels<T> : IChunkJob
                 m.Clear();
                 for (int chunk = 0; chunk < Chunks; chunk++)
                 {
-                    (int start, int stop) = Share(chunk, units);
+                    (int start, int stop) = Share(chunk, tiles);
                     if (start == stop)
                     {
                         continue;
