@@ -76,11 +76,6 @@ public static class ReferenceLayers
     public static double[,] WinogradMagnitude<T>(ConvShape s, Matrix<T> x, Matrix<T> weight, Matrix<T>? bias)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        double[,] bt =
-        {
-            { 4, 0, -5, 0, 1, 0 }, { 0, -4, -4, 1, 1, 0 }, { 0, 4, -4, -1, 1, 0 },
-            { 0, -2, -1, 2, 1, 0 }, { 0, 2, -1, -2, 1, 0 }, { 0, 4, 0, -5, 0, 1 },
-        };
         double[] points = [0, 1, -1, 2, -2];
         double[] scales = [4, -6, -6, 24, 24];
         int tileSide = 7 - s.K;
@@ -132,25 +127,7 @@ public static class ReferenceLayers
             {
                 for (int tx = 0; tx * tileSide < s.OutW; tx++)
                 {
-                    for (int c = 0; c < s.C; c++)
-                    {
-                        for (int a = 0; a < 6; a++)
-                        {
-                            for (int b = 0; b < 6; b++)
-                            {
-                                double sum = 0;
-                                for (int i = 0; i < 6; i++)
-                                {
-                                    for (int j = 0; j < 6; j++)
-                                    {
-                                        sum += Math.Abs(bt[a, i]) * Math.Abs(s.Input(x, c, (ty * tileSide) + i - s.Pad, (tx * tileSide) + j - s.Pad, e)) * Math.Abs(bt[b, j]);
-                                    }
-                                }
-
-                                v[c, a, b] = sum;
-                            }
-                        }
-                    }
+                    InputTileMagnitudes(s, x, e, ty * tileSide, tx * tileSide, v);
 
                     for (int o = 0; o < s.O; o++)
                     {
@@ -190,11 +167,6 @@ public static class ReferenceLayers
     public static double[,] WinogradWeightMagnitude<T>(ConvShape s, Matrix<T> x, Matrix<T> dy)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        double[,] bt =
-        {
-            { 4, 0, -5, 0, 1, 0 }, { 0, -4, -4, 1, 1, 0 }, { 0, 4, -4, -1, 1, 0 },
-            { 0, -2, -1, 2, 1, 0 }, { 0, 2, -1, -2, 1, 0 }, { 0, 4, 0, -5, 0, 1 },
-        };
         double[] points = [0, 1, -1, 2, -2];
         double[] scales = [1.0 / 4, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24, 1];
         int tileSide = 7 - s.K;
@@ -224,25 +196,7 @@ public static class ReferenceLayers
             {
                 for (int tx = 0; tx * tileSide < outW; tx++)
                 {
-                    for (int c = 0; c < s.C; c++)
-                    {
-                        for (int a = 0; a < 6; a++)
-                        {
-                            for (int b = 0; b < 6; b++)
-                            {
-                                double sum = 0;
-                                for (int i = 0; i < 6; i++)
-                                {
-                                    for (int j = 0; j < 6; j++)
-                                    {
-                                        sum += Math.Abs(bt[a, i]) * Math.Abs(s.Input(x, c, (ty * tileSide) + i - s.Pad, (tx * tileSide) + j - s.Pad, e)) * Math.Abs(bt[b, j]);
-                                    }
-                                }
-
-                                v[c, a, b] = sum;
-                            }
-                        }
-                    }
+                    InputTileMagnitudes(s, x, e, ty * tileSide, tx * tileSide, v);
 
                     for (int o = 0; o < s.O; o++)
                     {
@@ -305,6 +259,38 @@ public static class ReferenceLayers
         }
 
         return magnitude;
+    }
+
+    /// <summary>Winograd's input transform Bᵀ for the points 0, ±1, ±2, ∞ (α = 6).</summary>
+    private static readonly double[,] WinogradBt =
+    {
+        { 4, 0, -5, 0, 1, 0 }, { 0, -4, -4, 1, 1, 0 }, { 0, 4, -4, -1, 1, 0 },
+        { 0, -2, -1, 2, 1, 0 }, { 0, 2, -1, -2, 1, 0 }, { 0, 4, 0, -5, 0, 1 },
+    };
+
+    /// <summary>v[c, ξ, ν] = (|Bᵀ| |d_c| |B|)[ξ, ν] for example <paramref name="e"/>'s 6 × 6 input tile of every channel whose output tile starts at (y0, x0).</summary>
+    private static void InputTileMagnitudes<T>(ConvShape s, Matrix<T> x, int e, int y0, int x0, double[,,] v)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int c = 0; c < s.C; c++)
+        {
+            for (int a = 0; a < 6; a++)
+            {
+                for (int b = 0; b < 6; b++)
+                {
+                    double sum = 0;
+                    for (int i = 0; i < 6; i++)
+                    {
+                        for (int j = 0; j < 6; j++)
+                        {
+                            sum += Math.Abs(WinogradBt[a, i]) * Math.Abs(s.Input(x, c, y0 + i - s.Pad, x0 + j - s.Pad, e)) * Math.Abs(WinogradBt[b, j]);
+                        }
+                    }
+
+                    v[c, a, b] = sum;
+                }
+            }
+        }
     }
 
     /// <summary>dW, db (of the mean loss, 1/m) and dX (of the summed loss) from dY, each with Σ|terms|.</summary>

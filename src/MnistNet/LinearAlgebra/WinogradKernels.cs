@@ -280,6 +280,42 @@ internal sealed class WinogradKernels<T> : IChunkJob
         }
     }
 
+    /// <summary>
+    /// <paramref name="result"/> (r × r) = L·M·Lᵀ for L = <paramref name="left"/> (r × n) and M = <paramref name="middle"/>
+    /// (n × n), all row-major, in double (<paramref name="half"/> holds L·M): the weights' transform G g Gᵀ and the weight
+    /// gradient's output transform Awᵀ M Aw.
+    /// </summary>
+    private static void Sandwich(double[] left, int r, int n, ReadOnlySpan<double> middle, Span<double> half, Span<double> result)
+    {
+        for (int a = 0; a < r; a++)
+        {
+            for (int j = 0; j < n; j++)
+            {
+                double sum = 0;
+                for (int i = 0; i < n; i++)
+                {
+                    sum += left[(a * n) + i] * middle[(i * n) + j];
+                }
+
+                half[(a * n) + j] = sum;
+            }
+        }
+
+        for (int a = 0; a < r; a++)
+        {
+            for (int b = 0; b < r; b++)
+            {
+                double sum = 0;
+                for (int j = 0; j < n; j++)
+                {
+                    sum += half[(a * n) + j] * left[(b * n) + j];
+                }
+
+                result[(a * r) + b] = sum;
+            }
+        }
+    }
+
     /// <summary>Chunk <paramref name="chunk"/>'s scratch rows, at least <paramref name="length"/> long.</summary>
     private T[] Rows(int chunk, int length)
     {
@@ -326,34 +362,8 @@ internal sealed class WinogradKernels<T> : IChunkJob
                     kernel[i] = double.CreateTruncating(row[(c * k * k) + i]);
                 }
 
-                // half = G·g (α × k), then u = half·Gᵀ (α × α).
-                for (int a = 0; a < Alpha; a++)
-                {
-                    for (int j = 0; j < k; j++)
-                    {
-                        double sum = 0;
-                        for (int i = 0; i < k; i++)
-                        {
-                            sum += g[(a * k) + i] * kernel[(i * k) + j];
-                        }
-
-                        half[(a * k) + j] = sum;
-                    }
-                }
-
-                for (int a = 0; a < Alpha; a++)
-                {
-                    for (int b = 0; b < Alpha; b++)
-                    {
-                        double sum = 0;
-                        for (int j = 0; j < k; j++)
-                        {
-                            sum += half[(a * k) + j] * g[(b * k) + j];
-                        }
-
-                        u[(a * Alpha) + b] = sum;
-                    }
-                }
+                // u = G·g·Gᵀ (α × α).
+                Sandwich(g, Alpha, k, kernel, half, u);
 
                 for (int point = 0; point < Points; point++)
                 {
@@ -697,6 +707,7 @@ internal sealed class WinogradKernels<T> : IChunkJob
         double[] aw = k == 3 ? Aw3 : Aw5;
         Span<double> m = stackalloc double[Points];
         Span<double> half = stackalloc double[5 * Alpha];
+        Span<double> result = stackalloc double[25];
         Matrix<T> dw = _output!;
         for (int o = first; o < end; o++)
         {
@@ -724,33 +735,11 @@ internal sealed class WinogradKernels<T> : IChunkJob
                     m[point] *= GradientScales[point / Alpha] * GradientScales[point % Alpha];
                 }
 
-                // half = Awᵀ·M (k × α), then dW = half·Aw (k × k).
-                for (int i = 0; i < k; i++)
+                // dW = Awᵀ·M·Aw (k × k).
+                Sandwich(aw, k, Alpha, m, half, result);
+                for (int i = 0; i < k * k; i++)
                 {
-                    for (int b = 0; b < Alpha; b++)
-                    {
-                        double sum = 0;
-                        for (int a = 0; a < Alpha; a++)
-                        {
-                            sum += aw[(i * Alpha) + a] * m[(a * Alpha) + b];
-                        }
-
-                        half[(i * Alpha) + b] = sum;
-                    }
-                }
-
-                for (int i = 0; i < k; i++)
-                {
-                    for (int j = 0; j < k; j++)
-                    {
-                        double sum = 0;
-                        for (int b = 0; b < Alpha; b++)
-                        {
-                            sum += half[(i * Alpha) + b] * aw[(j * Alpha) + b];
-                        }
-
-                        row[(((c * k) + i) * k) + j] = T.CreateTruncating(sum);
-                    }
+                    row[(c * k * k) + i] = T.CreateTruncating(result[i]);
                 }
             }
         }
