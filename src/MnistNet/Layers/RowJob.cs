@@ -20,7 +20,11 @@ internal abstract class RowJob : IChunkJob
     private int _rows;
 
     /// <inheritdoc/>
-    public void Execute(int chunk) => Rows((int)((long)_rows * chunk / Chunks), (int)((long)_rows * (chunk + 1) / Chunks));
+    public void Execute(int chunk)
+    {
+        (int start, int end) = ChunkShare.Of(chunk, Chunks, _rows);
+        Rows(start, end);
+    }
 
     /// <summary>Runs rows [0, <paramref name="rows"/>) of the pass, on the pool when it touches at least <see cref="MinElements"/> values.</summary>
     protected void RunRows(int rows, long elements)

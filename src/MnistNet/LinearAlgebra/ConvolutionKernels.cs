@@ -141,8 +141,7 @@ internal sealed class ConvolutionKernels<T> : IChunkJob
     }
 
     /// <summary>Items [start, end) of <paramref name="count"/> for <paramref name="chunk"/>: the same split whatever runs it.</summary>
-    private static (int Start, int End) Share(int chunk, int count) =>
-        ((int)((long)count * chunk / Chunks), (int)((long)count * (chunk + 1) / Chunks));
+    private static (int Start, int End) Share(int chunk, int count) => ChunkShare.Of(chunk, Chunks, count);
 
     private readonly ref struct ChunkKernel(ConvolutionKernels<T> job, int chunk) : IVectorKernel<T>
     {

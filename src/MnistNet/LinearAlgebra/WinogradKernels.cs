@@ -70,17 +70,17 @@ internal sealed class WinogradKernels<T> : IChunkJob
 
     private static readonly double[] Aw5 = [1, 1, 1, 1, 1, 0, 0, 1, -1, 2, -2, 0, 0, 1, 1, 4, 4, 0, 0, 1, -1, 8, -8, 0, 0, 1, 1, 16, 16, 1];
 
-    private readonly T[][] _v = new T[Chunks][];
-    private readonly T[][] _m = new T[Chunks][];
-    private readonly T[][] _rows = new T[Chunks][];
+    private readonly T[]?[] _v = new T[Chunks][];
+    private readonly T[]?[] _m = new T[Chunks][];
+    private readonly T[]?[] _rows = new T[Chunks][];
     private T[] _packedU = [];
     private Matrix<T>? _weights;
     private int _mode;
 
     // The weight gradient's buffers: transformed inputs and output gradients per participant (a chunk always runs on
     // participant chunk mod participants), each chunk's sums per point, the zero-padded last lanes of the output gradient.
-    private T[][] _gradientV = [];
-    private T[][] _gradientY = [];
+    private T[]?[] _gradientV = [];
+    private T[]?[] _gradientY = [];
     private T[] _partial = [];
     private T[] _tailGradient = [];
     private int[] _owners = [];
@@ -187,19 +187,10 @@ internal sealed class WinogradKernels<T> : IChunkJob
 
         for (int p = 0; p < _participants; p++)
         {
-            // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
-            if ((_gradientV[p]?.Length ?? 0) < Points * (channels + paddedChannels) * nr)
-            {
-                // V, then its transpose; the transpose's padding channels stay zero.
-                _gradientV[p] = new T[Points * (channels + paddedChannels) * nr];
-            }
-
-            // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
-            if ((_gradientY[p]?.Length ?? 0) < Points * paddedOut * nr)
-            {
-                // The rows past the output channels stay zero.
-                _gradientY[p] = new T[Points * paddedOut * nr];
-            }
+            // V, then its transpose (the channels padded to whole vectors); Ŷ' with the output channels padded to whole
+            // slivers. The padding's products land in sums that are never read.
+            Ensure(ref _gradientV[p], Points * (channels + paddedChannels) * nr);
+            Ensure(ref _gradientY[p], Points * paddedOut * nr);
         }
 
         // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
@@ -316,22 +307,23 @@ internal sealed class WinogradKernels<T> : IChunkJob
         }
     }
 
-    /// <summary>Chunk <paramref name="chunk"/>'s scratch rows, at least <paramref name="length"/> long.</summary>
-    private T[] Rows(int chunk, int length)
+    /// <summary>
+    /// The buffer in <paramref name="slot"/>, replaced by a new one when missing or shorter than <paramref name="length"/>
+    /// (the same layer runs products of other shapes, and a wider vector path needs longer lane blocks).
+    /// </summary>
+    private static T[] Ensure(ref T[]? slot, int length)
     {
-        T[]? rows = _rows[chunk];
         // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
-        if (rows is null || rows.Length < length)
+        if (slot is null || slot.Length < length)
         {
-            rows = _rows[chunk] = new T[length];
+            slot = new T[length];
         }
 
-        return rows;
+        return slot;
     }
 
     /// <summary>Items [start, end) of <paramref name="count"/> for <paramref name="chunk"/>: the same split whatever runs it.</summary>
-    private static (int Start, int End) Share(int chunk, int count) =>
-        ((int)((long)count * chunk / Chunks), (int)((long)count * (chunk + 1) / Chunks));
+    private static (int Start, int End) Share(int chunk, int count) => ChunkShare.Of(chunk, Chunks, count);
 
     private int LaneWidth()
     {
@@ -414,14 +406,9 @@ internal sealed class WinogradKernels<T> : IChunkJob
         int tiles = _tilesY * _tilesX;
         (int start, int end) = Share(chunk, tiles * _laneBlocks);
         // V[c][ξν][e]: each channel's 36 points in one run, written as the transform makes them.
-        T[] v = _v[chunk] ??= new T[Points * channels * nr];
-        T[] mBuffer = _m[chunk] ??= new T[Points * mr * nr];
-        T[] rows = Rows(chunk, channels * Points * nr);
-        // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
-        if (v.Length < Points * channels * nr)
-        {
-            v = _v[chunk] = new T[Points * channels * nr];
-        }
+        T[] v = Ensure(ref _v[chunk], Points * channels * nr);
+        T[] mBuffer = Ensure(ref _m[chunk], Points * mr * nr);
+        T[] rows = Ensure(ref _rows[chunk], channels * Points * nr);
 
         int whole = image.Columns / nr;
         int size = Alpha - g.Kernel + 1;
@@ -490,9 +477,9 @@ internal sealed class WinogradKernels<T> : IChunkJob
         (int first, int last) = Share(chunk, tiles);
         int start = first * _laneBlocks;
         int end = last * _laneBlocks;
-        T[] v = _gradientV[chunk % _participants];
-        T[] yHat = _gradientY[chunk % _participants];
-        T[] rows = Rows(chunk, Points * nr);
+        T[] v = _gradientV[chunk % _participants]!;
+        T[] yHat = _gradientY[chunk % _participants]!;
+        T[] rows = Ensure(ref _rows[chunk], Points * nr);
         int sums = chunk * Points * paddedOut * paddedChannels;
         _partial.AsSpan(sums, Points * paddedOut * paddedChannels).Clear();
         int whole = image.Columns / nr;
