@@ -153,6 +153,41 @@ public sealed class ConvolutionTests
         }
     }
 
+    [Fact]
+    public void Conv2D_Winograd_OneContextAcrossSimdPathsSwitchedAtRunTime_SameBits()
+    {
+        // One context keeps the layer's kernel buffers from pass to pass; switching MnistNetRuntime.SimdPath between passes
+        // (scalar first: the shortest lane blocks) must grow them, and give the scalar pass's bits, forward and backward.
+        var layer = new Conv2D<float>(8, 6, 7, 9, 5);
+        TestData.Random<float>(9, 8 * 25, 31).CopyTo(layer.Weight.Value);
+        TestData.Random<float>(9, 1, 32).CopyTo(layer.Bias.Value);
+        Matrix<float> x = TestData.Random<float>(layer.InputSize, 40, 33);
+        Matrix<float> dy = TestData.Random<float>(layer.OutputSize, 40, 34);
+        var context = new LayerContext(40);
+        context.Begin(40, default, training: true);
+        var results = new List<(SimdPath Path, Matrix<float> Y, Matrix<float> Dx, Matrix<float> Dw)>();
+        foreach (SimdPath path in new[] { SimdPath.Scalar }.Concat(Paths()).Distinct())
+        {
+            TestData.OnPath(path, () =>
+            {
+                var y = new Matrix<float>(layer.OutputSize, 40);
+                var dx = new Matrix<float>(layer.InputSize, 40);
+                var dw = new Matrix<float>(9, 8 * 25);
+                layer.Forward(context, x, y);
+                layer.Backward(context, x, y, dy, dx, [dw, new Matrix<float>(9, 1)]);
+                results.Add((path, y, dx, dw));
+            });
+        }
+
+        Assert.True(results.Count >= 2, "at least the scalar path and one vector path");
+        foreach (var r in results.Skip(1))
+        {
+            Assert.True(TestData.SameBits(results[0].Y, r.Y), $"Y: {results[0].Path} vs {r.Path}");
+            Assert.True(TestData.SameBits(results[0].Dx, r.Dx), $"dX: {results[0].Path} vs {r.Path}");
+            Assert.True(TestData.SameBits(results[0].Dw, r.Dw), $"dW: {results[0].Path} vs {r.Path}");
+        }
+    }
+
     [Theory]
     [InlineData(3, true)]
     [InlineData(5, true)]
