@@ -16,7 +16,10 @@ namespace MnistNet.LinearAlgebra;
 /// operand is <c>a[i·rsA + p·csA]</c> and element (p, j) of the right one is <c>b[p·rsB + j·csB]</c>.</para>
 /// <para>Each element of C is one sequential fused multiply-add chain over p (the k blocks continue the chain from
 /// the value stored in C), so the result has exactly the bits of the unpacked kernel and of the scalar path, on any
-/// number of threads. Columns of C are split into fixed chunks of <see cref="ChunkColumns"/>.</para>
+/// number of threads. Columns of C are split into fixed chunks of <see cref="ChunkColumns"/>; when that gives fewer
+/// than <see cref="MinimumChunks"/> (a dense layer's forward pass and input gradient on a batch of 128 have one), rows
+/// are split too, into at most <see cref="RowBlocks"/> blocks of whole slivers, and each column chunk's B is packed
+/// once for all of k before the row blocks share it. Which chunk computes a tile never changes its chain.</para>
 /// </remarks>
 [SkipLocalsInit]
 internal static class PackedGemm
@@ -30,6 +33,12 @@ internal static class PackedGemm
     /// <summary>Columns of C per parallel chunk (and per packed block of B).</summary>
     public const int ChunkColumns = 128;
 
+    /// <summary>Fewest parallel chunks of C before its rows are split as well as its columns.</summary>
+    public const int MinimumChunks = 4;
+
+    /// <summary>Most row blocks per column chunk when rows are split.</summary>
+    public const int RowBlocks = 8;
+
     /// <summary>Whether the packed kernel is worth its packing cost for an M × K · K × N product (measured: from about 300³ up).</summary>
     // Stryker disable once all : which kernel runs is speed only: the packed and the unpacked kernels give the same bits (PackedGemmTests compares them bit for bit on every path)
     public static bool IsWorthwhile(int m, int k, int n) => m >= 2 * MR && k >= 16 && n >= 64 && (long)m * n * k > 1L << 24;
@@ -40,18 +49,24 @@ internal static class PackedGemm
         int m = c.Rows;
         int n = c.Columns;
         int slivers = (m + MR - 1) / MR;
+        int columnChunks = (n + ChunkColumns - 1) / ChunkColumns;
+        // Stryker disable once Equality,Arithmetic : how rows are blocked is speed only: every split gives the same bits (PackedGemmTests)
+        int sliversPerBlock = columnChunks >= MinimumChunks ? slivers : (slivers + RowBlocks - 1) / RowBlocks;
+        int rowBlocks = (slivers + sliversPerBlock - 1) / sliversPerBlock;
         GemmJob<T> job = GemmJob<T>.ForCurrentThread;
         try
         {
             // The packing buffers belong to the calling thread's job, one for B per column chunk, so which thread runs
             // which chunk never decides whether something is allocated (a shared pool did, now and then).
-            job.Set(a, rsA, csA, b, rsB, csB, k, c, MnistNetRuntime.Resolve(path), slivers * MR * k, (n + ChunkColumns - 1) / ChunkColumns);
+            job.Set(a, rsA, csA, b, rsB, csB, k, c, MnistNetRuntime.Resolve(path), slivers * MR * k, columnChunks, sliversPerBlock, rowBlocks);
 
-            // Phase 1: pack A (one chunk per group of 16 slivers); phase 2: the products, by column chunks.
+            // Phase 1: pack A (one chunk per group of 16 slivers) and, when rows are split, each column chunk's B for
+            // all of k; phase 2: the products, by column chunks (times row blocks).
+            int aChunks = (slivers + 15) / 16;
             job.Phase = 1;
-            WorkerPool.Shared.Run(job, (slivers + 15) / 16, maxThreads);
+            WorkerPool.Shared.Run(job, aChunks + (rowBlocks > 1 ? columnChunks : 0), maxThreads);
             job.Phase = 2;
-            WorkerPool.Shared.Run(job, (n + ChunkColumns - 1) / ChunkColumns, maxThreads);
+            WorkerPool.Shared.Run(job, columnChunks * rowBlocks, maxThreads);
         }
         // Stryker disable once Block,Statement : releases the operands for the collector; no value depends on it
         finally
@@ -230,14 +245,17 @@ internal static class PackedGemm
         private SimdPath _path;
         private T[] _packedA = [];
         private T[][] _packedB = [];
+        private T[][] _wholeB = [];
+        private int _columnChunks, _sliversPerBlock, _rowBlocks;
 
         public int Phase { get; set; }
 
         public static GemmJob<T> ForCurrentThread => t_instance ??= new GemmJob<T>();
 
-        public void Set(Matrix<T> a, int rsA, int csA, Matrix<T> b, int rsB, int csB, int k, Matrix<T> c, SimdPath path, int packedALength, int chunks)
+        public void Set(Matrix<T> a, int rsA, int csA, Matrix<T> b, int rsB, int csB, int k, Matrix<T> c, SimdPath path, int packedALength, int chunks, int sliversPerBlock, int rowBlocks)
         {
             (_a, _rsA, _csA, _b, _rsB, _csB, _k, _c, _path) = (a, rsA, csA, b, rsB, csB, k, c, path);
+            (_columnChunks, _sliversPerBlock, _rowBlocks) = (chunks, sliversPerBlock, rowBlocks);
             // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
             if (_packedA.Length < packedALength)
             {
@@ -258,6 +276,26 @@ internal static class PackedGemm
 
                 _packedB = grown;
             }
+
+            if (rowBlocks > 1)
+            {
+                // Room for a column chunk's B over all of k, in any path's slivers.
+                int whole = k * ((ChunkColumns + 31) / 32 * 32);
+                // Stryker disable once Equality : growing by no chunks (a copy of the same arrays) changes no value
+                if (_wholeB.Length < chunks)
+                {
+                    Array.Resize(ref _wholeB, chunks);
+                }
+
+                for (int i = 0; i < chunks; i++)
+                {
+                    // Stryker disable once Equality : reallocating a buffer of exactly the right size changes no value
+                    if (_wholeB[i] is null || _wholeB[i].Length < whole)
+                    {
+                        _wholeB[i] = new T[whole];
+                    }
+                }
+            }
         }
 
         public void Clear()
@@ -270,6 +308,14 @@ internal static class PackedGemm
             if (Phase == 1)
             {
                 int slivers = (_c.Rows + MR - 1) / MR;
+                int aChunks = (slivers + 15) / 16;
+                if (chunk >= aChunks)
+                {
+                    var packer = new ChunkKernel(this, chunk - aChunks, packWholeB: true);
+                    Simd.Dispatch<T, ChunkKernel>(_path, ref packer);
+                    return;
+                }
+
                 for (int s = chunk * 16; s < Math.Min(slivers, (chunk + 1) * 16); s++)
                 {
                     PackA(ref _a.UnsafeStart, _rsA, _csA, _c.Rows, _k, s * MR, _packedA.AsSpan(s * MR * _k, MR * _k));
@@ -278,16 +324,42 @@ internal static class PackedGemm
                 return;
             }
 
-            var kernel = new ChunkKernel(this, chunk);
+            var kernel = new ChunkKernel(this, chunk, packWholeB: false);
             Simd.Dispatch<T, ChunkKernel>(_path, ref kernel);
         }
 
-        /// <summary>One column chunk of the product for <see cref="Simd.Dispatch"/>.</summary>
-        private readonly ref struct ChunkKernel(GemmJob<T> job, int chunk) : IVectorKernel<T>
+        /// <summary>One chunk of the product, or one column chunk's packing of B, for <see cref="Simd.Dispatch"/>.</summary>
+        private readonly ref struct ChunkKernel(GemmJob<T> job, int chunk, bool packWholeB) : IVectorKernel<T>
         {
             public void Run<TVec, TOps>()
                 where TVec : struct
-                where TOps : ISimdOps<T, TVec> => job.Columns<TVec, TOps>(chunk);
+                where TOps : ISimdOps<T, TVec>
+            {
+                if (packWholeB)
+                {
+                    job.PackWholeB<TVec, TOps>(chunk);
+                }
+                else
+                {
+                    job.Columns<TVec, TOps>(chunk);
+                }
+            }
+        }
+
+        // One column chunk's B over all of k, k block after k block, each laid out as Columns packs it.
+        private void PackWholeB<TVec, TOps>(int columnChunk)
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec>
+        {
+            int nr = 2 * TOps.Count;
+            int j0 = columnChunk * ChunkColumns;
+            int j1 = Math.Min(j0 + ChunkColumns, _c.Columns);
+            int width = (j1 - j0 + nr - 1) / nr * nr;
+            for (int p0 = 0; p0 < _k; p0 += KC)
+            {
+                int kc = Math.Min(KC, _k - p0);
+                PackB(ref _b.UnsafeStart, _rsB, _csB, p0, p0 + kc, j0, j1, nr, _wholeB[columnChunk].AsSpan(p0 * width, kc * width));
+            }
         }
 
         private void Columns<TVec, TOps>(int chunk)
@@ -295,17 +367,22 @@ internal static class PackedGemm
             where TOps : ISimdOps<T, TVec>
         {
             int nr = 2 * TOps.Count;
-            int j0 = chunk * ChunkColumns;
+            int columnChunk = chunk % _columnChunks;
+            int rowBlock = chunk / _columnChunks;
+            int j0 = columnChunk * ChunkColumns;
             int j1 = Math.Min(j0 + ChunkColumns, _c.Columns);
-            int m = _c.Rows;
+            int width = (j1 - j0 + nr - 1) / nr * nr;
+            int i0First = rowBlock * _sliversPerBlock * MR;
+            int i1 = Math.Min(_c.Rows, i0First + (_sliversPerBlock * MR));
             int k = _k;
-            T[] packedB = _packedB[chunk];
+            bool shared = _rowBlocks > 1;
+            T[] packedB = shared ? _wholeB[columnChunk] : _packedB[columnChunk];
             {
                 ref T c = ref _c.UnsafeStart;
                 nint ldc = _c.Stride;
                 if (k == 0)
                 {
-                    for (int i = 0; i < m; i++)
+                    for (int i = i0First; i < i1; i++)
                     {
                         _c.Row(i)[j0..j1].Clear();
                     }
@@ -316,15 +393,24 @@ internal static class PackedGemm
                 for (int p0 = 0; p0 < k; p0 += KC)
                 {
                     int kc = Math.Min(KC, k - p0);
-                    PackB(ref _b.UnsafeStart, _rsB, _csB, p0, p0 + kc, j0, j1, nr, packedB);
+                    int block = 0;
+                    if (shared)
+                    {
+                        block = p0 * width;
+                    }
+                    else
+                    {
+                        PackB(ref _b.UnsafeStart, _rsB, _csB, p0, p0 + kc, j0, j1, nr, packedB);
+                    }
+
                     for (int js = j0, sliver = 0; js < j1; js += nr, sliver++)
                     {
-                        ref T bp = ref packedB[sliver * kc * nr];
+                        ref T bp = ref packedB[block + (sliver * kc * nr)];
                         int cols = Math.Min(nr, j1 - js);
-                        for (int i0 = 0; i0 < m; i0 += MR)
+                        for (int i0 = i0First; i0 < i1; i0 += MR)
                         {
                             ref T ap = ref _packedA[((i0 / MR) * MR * k) + (p0 * MR)];
-                            MicroKernel<T, TVec, TOps>(ref ap, ref bp, kc, ref Unsafe.Add(ref c, (i0 * ldc) + js), ldc, Math.Min(MR, m - i0), cols, accumulate: p0 > 0);
+                            MicroKernel<T, TVec, TOps>(ref ap, ref bp, kc, ref Unsafe.Add(ref c, (i0 * ldc) + js), ldc, Math.Min(MR, i1 - i0), cols, accumulate: p0 > 0);
                         }
                     }
                 }
