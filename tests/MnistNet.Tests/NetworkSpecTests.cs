@@ -13,13 +13,80 @@ namespace MnistNet.Tests;
 public sealed class NetworkSpecTests
 {
     [Fact]
+    public void ShortForm_PoolAfterConvolution_TakesTheReLUAfterThePool_SameValuesAndGradientsAsReLUFirst()
+    {
+        // The short form writes conv, pool, relu where a pool follows a convolution (the ReLU then touches a quarter of
+        // the values); elsewhere the ReLU follows the convolution or dense layer.
+        Assert.Equal("1x12x12:conv4k3,pool,relu,conv6k3,relu,dense5,relu,dense10", NetworkSpec.Expand("conv4k3,pool,conv6k3,dense5", 1, 12, 12, 10));
+
+        // Both orders compute the same function: max(relu(a), relu(b)) = relu(max(a, b)), and the gradient reaches the
+        // same input either way (a window whose maximum is ≤ 0 passes none). Integer weights and inputs make exact ties
+        // in the pooling windows, positive and negative, so the routing of ties is tested too.
+        Network<double> pooledFirst = NetworkSpec.Create<double>(NetworkSpec.Parse("2x8x8:conv5k3,pool,relu,conv4k3,pool,relu,dense10"));
+        Network<double> reluFirst = NetworkSpec.Create<double>(NetworkSpec.Parse("2x8x8:conv5k3,relu,pool,conv4k3,relu,pool,dense10"));
+        var random = new Prng(5);
+        for (int p = 0; p < pooledFirst.Parameters.Count; p++)
+        {
+            Span<double> values = pooledFirst.Parameters[p].Value.AsSpan();
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = random.NextInt32(3) - 1;
+            }
+
+            pooledFirst.Parameters[p].Value.CopyTo(reluFirst.Parameters[p].Value);
+        }
+
+        const int m = 37;
+        var x = new Matrix<double>(128, m);
+        Span<double> pixels = x.AsSpan();
+        for (int i = 0; i < pixels.Length; i++)
+        {
+            pixels[i] = random.NextInt32(3);
+        }
+
+        ushort[] labels = [.. Enumerable.Range(0, m).Select(e => (ushort)(e % 10))];
+        var first = new NetworkWorkspace<double>(pooledFirst, m);
+        var second = new NetworkWorkspace<double>(reluFirst, m);
+        double loss = pooledFirst.ComputeGradients(x, labels, first);
+        Assert.Equal(loss, reluFirst.ComputeGradients(x, labels, second));
+        for (int p = 0; p < first.Gradients.Count; p++)
+        {
+            Assert.True(TestData.SameBits(first.Gradients[p], second.Gradients[p]), $"gradient {p}");
+        }
+
+        // Not vacuous: some windows tie at a positive maximum, some have a maximum ≤ 0, and the gradients are not all zero.
+        Matrix<double> z = first.Outputs[0];
+        int positiveTies = 0, nonPositive = 0;
+        for (int c = 0; c < 5; c++)
+        {
+            for (int y = 0; y < 4; y++)
+            {
+                for (int w = 0; w < 4; w++)
+                {
+                    for (int e = 0; e < m; e++)
+                    {
+                        int top = (((c * 8) + (2 * y)) * 8) + (2 * w);
+                        double[] window = [z[top, e], z[top + 1, e], z[top + 8, e], z[top + 9, e]];
+                        double max = window.Max();
+                        positiveTies += max > 0 && window.Count(v => v == max) > 1 ? 1 : 0;
+                        nonPositive += max <= 0 ? 1 : 0;
+                    }
+                }
+            }
+        }
+
+        Assert.True(positiveTies > 20 && nonPositive > 20, $"{positiveTies} positive ties, {nonPositive} windows ≤ 0");
+        Assert.Contains(first.Gradients[0].AsSpan().ToArray(), v => v != 0);
+    }
+
+    [Fact]
     public void ShortForm_BuildsTheLayersWithReLUsAndTheOutputLayer()
     {
         Network<float> net = NetworkSpec.Build<float>("conv8k5, pool,conv16k3valid,pool,dense32,dropout0.25", 1, 28, 28, 10, seed: 1);
-        Assert.Equal("1x28x28:conv8k5,relu,pool,conv16k3valid,relu,pool,dense32,relu,dropout0.25,dense10", net.Architecture);
-        Type[] kinds = [typeof(Conv2D<float>), typeof(ReLU<float>), typeof(MaxPool2D<float>), typeof(Conv2D<float>), typeof(ReLU<float>), typeof(MaxPool2D<float>), typeof(Dense<float>), typeof(ReLU<float>), typeof(Dropout<float>), typeof(Dense<float>), typeof(SoftmaxCrossEntropy<float>)];
+        Assert.Equal("1x28x28:conv8k5,pool,relu,conv16k3valid,pool,relu,dense32,relu,dropout0.25,dense10", net.Architecture);
+        Type[] kinds = [typeof(Conv2D<float>), typeof(MaxPool2D<float>), typeof(ReLU<float>), typeof(Conv2D<float>), typeof(MaxPool2D<float>), typeof(ReLU<float>), typeof(Dense<float>), typeof(ReLU<float>), typeof(Dropout<float>), typeof(Dense<float>), typeof(SoftmaxCrossEntropy<float>)];
         Assert.Equal(kinds, net.Layers.Select(l => l.GetType()));
-        Assert.Equal([784, 8 * 784, 8 * 784, 8 * 196, 16 * 144, 16 * 144, 16 * 36, 32, 32, 32, 10], net.Layers.Select(l => l.InputSize));
+        Assert.Equal([784, 8 * 784, 8 * 196, 8 * 196, 16 * 144, 16 * 36, 16 * 36, 32, 32, 32, 10], net.Layers.Select(l => l.InputSize));
         var second = (Conv2D<float>)net.Layers[3];
         Assert.Equal((8, 14, 14, 16, 3, ConvolutionPadding.Valid), (second.InChannels, second.Height, second.Width, second.OutChannels, second.KernelSize, second.Padding));
         Assert.Equal(0.25, ((Dropout<float>)net.Layers[8]).Rate);
@@ -58,7 +125,7 @@ public sealed class NetworkSpecTests
     }
 
     [Theory]
-    [InlineData("conv32k5,relu,dense10", "'conv32k5,relu,dense10' has no input shape: expected e.g. 1x28x28:conv32k5,relu,pool,dense10.")]
+    [InlineData("conv32k5,relu,dense10", "'conv32k5,relu,dense10' has no input shape: expected e.g. 1x28x28:conv32k5,pool,relu,dense10.")]
     [InlineData("1x28:dense10", "the input shape '1x28' is neither channels x height x width (1x28x28) nor a size (784).")]
     [InlineData("0:dense10", "the input shape '0' is neither channels x height x width (1x28x28) nor a size (784).")]
     [InlineData("1x0x28:dense10", "the input shape '1x0x28' is neither channels x height x width (1x28x28) nor a size (784).")]

@@ -15,7 +15,7 @@ public class ReadmeExampleTests
         var mnist = MnistDataset.Load(TestData.DataFolder);
         Network<float> cnn = NetworkSpec.Build<float>("conv16k5,pool,conv32k5,pool,dense128,dropout0.25",
                                                       channels: 1, height: 28, width: 28, classes: 10, seed: 0);
-        Assert.Equal("1x28x28:conv16k5,relu,pool,conv32k5,relu,pool,dense128,relu,dropout0.25,dense10", cnn.Architecture);
+        Assert.Equal("1x28x28:conv16k5,pool,relu,conv32k5,pool,relu,dense128,relu,dropout0.25,dense10", cnn.Architecture);
         new Trainer<float>(cnn, new Adam<float>(0.002), new TrainingOptions { Epochs = 1, BatchSize = 128 }).Fit(mnist.Train.Slice(0, 512), cancellationToken: TestContext.Current.CancellationToken);
         string path = Path.Combine(Path.GetTempPath(), $"mnistnet-readme-cnn-{Guid.NewGuid():N}.safetensors");
         try

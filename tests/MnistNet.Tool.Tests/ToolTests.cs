@@ -234,8 +234,8 @@ public sealed class ToolTests(TrainedByTool trained) : IDisposable
         string model = Path.Combine(_folder, "cnn.safetensors");
         (int code, string output, string error) = Mnistnet.Run("train", "--arch", "conv4k5,pool,dense16", "--epochs", "1", "--data", BundledData.MnistFolder, "--save", model);
         Assert.True(code == 0, error);
-        Assert.Contains("network: 1x28x28:conv4k5,relu,pool,dense16,relu,dense10 (", output);
-        Assert.Equal("1x28x28:conv4k5,relu,pool,dense16,relu,dense10", MnistNet.Serialization.ModelFile.ReadMetadata(model)["architecture"]);
+        Assert.Contains("network: 1x28x28:conv4k5,pool,relu,dense16,relu,dense10 (", output);
+        Assert.Equal("1x28x28:conv4k5,pool,relu,dense16,relu,dense10", MnistNet.Serialization.ModelFile.ReadMetadata(model)["architecture"]);
 
         (code, output, error) = Mnistnet.Run("evaluate", model, "--data", BundledData.MnistFolder, "--json");
         Assert.True(code == 0, error);

@@ -12,7 +12,7 @@ public sealed class ModelFileTests
             MnistNet.Networks.Network<float> network = MnistNet.Networks.NetworkSpec.Build<float>("conv4k5,pool,dense16", 1, 28, 28, 10, seed: 5);
             network.Save(path);
             DigitModel model = DigitModel.Create(path, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-            Assert.Contains("1x28x28:conv4k5,relu,pool,dense16,relu,dense10", model.Description);
+            Assert.Contains("1x28x28:conv4k5,pool,relu,dense16,relu,dense10", model.Description);
             float[] pixels = [.. Enumerable.Range(0, 784).Select(i => (i * 37 % 255) / 255f)];
             float[] probabilities = model.Probabilities(pixels);
             var x = new MnistNet.LinearAlgebra.Matrix<float>(784, 1);

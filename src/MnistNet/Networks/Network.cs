@@ -120,7 +120,7 @@ public class Network<T>
 
     /// <summary>
     /// Gets the architecture as text: "784-256-10" for a <see cref="DenseNetwork{T}"/>; for other networks of MnistNet's
-    /// layers the full form of <see cref="NetworkSpec"/> (e.g. "1x28x28:conv32k5,relu,pool,dense10"), which model files
+    /// layers the full form of <see cref="NetworkSpec"/> (e.g. "1x28x28:conv32k5,pool,relu,dense10"), which model files
     /// store and <see cref="ModelFile.LoadNetwork{T}"/> rebuilds; else (a layer of your own) the layers' descriptions.
     /// </summary>
     public virtual string Architecture => NetworkSpec.Describe(_layers) ?? string.Join(", ", _layers.Select(l => l.ToString()));

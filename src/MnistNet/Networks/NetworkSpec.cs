@@ -11,15 +11,18 @@ namespace MnistNet.Networks;
 /// <remarks>
 /// <para><b>Short form</b> (<see cref="Build{T}"/>): layers separated by commas, for images of C × H × W and a number of
 /// classes — <c>conv{channels}k{size}</c> (a 'same' convolution; <c>…valid</c> for none), <c>pool</c> (2 × 2 max
-/// pooling), <c>dense{units}</c>, <c>dropout{p}</c>. Every convolution and dense layer is followed by a ReLU, and the
-/// stack ends with a dense layer to the classes and softmax: <c>conv32k5,pool,conv64k5,pool,dense512,dropout0.5</c>.</para>
+/// pooling), <c>dense{units}</c>, <c>dropout{p}</c>. Every convolution and dense layer is followed by a ReLU — after
+/// the pooling where a <c>pool</c> follows a convolution (max-pooling and ReLU commute, values and gradients alike, and
+/// the ReLU then touches a quarter of the values) — and the stack ends with a dense layer to the classes and softmax:
+/// <c>conv32k5,pool,conv64k5,pool,dense512,dropout0.5</c>.</para>
 /// <para><b>Full form</b> (<see cref="Network{T}.Architecture"/> of such a network, the <c>architecture</c> entry of its
 /// model file): the input shape, a colon, then every layer with <c>relu</c> written out and the output dense layer,
-/// e.g. <c>1x28x28:conv32k5,relu,pool,dense10</c> (softmax is always last and not written).</para>
+/// e.g. <c>1x28x28:conv32k5,pool,relu,dense10</c> (softmax is always last and not written). Any order the layers
+/// allow is accepted, such as <c>1x28x28:conv32k5,relu,pool,dense10</c> (what MnistNet 0.3's short form wrote).</para>
 /// </remarks>
 public static class NetworkSpec
 {
-    /// <summary>Builds a network from the short form, with ReLU after each convolution and dense layer and a dense output layer, initialised from <paramref name="seed"/>.</summary>
+    /// <summary>Builds a network from the short form, with ReLU after each convolution (after its pooling, where one follows) and dense layer and a dense output layer, initialised from <paramref name="seed"/>.</summary>
     /// <typeparam name="T">float or double.</typeparam>
     /// <param name="stack">The hidden layers, e.g. <c>conv32k5,pool,dense128,dropout0.5</c>; empty for a linear model.</param>
     /// <param name="channels">Input channels (1 for MNIST).</param>
@@ -52,7 +55,7 @@ public static class NetworkSpec
     /// <summary>
     /// Checks a short form and returns its full form (as <see cref="Network{T}.Architecture"/> will read), without
     /// building anything: e.g. <c>conv32k5,pool</c> for 1 × 28 × 28 and 10 classes gives
-    /// <c>1x28x28:conv32k5,relu,pool,dense10</c>.
+    /// <c>1x28x28:conv32k5,pool,relu,dense10</c>.
     /// </summary>
     /// <param name="stack">The hidden layers in the short form.</param>
     /// <param name="channels">Input channels.</param>
@@ -71,10 +74,20 @@ public static class NetworkSpec
         ArgumentOutOfRangeException.ThrowIfLessThan(classes, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(classes, SoftmaxCrossEntropy<float>.MaxClasses);
         var explicitLayers = new List<string>();
-        foreach (string token in Tokens(stack))
+        string[] tokens = [.. Tokens(stack)];
+        for (int i = 0; i < tokens.Length; i++)
         {
+            string token = tokens[i];
             explicitLayers.Add(token);
-            if (token.StartsWith("conv", StringComparison.Ordinal) || token.StartsWith("dense", StringComparison.Ordinal))
+            if (token.StartsWith("conv", StringComparison.Ordinal) && i + 1 < tokens.Length && tokens[i + 1] == "pool")
+            {
+                // conv, pool, relu: max-pooling and ReLU commute (max(relu(a), relu(b)) = relu(max(a, b)), and both
+                // backward passes give the same gradient), so the ReLU runs on a quarter of the values.
+                explicitLayers.Add("pool");
+                explicitLayers.Add("relu");
+                i++;
+            }
+            else if (token.StartsWith("conv", StringComparison.Ordinal) || token.StartsWith("dense", StringComparison.Ordinal))
             {
                 explicitLayers.Add("relu");
             }
@@ -96,7 +109,7 @@ public static class NetworkSpec
         int colon = full.IndexOf(':', StringComparison.Ordinal);
         if (colon < 0)
         {
-            throw new FormatException($"'{full}' has no input shape: expected e.g. 1x28x28:conv32k5,relu,pool,dense10.");
+            throw new FormatException($"'{full}' has no input shape: expected e.g. 1x28x28:conv32k5,pool,relu,dense10.");
         }
 
         string[] dims = full[..colon].Split('x');
