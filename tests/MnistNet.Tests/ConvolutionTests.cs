@@ -94,11 +94,14 @@ public sealed class ConvolutionTests
     [InlineData(10, 4, 4, 8, 3, false, 1)]
     [InlineData(8, 14, 14, 8, 5, true, 64)]
     [InlineData(12, 3, 8, 8, 5, true, 20)]
+    [InlineData(70, 5, 6, 8, 3, true, 9)]
+    [InlineData(8, 4, 5, 66, 5, true, 5)]
     public void Conv2D_Winograd_MatchesReferenceOnEveryPath(int c, int h, int w, int o, int k, bool same, int m)
     {
         // Shapes that take Winograd's transforms in the forward pass and the input gradient (k = 3 or 5, at least 8
         // channels on both sides): grids that leave partial tiles (4 × 4 or 2 × 2 outputs per tile), 'valid' padding,
-        // batches that leave a short lane block (or are one), more output channels than a whole number of slivers.
+        // batches that leave a short lane block (or are one), more output channels than a whole number of slivers, and
+        // more than one block of channels (WinogradKernels.SandwichBlock) for the weights' and weight gradient's transforms.
         var layer = new Conv2D<float>(c, h, w, o, k, same ? ConvolutionPadding.Same : ConvolutionPadding.Valid);
         var transposed = layer.Geometry.Transposed(o);
         Assert.True(WinogradKernels<float>.Supports(layer.Geometry, o), "forward");

@@ -35,6 +35,9 @@ internal sealed class WinogradKernels<T> : IChunkJob
     /// <summary>Chunks per pass: fixed, so that every chunk keeps its own buffers from the first step on and the weight gradient sums the same parts in the same order on any number of threads.</summary>
     internal const int Chunks = 8;
 
+    /// <summary>Channels per block of the weights' and the weight gradient's transforms (one per SIMD lane).</summary>
+    internal const int SandwichBlock = 64;
+
     private const int TransformWeightsMode = 0;
     private const int MultiplyMode = 1;
     private const int GradientPartsMode = 2;
@@ -272,42 +275,6 @@ internal sealed class WinogradKernels<T> : IChunkJob
     }
 
     /// <summary>
-    /// <paramref name="result"/> (r × r) = L·M·Lᵀ for L = <paramref name="left"/> (r × n) and M = <paramref name="middle"/>
-    /// (n × n), all row-major, in double (<paramref name="half"/> holds L·M): the weights' transform G g Gᵀ and the weight
-    /// gradient's output transform Awᵀ M Aw.
-    /// </summary>
-    private static void Sandwich(double[] left, int r, int n, ReadOnlySpan<double> middle, Span<double> half, Span<double> result)
-    {
-        for (int a = 0; a < r; a++)
-        {
-            for (int j = 0; j < n; j++)
-            {
-                double sum = 0;
-                for (int i = 0; i < n; i++)
-                {
-                    sum += left[(a * n) + i] * middle[(i * n) + j];
-                }
-
-                half[(a * n) + j] = sum;
-            }
-        }
-
-        for (int a = 0; a < r; a++)
-        {
-            for (int b = 0; b < r; b++)
-            {
-                double sum = 0;
-                for (int j = 0; j < n; j++)
-                {
-                    sum += half[(a * n) + j] * left[(b * n) + j];
-                }
-
-                result[(a * r) + b] = sum;
-            }
-        }
-    }
-
-    /// <summary>
     /// The buffer in <paramref name="slot"/>, replaced by a new one when missing or shorter than <paramref name="length"/>
     /// (the same layer runs products of other shapes, and a wider vector path needs longer lane blocks).
     /// </summary>
@@ -340,26 +307,36 @@ internal sealed class WinogradKernels<T> : IChunkJob
     private void TransformWeights(Matrix<T> weights, int channels, int k, int first, int end)
     {
         double[] g = k == 3 ? G3 : G5;
-        Span<double> kernel = stackalloc double[25];
-        Span<double> half = stackalloc double[Alpha * 5];
-        Span<double> u = stackalloc double[Points];
+        Span<double> kernels = stackalloc double[25 * SandwichBlock];
+        Span<double> half = stackalloc double[Alpha * 5 * SandwichBlock];
+        Span<double> u = stackalloc double[Points * SandwichBlock];
         int mr = PackedGemm.MR;
         for (int o = first; o < end; o++)
         {
             ReadOnlySpan<T> row = weights.Row(o);
-            for (int c = 0; c < channels; c++)
+            for (int c0 = 0; c0 < channels; c0 += SandwichBlock)
             {
-                for (int i = 0; i < k * k; i++)
+                int count = Math.Min(SandwichBlock, channels - c0);
+                for (int c = 0; c < count; c++)
                 {
-                    kernel[i] = double.CreateTruncating(row[(c * k * k) + i]);
+                    ReadOnlySpan<T> kernel = row.Slice((c0 + c) * k * k, k * k);
+                    for (int i = 0; i < kernel.Length; i++)
+                    {
+                        kernels[(i * SandwichBlock) + c] = double.CreateTruncating(kernel[i]);
+                    }
                 }
 
-                // u = G·g·Gᵀ (α × α).
-                Sandwich(g, Alpha, k, kernel, half, u);
-
+                // u = G·g·Gᵀ (α × α), one channel per lane.
+                var loop = new SandwichLoop(ref kernels[0], ref half[0], ref u[0], g, Alpha, k, null);
+                Simd.Cascade<double, SandwichLoop>(_path, ref loop, 0, count);
                 for (int point = 0; point < Points; point++)
                 {
-                    _packedU[(((point * _slivers * mr) + o) * channels) + c] = T.CreateTruncating(u[point]);
+                    Span<T> packed = _packedU.AsSpan((((point * _slivers * mr) + o) * channels) + c0, count);
+                    ReadOnlySpan<double> values = u.Slice(point * SandwichBlock, count);
+                    for (int c = 0; c < count; c++)
+                    {
+                        packed[c] = T.CreateTruncating(values[c]);
+                    }
                 }
             }
         }
@@ -681,7 +658,8 @@ internal sealed class WinogradKernels<T> : IChunkJob
 
     /// <summary>
     /// dW[o, (c, i, j)] = (Awᵀ M Aw)[i, j], M[ξν] the chunks' sums for (o, c) added in chunk order, for output channels
-    /// [<paramref name="first"/>, <paramref name="end"/>); computed in double and rounded once.
+    /// [<paramref name="first"/>, <paramref name="end"/>); computed in double and rounded once, channels in blocks of
+    /// <see cref="SandwichBlock"/>, one per SIMD lane (<see cref="SandwichLoop"/>).
     /// </summary>
     private void FinishWeightGradient(int first, int end)
     {
@@ -692,15 +670,16 @@ internal sealed class WinogradKernels<T> : IChunkJob
         int paddedChannels = _paddedChannels;
         int paddedOut = (_outChannels + PackedGemm.MR - 1) / PackedGemm.MR * PackedGemm.MR;
         double[] aw = k == 3 ? Aw3 : Aw5;
-        Span<double> m = stackalloc double[Points];
-        Span<double> half = stackalloc double[5 * Alpha];
-        Span<double> result = stackalloc double[25];
+        Span<double> m = stackalloc double[Points * SandwichBlock];
+        Span<double> half = stackalloc double[5 * Alpha * SandwichBlock];
+        Span<double> result = stackalloc double[25 * SandwichBlock];
         Matrix<T> dw = _output!;
         for (int o = first; o < end; o++)
         {
             Span<T> row = dw.Row(o);
-            for (int c = 0; c < channels; c++)
+            for (int c0 = 0; c0 < channels; c0 += SandwichBlock)
             {
+                int count = Math.Min(SandwichBlock, channels - c0);
                 m.Clear();
                 for (int chunk = 0; chunk < Chunks; chunk++)
                 {
@@ -710,25 +689,91 @@ internal sealed class WinogradKernels<T> : IChunkJob
                         continue;
                     }
 
-                    int partial = chunk * Points * paddedOut * paddedChannels;
+                    int partial = (chunk * Points * paddedOut * paddedChannels) + (o * paddedChannels) + c0;
                     for (int point = 0; point < Points; point++)
                     {
-                        m[point] += double.CreateTruncating(_partial[partial + (((point * paddedOut) + o) * paddedChannels) + c]);
+                        ReadOnlySpan<T> sums = _partial.AsSpan(partial + (point * paddedOut * paddedChannels), count);
+                        Span<double> target = m.Slice(point * SandwichBlock, count);
+                        for (int c = 0; c < count; c++)
+                        {
+                            target[c] += double.CreateTruncating(sums[c]);
+                        }
                     }
                 }
 
-                for (int point = 0; point < Points; point++)
+                // dW = Awᵀ·(M scaled)·Aw (k × k), one channel per lane.
+                var loop = new SandwichLoop(ref m[0], ref half[0], ref result[0], aw, k, Alpha, GradientScales);
+                Simd.Cascade<double, SandwichLoop>(_path, ref loop, 0, count);
+                for (int c = 0; c < count; c++)
                 {
-                    m[point] *= GradientScales[point / Alpha] * GradientScales[point % Alpha];
-                }
-
-                // dW = Awᵀ·M·Aw (k × k).
-                Sandwich(aw, k, Alpha, m, half, result);
-                for (int i = 0; i < k * k; i++)
-                {
-                    row[(c * k * k) + i] = T.CreateTruncating(result[i]);
+                    Span<T> weights = row.Slice((c0 + c) * k * k, k * k);
+                    for (int i = 0; i < weights.Length; i++)
+                    {
+                        weights[i] = T.CreateTruncating(result[(i * SandwichBlock) + c]);
+                    }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// result (r × r) = L·M·Lᵀ for L = <paramref name="left"/> (r × n, row-major) and M (n × n), in double, for a block
+    /// of channels, one per lane: the weights' transform G g Gᵀ and the weight gradient's output transform Awᵀ M Aw
+    /// (whose M is first scaled by s_ξ·s_ν, <paramref name="scales"/>). Buffers hold entry q of channel c at
+    /// q·<see cref="SandwichBlock"/> + c; <paramref name="half"/> receives L·M. Each sum starts from 0 and runs in index
+    /// order with separate multiplies and adds, so every path and lane gives the bits of the scalar loop.
+    /// </summary>
+    private readonly ref struct SandwichLoop(ref double middle, ref double half, ref double result, double[] left, int r, int n, double[]? scales) : IVectorLoop<double>
+    {
+        private readonly ref double _m = ref middle;
+        private readonly ref double _half = ref half;
+        private readonly ref double _result = ref result;
+
+        public int Run<TVec, TOps>(int i, int end)
+            where TVec : struct
+            where TOps : ISimdOps<double, TVec>
+        {
+            for (; i + TOps.Count <= end; i += TOps.Count)
+            {
+                if (scales is not null)
+                {
+                    for (int point = 0; point < n * n; point++)
+                    {
+                        ref double at = ref Unsafe.Add(ref _m, (point * SandwichBlock) + i);
+                        TOps.Store(TOps.Multiply(TOps.Load(in at), TOps.Broadcast(scales[point / n] * scales[point % n])), ref at);
+                    }
+                }
+
+                for (int a = 0; a < r; a++)
+                {
+                    for (int j = 0; j < n; j++)
+                    {
+                        TVec sum = TOps.Zero;
+                        for (int q = 0; q < n; q++)
+                        {
+                            sum = TOps.Add(sum, TOps.Multiply(TOps.Broadcast(left[(a * n) + q]), TOps.Load(in Unsafe.Add(ref _m, (((q * n) + j) * SandwichBlock) + i))));
+                        }
+
+                        TOps.Store(sum, ref Unsafe.Add(ref _half, (((a * n) + j) * SandwichBlock) + i));
+                    }
+                }
+
+                for (int a = 0; a < r; a++)
+                {
+                    for (int b = 0; b < r; b++)
+                    {
+                        TVec sum = TOps.Zero;
+                        for (int j = 0; j < n; j++)
+                        {
+                            sum = TOps.Add(sum, TOps.Multiply(TOps.Load(in Unsafe.Add(ref _half, (((a * n) + j) * SandwichBlock) + i)), TOps.Broadcast(left[(b * n) + j])));
+                        }
+
+                        TOps.Store(sum, ref Unsafe.Add(ref _result, (((a * r) + b) * SandwichBlock) + i));
+                    }
+                }
+            }
+
+            return i;
         }
     }
 
