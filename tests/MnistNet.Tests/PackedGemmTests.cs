@@ -28,10 +28,11 @@ public class PackedGemmTests
             }
         }
 
-        // k crossing the k-block boundary (the chain continues from the stored C), and k = 0.
+        // k crossing the k-block boundary (the chain continues from the stored C), k = 0, and no rows.
         Check(m: 14, k: PackedGemm.KC + 1, n: 40, path, seed: 1);
         Check(m: 9, k: (2 * PackedGemm.KC) + 17, n: 70, path, seed: 2);
         Check(m: 7, k: 0, n: 33, path, seed: 3);
+        Check(m: 0, k: 5, n: 33, path, seed: 4);
     }
 
 #if MUTATION_LIGHT

@@ -51,7 +51,7 @@ internal static class PackedGemm
         int slivers = (m + MR - 1) / MR;
         int columnChunks = (n + ChunkColumns - 1) / ChunkColumns;
         // Stryker disable once Equality,Arithmetic : how rows are blocked is speed only: every split gives the same bits (PackedGemmTests)
-        int sliversPerBlock = columnChunks >= MinimumChunks ? slivers : (slivers + RowBlocks - 1) / RowBlocks;
+        int sliversPerBlock = Math.Max(1, columnChunks >= MinimumChunks ? slivers : (slivers + RowBlocks - 1) / RowBlocks);
         int rowBlocks = (slivers + sliversPerBlock - 1) / sliversPerBlock;
         GemmJob<T> job = GemmJob<T>.ForCurrentThread;
         try
