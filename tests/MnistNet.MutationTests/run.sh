@@ -3,7 +3,7 @@
 #   bash tests/MnistNet.MutationTests/run.sh <area|all> [extra stryker options]
 #   bash tests/MnistNet.MutationTests/run.sh <area>:<File.cs>[,<File.cs>…]   (only those files of the area)
 # Areas: Data Serialization Activations Training Kernels Networks, and Convolution: the convolution kernels and the
-# layers that came with them (Kernels' ConvolutionKernels; Networks' Conv2D, MaxPool2D, Dropout, NetworkSpec), measured
+# layers that came with them (Kernels' ConvolutionKernels and WinogradKernels; Networks' Conv2D, MaxPool2D, Dropout, NetworkSpec), measured
 # with their own tests. Each compiles only that area's tests into this
 # project (MutationArea, see the .csproj) and mutates only that area's sources. Reports (HTML, JSON, text) go to
 # tests/MnistNet.MutationTests/reports/<area>/ (ignored by git). Not run by CI: an area takes 10 to 60 minutes.
@@ -37,7 +37,7 @@ mutate_for() {
     Training)      echo "**/Training/*.cs" ;;
     Kernels)       echo "**/LinearAlgebra/*.cs" ;;
     Networks)      echo "**/Networks/*.cs **/Layers/*.cs" ;;
-    Convolution)   echo "**/LinearAlgebra/ConvolutionKernels.cs **/Layers/Conv2D.cs **/Layers/MaxPool2D.cs **/Layers/Dropout.cs **/Networks/NetworkSpec.cs" ;;
+    Convolution)   echo "**/LinearAlgebra/ConvolutionKernels.cs **/LinearAlgebra/WinogradKernels.cs **/Layers/Conv2D.cs **/Layers/MaxPool2D.cs **/Layers/Dropout.cs **/Networks/NetworkSpec.cs" ;;
     *) echo "unknown area '$1' (Data Serialization Activations Training Kernels Networks Convolution)" >&2; return 1 ;;
   esac
 }
@@ -76,7 +76,7 @@ areas=$target
 for spec in $areas; do
   area=${spec%%:*}
   files=""
-  [ "$area" = Convolution ] && files=ConvolutionKernels.cs,Conv2D.cs,MaxPool2D.cs,Dropout.cs,NetworkSpec.cs
+  [ "$area" = Convolution ] && files=ConvolutionKernels.cs,WinogradKernels.cs,Conv2D.cs,MaxPool2D.cs,Dropout.cs,NetworkSpec.cs
   [ "$spec" != "$area" ] && files=${spec#*:}
   globs=$(mutate_for "$area")
   name=$area
