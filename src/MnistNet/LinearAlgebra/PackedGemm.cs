@@ -62,9 +62,8 @@ internal static class PackedGemm
 
             // Phase 1: pack A (one chunk per group of 16 slivers) and, when rows are split, each column chunk's B for
             // all of k; phase 2: the products, by column chunks (times row blocks).
-            int aChunks = (slivers + 15) / 16;
             job.Phase = 1;
-            WorkerPool.Shared.Run(job, aChunks + (rowBlocks > 1 ? columnChunks : 0), maxThreads);
+            WorkerPool.Shared.Run(job, job.PackAChunks + (rowBlocks > 1 ? columnChunks : 0), maxThreads);
             job.Phase = 2;
             WorkerPool.Shared.Run(job, columnChunks * rowBlocks, maxThreads);
         }
@@ -250,6 +249,9 @@ internal static class PackedGemm
 
         public int Phase { get; set; }
 
+        /// <summary>Gets phase 1's chunks that pack A (16 slivers each); the chunks after them pack B.</summary>
+        public int PackAChunks => ((_c.Rows + MR - 1) / MR + 15) / 16;
+
         public static GemmJob<T> ForCurrentThread => t_instance ??= new GemmJob<T>();
 
         public void Set(Matrix<T> a, int rsA, int csA, Matrix<T> b, int rsB, int csB, int k, Matrix<T> c, SimdPath path, int packedALength, int chunks, int sliversPerBlock, int rowBlocks)
@@ -308,10 +310,9 @@ internal static class PackedGemm
             if (Phase == 1)
             {
                 int slivers = (_c.Rows + MR - 1) / MR;
-                int aChunks = (slivers + 15) / 16;
-                if (chunk >= aChunks)
+                if (chunk >= PackAChunks)
                 {
-                    var packer = new ChunkKernel(this, chunk - aChunks, packWholeB: true);
+                    var packer = new ChunkKernel(this, chunk - PackAChunks, packWholeB: true);
                     Simd.Dispatch<T, ChunkKernel>(_path, ref packer);
                     return;
                 }
