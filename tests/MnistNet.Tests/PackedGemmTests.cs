@@ -78,6 +78,40 @@ public class PackedGemmTests
     }
 
     [Fact]
+    public void Packed_RowsSplit_AllocatesOnlyTheBuffersItReads()
+    {
+        // One column chunk, so the rows are split and every row block reads its column chunk's B from the whole-k copy.
+        // A fresh thread's first such product allocates A's packing (slivers · MR · k) and that copy (k · 128), and not
+        // also the per-chunk panel of KC × 128 values (128 KB of floats) that only unsplit products read.
+        const int m = 256, k = 300, n = PackedGemm.ChunkColumns;
+        var a = Matrix<float>.RandomUniform(m, k, -1f, 1f, seed: 1);
+        var b = Matrix<float>.RandomUniform(k, n, -1f, 1f, seed: 2);
+        var c = new Matrix<float>(m, n);
+        SimdPath path = MnistNetRuntime.EffectiveSimdPath;
+        long allocated = 0;
+        void OnFreshThread(Action action)
+        {
+            var thread = new Thread(() => action());
+            thread.Start();
+            thread.Join();
+        }
+
+        // The first run compiles the code (type loading may allocate); the second, on another fresh thread, is measured.
+        OnFreshThread(() => PackedGemm.Multiply(a, a.Stride, 1, b, b.Stride, 1, k, c, path, 2));
+        OnFreshThread(() =>
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            PackedGemm.Multiply(a, a.Stride, 1, b, b.Stride, 1, k, c, path, 2);
+            allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        });
+
+        int slivers = (m + PackedGemm.MR - 1) / PackedGemm.MR;
+        long needed = sizeof(float) * (((long)slivers * PackedGemm.MR * k) + ((long)k * n));
+        Assert.InRange(allocated, needed, needed + (16 * 1024));
+        Assert.True(TestData.SameBits(a.Multiply(b), c), "the split product differs from the unpacked kernel's bits");
+    }
+
+    [Fact]
     public void PublicProducts_LargeShapes_UsePackedPathAndStayCorrect()
     {
         Assert.True(PackedGemm.IsWorthwhile(300, 300, 300));

@@ -264,10 +264,11 @@ internal static class PackedGemm
                 _packedA = new T[packedALength];
             }
 
-            // Room for the widest panel of any path: two 512-bit vectors.
+            // Room for the widest panel of any path: two 512-bit vectors. Only when rows are not split: a split product
+            // reads each column chunk's B from _wholeB instead.
             int panel = KC * ((ChunkColumns + 31) / 32 * 32);
             // Stryker disable once Equality : growing by no chunks (a copy of the same arrays) changes no value
-            if (_packedB.Length < chunks)
+            if (rowBlocks == 1 && _packedB.Length < chunks)
             {
                 T[][] grown = new T[chunks][];
                 _packedB.CopyTo(grown, 0);
