@@ -58,22 +58,11 @@ public class PackedGemmTests
         // rather than reuse what earlier tests left.
         foreach ((int m, int k, int n) in new[] { (13, 300, 70), (31, 2 * PackedGemm.KC + 9, 3 * PackedGemm.ChunkColumns + 5), (7, 40, 5 * PackedGemm.ChunkColumns) })
         {
-            Exception? failure = null;
-            var thread = new Thread(() =>
+            Assert.Null(OnFreshThread(() =>
             {
-                try
-                {
-                    Check(m, k, n, MnistNetRuntime.EffectiveSimdPath, seed: m + n);
-                    Check(m + 6, k + 1, n + PackedGemm.ChunkColumns, MnistNetRuntime.EffectiveSimdPath, seed: m);
-                }
-                catch (Exception e)
-                {
-                    failure = e;
-                }
-            });
-            thread.Start();
-            thread.Join();
-            Assert.Null(failure);
+                Check(m, k, n, MnistNetRuntime.EffectiveSimdPath, seed: m + n);
+                Check(m + 6, k + 1, n + PackedGemm.ChunkColumns, MnistNetRuntime.EffectiveSimdPath, seed: m);
+            }));
         }
     }
 
@@ -89,26 +78,40 @@ public class PackedGemmTests
         var c = new Matrix<float>(m, n);
         SimdPath path = MnistNetRuntime.EffectiveSimdPath;
         long allocated = 0;
-        void OnFreshThread(Action action)
-        {
-            var thread = new Thread(() => action());
-            thread.Start();
-            thread.Join();
-        }
 
         // The first run compiles the code (type loading may allocate); the second, on another fresh thread, is measured.
-        OnFreshThread(() => PackedGemm.Multiply(a, a.Stride, 1, b, b.Stride, 1, k, c, path, 2));
-        OnFreshThread(() =>
+        Assert.Null(OnFreshThread(() => PackedGemm.Multiply(a, a.Stride, 1, b, b.Stride, 1, k, c, path, 2)));
+        Assert.Null(OnFreshThread(() =>
         {
             long before = GC.GetAllocatedBytesForCurrentThread();
             PackedGemm.Multiply(a, a.Stride, 1, b, b.Stride, 1, k, c, path, 2);
             allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        });
+        }));
 
         int slivers = (m + PackedGemm.MR - 1) / PackedGemm.MR;
         long needed = sizeof(float) * (((long)slivers * PackedGemm.MR * k) + ((long)k * n));
         Assert.InRange(allocated, needed, needed + (16 * 1024));
         Assert.True(TestData.SameBits(a.Multiply(b), c), "the split product differs from the unpacked kernel's bits");
+    }
+
+    /// <summary>Runs <paramref name="action"/> on a new thread (whose packing buffers start empty); returns what it threw, or null.</summary>
+    private static Exception? OnFreshThread(Action action)
+    {
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                action();
+            }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        return failure;
     }
 
     [Fact]
