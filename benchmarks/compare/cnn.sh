@@ -31,6 +31,9 @@ if [ ${#packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
+source benchmarks/compare/host.sh
+host_line
+
 reached() { awk -v a="$1" 'BEGIN { exit !(a >= 0.99) }'; }
 
 if [ "$schedule" = constant ]; then

@@ -19,6 +19,8 @@ if [ ${#packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
+source benchmarks/compare/host.sh
+host_line
 torch_line=$(cd benchmarks/compare && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 train_torch.py --data ../../data/mnist --threads 2 | tee /dev/stderr | grep '^pytorch-train:')
 dotnet build -c Release samples/MnistNet.Train -v quiet -nologo >/dev/null
 ours_line=$(dotnet run -c Release --no-build --project samples/MnistNet.Train -- --preset fast | grep '^result:')
