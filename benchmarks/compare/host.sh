@@ -7,7 +7,7 @@
 # host_line [cpuinfo file] reads /proc/cpuinfo unless given another file (how its branches were checked); the caches
 # always come from this machine's lscpu.
 host_line() {
-  local cpuinfo=${1:-/proc/cpuinfo} model vendor flags kind letter l2 l3
+  local cpuinfo=${1:-/proc/cpuinfo} model vendor flags kind letter caches l2 l3
   model=$(sed -n 's/^model name[[:space:]]*: //p' "$cpuinfo" | head -n 1)
   vendor=$(sed -n 's/^vendor_id[[:space:]]*: //p' "$cpuinfo" | head -n 1)
   flags=" $(sed -n 's/^flags[[:space:]]*: //p' "$cpuinfo" | head -n 1) "
@@ -22,7 +22,8 @@ host_line() {
   fi
   # PERF.md's host types are all AMD; the letters say nothing about another vendor's CPUs.
   if [ "$vendor" = AuthenticAMD ] && [ -n "$letter" ]; then kind="$kind: PERF.md's host $letter"; fi
-  l2=$(lscpu 2>/dev/null | sed -n 's/^L2 cache:[[:space:]]*//p')
-  l3=$(lscpu 2>/dev/null | sed -n 's/^L3 cache:[[:space:]]*//p')
+  caches=$(lscpu 2>/dev/null || true)
+  l2=$(sed -n 's/^L2 cache:[[:space:]]*//p' <<< "$caches")
+  l3=$(sed -n 's/^L3 cache:[[:space:]]*//p' <<< "$caches")
   echo "host: ${model:-unknown CPU}; $kind; $(nproc) CPUs; L2 ${l2:-unknown}; L3 ${l3:-unknown}"
 }

@@ -43,10 +43,10 @@ if [ ${#packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
-# Some hosts here pin OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for old OpenBLAS builds; they slow a current one
-# (on an AVX-512 host they force AVX2 kernels). Unset them for the comparison and say so.
 source benchmarks/compare/host.sh
 host_line
+# Some hosts here pin OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE for old OpenBLAS builds; they slow a current one
+# (on an AVX-512 host they force AVX2 kernels). Unset them for the comparison and say so.
 echo "OpenBLAS: native kernels (OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset), 2 threads"
 py() { env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=2 /usr/bin/python3 "$@"; }
 

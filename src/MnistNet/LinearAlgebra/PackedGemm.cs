@@ -33,6 +33,9 @@ internal static class PackedGemm
     /// <summary>Columns of C per parallel chunk (and per packed block of B).</summary>
     public const int ChunkColumns = 128;
 
+    /// <summary>A column chunk's width in any path's slivers (a multiple of two 512-bit vectors of float).</summary>
+    private const int PaddedChunkColumns = (ChunkColumns + 31) / 32 * 32;
+
     /// <summary>Fewest parallel chunks of C before its rows are split as well as its columns.</summary>
     public const int MinimumChunks = 4;
 
@@ -264,9 +267,8 @@ internal static class PackedGemm
                 _packedA = new T[packedALength];
             }
 
-            // Room for the widest panel of any path: two 512-bit vectors. Only when rows are not split: a split product
+            // Room for the widest panel of any path (KC × PaddedChunkColumns). Only when rows are not split: a split product
             // reads each column chunk's B from _wholeB instead.
-            int panel = KC * ((ChunkColumns + 31) / 32 * 32);
             // Stryker disable once Equality : growing by no chunks (a copy of the same arrays) changes no value
             if (rowBlocks == 1 && _packedB.Length < chunks)
             {
@@ -274,7 +276,7 @@ internal static class PackedGemm
                 _packedB.CopyTo(grown, 0);
                 for (int i = _packedB.Length; i < chunks; i++)
                 {
-                    grown[i] = new T[panel];
+                    grown[i] = new T[KC * PaddedChunkColumns];
                 }
 
                 _packedB = grown;
@@ -283,7 +285,7 @@ internal static class PackedGemm
             if (rowBlocks > 1)
             {
                 // Room for a column chunk's B over all of k, in any path's slivers.
-                int whole = k * ((ChunkColumns + 31) / 32 * 32);
+                int whole = k * PaddedChunkColumns;
                 // Stryker disable once Equality : growing by no chunks (a copy of the same arrays) changes no value
                 if (_wholeB.Length < chunks)
                 {
