@@ -33,56 +33,62 @@ public class FusedStepTests
         {
             MnistNetRuntime.SimdPath = path;
             var net = new DenseNetwork<float>([50, 10, 10], Initialization.Uniform, seed: 3);
-            Matrix<float> x = Sparse(50, m, 0.2, seed: m);
-            ushort[] y = TestData.Labels(m, 10, m);
-            var readable = new NetworkWorkspace<float>(net, m);
-            var fused = new NetworkWorkspace<float>(net, m);
-            double lossReadable = net.ComputeGradientsByLayer(x, y, readable);
-            double lossFused = net.ComputeGradients(x, y, fused);
-            Assert.True(Math.Abs(lossReadable - lossFused) <= 1e-6 * Math.Max(1, lossReadable), $"loss {lossFused} vs {lossReadable}");
-
-            // Every per-column value (Z1, A1, Z2, A2, dZ1, dZ2): the same operations in the same order, so the same bits.
-            string[] names = ["Z1", "A1", "Z2", "A2"];
-            for (int i = 0; i < 4; i++)
+            // Random values (every row sparse), then pixels scaled from bytes with every fourth row 60 % non-zero (kept
+            // densely as bytes by the sparse form, the rest in its sparse layouts).
+            foreach (bool bytes in new[] { false, true })
             {
-                Assert.True(TestData.SameBits(readable.Outputs[i], fused.Outputs[i]), $"{names[i]}, m = {m}");
-            }
+                Matrix<float> x = bytes ? SparseTests.ImageLike<float>(50, m, denseRowDensity: 0.6, seed: m) : Sparse(50, m, 0.2, seed: m);
+                ushort[] y = TestData.Labels(m, 10, m);
+                var readable = new NetworkWorkspace<float>(net, m);
+                var fused = new NetworkWorkspace<float>(net, m);
+                double lossReadable = net.ComputeGradientsByLayer(x, y, readable);
+                double lossFused = net.ComputeGradients(x, y, fused);
+                Assert.True(Math.Abs(lossReadable - lossFused) <= 1e-6 * Math.Max(1, lossReadable), $"loss {lossFused} vs {lossReadable}");
 
-            Assert.True(TestData.SameBits(readable.InputGradients[1], fused.InputGradients[1]), "dZ1");
-            Assert.True(TestData.SameBits(readable.InputGradients[3], fused.InputGradients[3]), "dZ2");
-
-            // The gradients are sums over the m columns in another order (blocks, chunks): within the textbook bound
-            // (m + 2)·ε·Σ|terms| / m, element by element — a wrong block or bias sum is far outside it.
-            Matrix<float> dz1 = readable.InputGradients[1];
-            Matrix<float> dz2 = readable.InputGradients[3];
-            double factor = 2 * (m + 2) * TestData.Epsilon<float>() / m;
-            CheckGradient(readable.Gradients[0], fused.Gradients[0], Product(dz1, x), factor, "dW1");
-            CheckGradient(readable.Gradients[1], fused.Gradients[1], RowSums(dz1), factor, "db1");
-            CheckGradient(readable.Gradients[2], fused.Gradients[2], Product(dz2, readable.Outputs[1]), factor, "dW2");
-            CheckGradient(readable.Gradients[3], fused.Gradients[3], RowSums(dz2), factor, "db2");
-
-            // The sparse form: the same gradients within the bound (its W1·X sums only the non-zeros, so Z1 may differ
-            // in the last bits, and everything after it by as much again).
-            var sparse = SparseColumns<float>.FromDense(x);
-            var viaSparse = new NetworkWorkspace<float>(net, m);
-            net.ComputeGradients(sparse, y, viaSparse);
-            CheckGradient(readable.Gradients[1], viaSparse.Gradients[1], RowSums(dz1), 8 * factor + 1e-6, "sparse db1");
-            CheckGradient(readable.Gradients[0], viaSparse.Gradients[0], Product(dz1, x), 8 * factor + 1e-6, "sparse dW1");
-            CheckGradient(readable.Gradients[3], viaSparse.Gradients[3], RowSums(dz2), 8 * factor + 1e-6, "sparse db2");
-
-            if (m > 2 * 2048)
-            {
-                // Many chunks: one thread and two give the same bits, dense and sparse.
-                var one = new NetworkWorkspace<float>(net, m);
-                var two = new NetworkWorkspace<float>(net, m);
-                Threads.Run(1, () => net.ComputeGradients(x, y, one));
-                Threads.Run(2, () => net.ComputeGradients(x, y, two));
-                var sparseTwo = new NetworkWorkspace<float>(net, m);
-                Threads.Run(2, () => net.ComputeGradients(sparse, y, sparseTwo));
-                for (int p = 0; p < 4; p++)
+                // Every per-column value (Z1, A1, Z2, A2, dZ1, dZ2): the same operations in the same order, so the same bits.
+                string[] names = ["Z1", "A1", "Z2", "A2"];
+                for (int i = 0; i < 4; i++)
                 {
-                    Assert.True(TestData.SameBits(one.Gradients[p], two.Gradients[p]), $"dense gradient {p}, 1 vs 2 threads");
-                    Assert.True(TestData.SameBits(viaSparse.Gradients[p], sparseTwo.Gradients[p]), $"sparse gradient {p}, 1 vs 2 threads");
+                    Assert.True(TestData.SameBits(readable.Outputs[i], fused.Outputs[i]), $"{names[i]}, m = {m}, bytes {bytes}");
+                }
+
+                Assert.True(TestData.SameBits(readable.InputGradients[1], fused.InputGradients[1]), "dZ1");
+                Assert.True(TestData.SameBits(readable.InputGradients[3], fused.InputGradients[3]), "dZ2");
+
+                // The gradients are sums over the m columns in another order (blocks, chunks): within the textbook bound
+                // (m + 2)·ε·Σ|terms| / m, element by element — a wrong block or bias sum is far outside it.
+                Matrix<float> dz1 = readable.InputGradients[1];
+                Matrix<float> dz2 = readable.InputGradients[3];
+                double factor = 2 * (m + 2) * TestData.Epsilon<float>() / m;
+                CheckGradient(readable.Gradients[0], fused.Gradients[0], Product(dz1, x), factor, "dW1");
+                CheckGradient(readable.Gradients[1], fused.Gradients[1], RowSums(dz1), factor, "db1");
+                CheckGradient(readable.Gradients[2], fused.Gradients[2], Product(dz2, readable.Outputs[1]), factor, "dW2");
+                CheckGradient(readable.Gradients[3], fused.Gradients[3], RowSums(dz2), factor, "db2");
+
+                // The sparse form: the same gradients within the bound (its W1·X sums only the non-zeros, so Z1 may differ
+                // in the last bits, and everything after it by as much again).
+                var sparse = SparseColumns<float>.FromDense(x);
+                Assert.True(bytes ? m < 255 || sparse.DenseRows.Length == 13 : sparse.DenseRows.Length == 0, $"{sparse.DenseRows.Length} dense rows");
+                var viaSparse = new NetworkWorkspace<float>(net, m);
+                net.ComputeGradients(sparse, y, viaSparse);
+                CheckGradient(readable.Gradients[1], viaSparse.Gradients[1], RowSums(dz1), 8 * factor + 1e-6, "sparse db1");
+                CheckGradient(readable.Gradients[0], viaSparse.Gradients[0], Product(dz1, x), 8 * factor + 1e-6, "sparse dW1");
+                CheckGradient(readable.Gradients[3], viaSparse.Gradients[3], RowSums(dz2), 8 * factor + 1e-6, "sparse db2");
+
+                if (m > 2 * 2048)
+                {
+                    // Many chunks: one thread and two give the same bits, dense and sparse.
+                    var one = new NetworkWorkspace<float>(net, m);
+                    var two = new NetworkWorkspace<float>(net, m);
+                    Threads.Run(1, () => net.ComputeGradients(x, y, one));
+                    Threads.Run(2, () => net.ComputeGradients(x, y, two));
+                    var sparseTwo = new NetworkWorkspace<float>(net, m);
+                    Threads.Run(2, () => net.ComputeGradients(sparse, y, sparseTwo));
+                    for (int p = 0; p < 4; p++)
+                    {
+                        Assert.True(TestData.SameBits(one.Gradients[p], two.Gradients[p]), $"dense gradient {p}, 1 vs 2 threads");
+                        Assert.True(TestData.SameBits(viaSparse.Gradients[p], sparseTwo.Gradients[p]), $"sparse gradient {p}, 1 vs 2 threads");
+                    }
                 }
             }
         }

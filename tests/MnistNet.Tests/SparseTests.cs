@@ -21,11 +21,11 @@ public class SparseTests
     {
         for (int n = 0; n <= 257; n++)
         {
-            Check<float>(hidden: 10, rows: 37, columns: n, density: 0.2, path, seed: n);
+            Check<float>(hidden: 10, rows: 37, columns: n, density: 0.5, path, seed: n);
         }
 
         // Several blocks, with a partial last one.
-        Check<float>(hidden: 10, rows: 50, columns: 3 * SparseColumns<float>.BlockColumns + 5, density: 0.2, path, seed: 1);
+        Check<float>(hidden: 10, rows: 50, columns: 3 * SparseColumns<float>.BlockColumns + 5, density: 0.5, path, seed: 1);
     }
 
     [Theory]
@@ -34,8 +34,8 @@ public class SparseTests
     {
         foreach (int hidden in new[] { 1, 7, 8, 9, 15, 16, 17, 33 })
         {
-            Check<float>(hidden, rows: 29, columns: 300, density: 0.3, path, seed: hidden);
-            Check<double>(hidden, rows: 29, columns: 70, density: 0.3, path, seed: hidden);
+            Check<float>(hidden, rows: 29, columns: 300, density: 0.6, path, seed: hidden);
+            Check<double>(hidden, rows: 29, columns: 70, density: 0.6, path, seed: hidden);
         }
     }
 
@@ -56,8 +56,10 @@ public class SparseTests
     [InlineData(7, 1, 1.0)]
     public void FromDense_BothLayouts_HoldEachNonZeroOnce_InOrder(int rows, int columns, double density)
     {
+        // No dense rows (threshold above 1): every non-zero in both sparse layouts.
         Matrix<float> x = SparseMatrix<float>(rows, columns, density, seed: 11);
-        var s = SparseColumns<float>.FromDense(x);
+        var s = SparseColumns<float>.Build(x, denseRowMinDensity: 2);
+        Assert.Empty(s.DenseRows);
         int blockWidth = SparseColumns<float>.BlockColumns;
         int blocks = (columns + blockWidth - 1) / blockWidth;
 
@@ -139,7 +141,7 @@ public class SparseTests
         const int Hp = 16;
         var rng = new Random(17);
         Matrix<float> x = SparseMatrix<float>(rows: 60, columns: 400, density: 0.3, seed: 23);
-        var s = SparseColumns<float>.FromDense(x);
+        var s = SparseColumns<float>.Build(x, denseRowMinDensity: 2);
         Assert.Equal(Hp, SparseKernels.PaddedWidth<float>(10, SimdPath.Vector512));
         float[] table = [.. Enumerable.Range(0, 256 * Hp).Select(_ => (float)(rng.NextDouble() - 0.5))];
         int blocks = (x.Columns + SparseColumns<float>.BlockColumns - 1) / SparseColumns<float>.BlockColumns;
@@ -211,10 +213,11 @@ public class SparseTests
     [Fact]
     public void SparseTrainStep_MatchesDenseWithinTolerance_AndSameBitsOnOneOrTwoThreads()
     {
-        // MNIST-like: 20 % non-zero pixels, 5 000 examples (20 blocks, 3 chunks).
-        Matrix<float> x = SparseMatrix<float>(rows: 784, columns: 5000, density: 0.2, seed: 5);
+        // MNIST-like: a quarter of the rows 60 % non-zero (kept densely as bytes), the rest 12 %; 5 000 examples (20 blocks, 3 chunks).
+        Matrix<float> x = ImageLike<float>(rows: 784, columns: 5000, denseRowDensity: 0.6, seed: 5);
         ushort[] y = TestData.Labels(5000, 10, 5);
         var sparse = SparseColumns<float>.FromDense(x);
+        Assert.Equal(196, sparse.DenseRows.Length);
         var dense = new TwoLayerNetwork<float>(seed: 2);
         var viaSparse = new TwoLayerNetwork<float>(seed: 2);
         var denseWorkspace = new TrainingWorkspace<float>(dense, 5000);
@@ -296,6 +299,198 @@ public class SparseTests
         Assert.True(TestData.SameBits(autoSparse.W1, manualSparse.W1));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(200)]
+    [InlineData(600)]
+    public void FromDense_DenseRows_HeldAsBytes_InTheirTiles_OtherRowsInTheSparseLayouts(int columns)
+    {
+        Matrix<float> x = ImageLike<float>(rows: 40, columns, denseRowDensity: 0.6, seed: columns);
+        if (columns == 200)
+        {
+            // At the threshold exactly (0.35 · 200 = 70 non-zeros) a row is dense; one fewer, sparse.
+            x.Row(1).Clear();
+            x.Row(2).Clear();
+            for (int j = 0; j < 70; j++)
+            {
+                x[1, 3 * j % 200] = 7 / 255f;
+            }
+
+            for (int j = 0; j < 69; j++)
+            {
+                x[2, 3 * j % 200] = 7 / 255f;
+            }
+        }
+
+        var s = SparseColumns<float>.FromDense(x);
+        int[] counts = [.. Enumerable.Range(0, x.Rows).Select(r => x.Row(r).ToArray().Count(v => v != 0))];
+        int[] dense = [.. Enumerable.Range(0, x.Rows).Where(r => counts[r] > 0 && counts[r] >= 0.35 * columns)];
+        Assert.Equal(dense, s.DenseRows);
+        Assert.NotEmpty(dense);
+        Assert.Equal(columns == 200, dense.Contains(1));
+        Assert.DoesNotContain(2, dense);
+        Assert.Equal(counts.Sum(), s.NonZeroCount);
+
+        // Each dense row's byte for each column at its documented place; columns past the last hold 0.
+        int width = SparseColumns<float>.BlockColumns;
+        int blocks = (columns + width - 1) / width;
+        Assert.True(s.Panel.Length >= blocks * width * dense.Length);
+        for (int b = 0; b < blocks; b++)
+        {
+            for (int q = 0; q < dense.Length; q++)
+            {
+                for (int c = 0; c < width; c++)
+                {
+                    int j = (b * width) + c;
+                    byte expected = j < columns ? (byte)Math.Round(x[dense[q], j] * 255) : (byte)0;
+                    Assert.Equal(expected, s.Panel[(b * width * dense.Length) + SparseColumns<float>.PanelOffset(dense.Length, q, c)]);
+                }
+            }
+        }
+
+        // The sparse layouts hold exactly the other rows' non-zeros.
+        var rowIndex = new List<ushort>();
+        for (int j = 0; j < columns; j++)
+        {
+            Assert.Equal(rowIndex.Count, s.ColumnStart[j]);
+            rowIndex.AddRange(Enumerable.Range(0, x.Rows).Where(r => x[r, j] != 0 && !dense.Contains(r)).Select(r => (ushort)r));
+        }
+
+        Assert.Equal(rowIndex, s.RowIndex);
+        Assert.Equal(rowIndex.Count, s.EntryValue.Length);
+        Assert.DoesNotContain(s.GroupRow, r => dense.Contains(r));
+    }
+
+    [Theory]
+    [InlineData(0.5f, true)]
+    [InlineData(float.NaN, true)]
+    [InlineData(0.5f, false)]
+    public void FromDense_AValueNotAWhole255th_InADenseRow_KeepsEveryRowSparse(float value, bool inDenseRow)
+    {
+        Matrix<float> x = ImageLike<float>(rows: 24, columns: 300, denseRowDensity: 0.6, seed: 4);
+        Assert.NotEmpty(SparseColumns<float>.FromDense(x).DenseRows);
+        x[inDenseRow ? 8 : 9, 299] = value;
+        var s = SparseColumns<float>.FromDense(x);
+        long nonZero = Enumerable.Range(0, x.Rows).Sum(r => (long)x.Row(r).ToArray().Count(v => v != 0));
+        Assert.Equal(nonZero, s.NonZeroCount);
+        if (inDenseRow)
+        {
+            Assert.Empty(s.DenseRows);
+            Assert.Empty(s.Panel);
+            Assert.Equal(nonZero, s.Values.Length);
+        }
+        else
+        {
+            Assert.Equal([0, 4, 8, 12, 16, 20], s.DenseRows);
+        }
+    }
+
+    [Fact]
+    public void WholeTwoHundredFiftyFifths_AreRecognised_OthersAreNot()
+    {
+        for (int k = 0; k <= 255; k++)
+        {
+            Assert.True(SparseColumns<float>.TryGetByte(k / 255f, out byte b) && b == k, $"float {k}");
+            Assert.True(SparseColumns<double>.TryGetByte(k / 255.0, out b) && b == k, $"double {k}");
+            Assert.False(SparseColumns<float>.TryGetByte(BitConverter.Int32BitsToSingle(BitConverter.SingleToInt32Bits(k / 255f) + 1), out _), $"float {k} + 1 ulp");
+        }
+
+        foreach (float v in new[] { -1 / 255f, 256 / 255f, 0.5f, float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+        {
+            Assert.False(SparseColumns<float>.TryGetByte(v, out _), $"{v}");
+        }
+    }
+
+    /// <summary>
+    /// The dense-row kernels in their documented order, bit for bit on every path: forward, per element one multiply-add
+    /// chain over the dense rows from the value already there; gradient, per lane j mod 16 one chain over its columns in
+    /// increasing order from the lane's value. Every column count 0–257 and more blocks, hidden sizes across the tiles of
+    /// five rows, odd and even numbers of dense rows; float and double.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void DenseRowKernels_SumInTheirDocumentedOrder_BitForBit(SimdPath path)
+    {
+        foreach (int columns in Enumerable.Range(0, 258).Concat([513, 700]))
+        {
+            int hidden = new[] { 1, 4, 5, 6, 10, 11, 16, 17 }[columns % 8];
+            int rows = 1 + (columns % 7);
+            DenseRowKernelsCheck<float>(rows, columns, hidden, path, seed: columns);
+            if (columns % 5 == 0)
+            {
+                DenseRowKernelsCheck<double>(rows, columns, hidden, path, seed: columns);
+            }
+        }
+    }
+
+    private static void DenseRowKernelsCheck<T>(int rows, int columns, int hidden, SimdPath path, long seed)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        Matrix<T> x = ImageLike<T>(rows, columns, denseRowDensity: 0.7, seed);
+        var s = SparseColumns<T>.Build(x, 0);
+        int count = s.DenseRows.Length;
+        var random = new Random((int)seed);
+        T[] w = [.. Enumerable.Range(0, Math.Max(1, count * hidden)).Select(_ => T.CreateTruncating(random.NextDouble() - 0.5))];
+        Matrix<T> z = TestData.Random<T>(hidden, columns, seed + 1);
+        Matrix<T> dz = TestData.Random<T>(hidden, columns, seed + 2);
+        Matrix<T> z0 = new(hidden, columns);
+        z.CopyTo(z0);
+        T[] lanes = [.. Enumerable.Range(0, Math.Max(1, count * hidden * 16)).Select(_ => T.CreateTruncating(random.NextDouble()))];
+        T[] lanes0 = [.. lanes];
+        int width = SparseColumns<T>.BlockColumns;
+        for (int c0 = 0, block = 0; c0 < columns; c0 += width, block++)
+        {
+            int c1 = Math.Min(c0 + width, columns);
+            SparseKernels.DenseRowsForward(s, block, w, z, c0, c1, path);
+            SparseKernels.DenseRowsGradient(s, block, dz, c0, c1, lanes, path);
+        }
+
+        for (int h = 0; h < hidden; h++)
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                T expected = z0[h, j];
+                for (int q = 0; q < count; q++)
+                {
+                    expected = T.FusedMultiplyAdd(w[(q * hidden) + h], T.CreateTruncating(Math.Round(double.CreateTruncating(x[s.DenseRows[q], j]) * 255)), expected);
+                }
+
+                Assert.True(TestData.SameBits(expected, z[h, j]), $"forward {typeof(T).Name} {path}: h {h}, column {j} of {columns}, {count} dense rows");
+            }
+        }
+
+        for (int q = 0; q < count; q++)
+        {
+            for (int h = 0; h < hidden; h++)
+            {
+                for (int l = 0; l < 16; l++)
+                {
+                    T expected = lanes0[(((q * hidden) + h) * 16) + l];
+                    for (int j = l; j < columns; j += 16)
+                    {
+                        expected = T.FusedMultiplyAdd(dz[h, j], T.CreateTruncating(Math.Round(double.CreateTruncating(x[s.DenseRows[q], j]) * 255)), expected);
+                    }
+
+                    Assert.True(TestData.SameBits(expected, lanes[(((q * hidden) + h) * 16) + l]), $"gradient {typeof(T).Name} {path}: q {q}, h {h}, lane {l}, {columns} columns");
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void DenseRowKernels_ShortBuffersOrABlockRangeOutsideTheBlock_Throw()
+    {
+        Matrix<float> x = ImageLike<float>(rows: 8, columns: 300, denseRowDensity: 0.7, seed: 2);
+        var s = SparseColumns<float>.Build(x, 0);
+        var z = new Matrix<float>(3, 300);
+        int count = s.DenseRows.Length;
+        Assert.Equal("w", Assert.Throws<ArgumentException>(() => SparseKernels.DenseRowsForward<float>(s, 0, new float[(count * 3) - 1], z, 0, 256, SimdPath.Scalar)).ParamName);
+        Assert.Equal("lanes", Assert.Throws<ArgumentException>(() => SparseKernels.DenseRowsGradient<float>(s, 0, z, 0, 256, new float[(count * 3 * 16) - 1], SimdPath.Scalar)).ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => SparseKernels.DenseRowsForward<float>(s, 1, new float[count * 3], z, 0, 256, SimdPath.Scalar));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SparseKernels.DenseRowsForward<float>(s, 1, new float[count * 3], z, 256, 301, SimdPath.Scalar));
+        Assert.Throws<ArgumentOutOfRangeException>(() => SparseKernels.DenseRowsGradient<float>(s, 0, z, 1, 256, new float[count * 3 * 16], SimdPath.Scalar));
+    }
+
     internal static Matrix<T> SparseMatrix<T>(int rows, int columns, double density, long seed)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
@@ -309,6 +504,32 @@ public class SparseTests
                 if (random.NextDouble() < density)
                 {
                     row[j] = T.CreateTruncating((1 + random.NextInt32(255)) / 255.0);
+                }
+            }
+        }
+
+        return x;
+    }
+
+    /// <summary>
+    /// Pixels scaled from bytes: each non-zero exactly k/255 in <typeparamref name="T"/> (k in 1–255), every fourth row
+    /// (from row 0) non-zero with probability <paramref name="denseRowDensity"/>, the others with a fifth of it; MNIST's
+    /// mix of dense central and sparse edge pixels.
+    /// </summary>
+    internal static Matrix<T> ImageLike<T>(int rows, int columns, double denseRowDensity, long seed)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        var random = new Prng(seed);
+        var x = new Matrix<T>(rows, columns);
+        for (int r = 0; r < rows; r++)
+        {
+            double density = r % 4 == 0 ? denseRowDensity : denseRowDensity / 5;
+            Span<T> row = x.Row(r);
+            for (int j = 0; j < columns; j++)
+            {
+                if (random.NextDouble() < density)
+                {
+                    row[j] = T.CreateTruncating(1 + random.NextInt32(255)) / T.CreateTruncating(255);
                 }
             }
         }
@@ -333,8 +554,19 @@ public class SparseTests
     private static void Check<T>(int hidden, int rows, int columns, double density, SimdPath path, long seed)
         where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
-        Matrix<T> x = SparseMatrix<T>(rows, columns, density, seed);
-        var s = SparseColumns<T>.FromDense(x);
+        // Byte-valued (k/255) entries, so rows can be dense: the default threshold, every row dense, none dense.
+        Matrix<T> x = ImageLike<T>(rows, columns, density, seed);
+        foreach (SparseColumns<T> s in new[] { SparseColumns<T>.FromDense(x), SparseColumns<T>.Build(x, 0), SparseColumns<T>.Build(x, 2) })
+        {
+            CheckProducts(x, s, hidden, path, seed);
+        }
+    }
+
+    private static void CheckProducts<T>(Matrix<T> x, SparseColumns<T> s, int hidden, SimdPath path, long seed)
+        where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+    {
+        int rows = x.Rows;
+        int columns = x.Columns;
         Matrix<T> w = TestData.Random<T>(hidden, rows, seed + 1);
         Matrix<T> dz = TestData.Random<T>(hidden, columns, seed + 2);
         double eps = TestData.Epsilon<T>();
@@ -346,7 +578,8 @@ public class SparseTests
         ReferenceKernels.Multiply(w, x, expected);
         ReferenceKernels.Multiply(TestData.Abs(w), x, bound);
         SparseProducts.Multiply(w, s, actual, path);
-        TestData.AssertWithinBound(expected, actual, bound, (rows + 2) * eps, $"W·X {typeof(T).Name} {path} h={hidden} {rows}×{columns}");
+        string layout = $"{s.DenseRows.Length} dense rows";
+        TestData.AssertWithinBound(expected, actual, bound, (rows + 2) * eps, $"W·X {typeof(T).Name} {path} h={hidden} {rows}×{columns}, {layout}");
 
         // Weight gradient: dZ·Xᵀ, inner length = columns.
         var expectedGrad = new Matrix<T>(hidden, rows);
@@ -355,7 +588,7 @@ public class SparseTests
         ReferenceKernels.MultiplyByTranspose(dz, x, expectedGrad);
         ReferenceKernels.MultiplyByTranspose(TestData.Abs(dz), x, boundGrad);
         SparseProducts.MultiplyByTranspose(dz, s, actualGrad, path);
-        TestData.AssertWithinBound(expectedGrad, actualGrad, boundGrad, (columns + 2) * eps, $"dZ·Xᵀ {typeof(T).Name} {path} h={hidden} {rows}×{columns}");
+        TestData.AssertWithinBound(expectedGrad, actualGrad, boundGrad, (columns + 2) * eps, $"dZ·Xᵀ {typeof(T).Name} {path} h={hidden} {rows}×{columns}, {layout}");
     }
 
     public sealed record Case(int Hidden, int Rows, int Columns, double Density, long Seed);

@@ -40,6 +40,11 @@ internal static class TestData
         return labels;
     }
 
+    /// <summary>Bitwise equality of two numbers (a NaN equals only a NaN of the same bits; 0 and −0 differ).</summary>
+    public static bool SameBits<T>(T a, T b)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in a)).SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in b)));
+
     /// <summary>Bitwise equality of the logical elements of two matrices.</summary>
     public static bool SameBits<T>(Matrix<T> a, Matrix<T> b)
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MnistNet.LinearAlgebra;
 
@@ -72,6 +73,12 @@ internal interface ISimdOps<T, TVec>
 
     /// <summary>Every lane = the lane of <paramref name="value"/> that <paramref name="pattern"/> (from <see cref="LanePattern"/>) selects; the value moves, nothing is computed.</summary>
     static abstract TVec BroadcastLane(TVec value, TVec pattern);
+
+    /// <summary>
+    /// <see cref="Count"/> bytes from <paramref name="source"/>, each converted exactly to <typeparamref name="T"/> (0–255).
+    /// May read up to 16 bytes (the caller pads its arrays); the bytes beyond <see cref="Count"/> are ignored.
+    /// </summary>
+    static abstract TVec LoadBytes(ref readonly byte source);
 }
 
 internal readonly struct Simd512<T> : ISimdOps<T, Vector512<T>>
@@ -158,6 +165,21 @@ internal readonly struct Simd512<T> : ISimdOps<T, Vector512<T>>
         typeof(T) == typeof(float)
             ? Vector512.ShuffleNative(value.AsSingle(), pattern.AsInt32()).As<float, T>()
             : Vector512.ShuffleNative(value.AsDouble(), pattern.AsInt64()).As<double, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> LoadBytes(ref readonly byte source)
+    {
+        Vector128<byte> bytes = Vector128.LoadUnsafe(in source);
+        if (Avx512F.IsSupported)
+        {
+            // One widening (vpmovzxbd) and one conversion per vector.
+            return typeof(T) == typeof(float)
+                ? Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(bytes)).As<float, T>()
+                : Avx512F.ConvertToVector512Double(Avx2.ConvertToVector256Int32(bytes)).As<double, T>();
+        }
+
+        return SimdBytes.Convert<T, Vector512<T>>(in source);
+    }
 }
 
 internal readonly struct Simd256<T> : ISimdOps<T, Vector256<T>>
@@ -246,6 +268,20 @@ internal readonly struct Simd256<T> : ISimdOps<T, Vector256<T>>
         typeof(T) == typeof(float)
             ? Vector256.ShuffleNative(value.AsSingle(), pattern.AsInt32()).As<float, T>()
             : Vector256.ShuffleNative(value.AsDouble(), pattern.AsInt64()).As<double, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> LoadBytes(ref readonly byte source)
+    {
+        Vector128<byte> bytes = Vector128.LoadUnsafe(in source);
+        if (Avx2.IsSupported)
+        {
+            return typeof(T) == typeof(float)
+                ? Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(bytes)).As<float, T>()
+                : Avx.ConvertToVector256Double(Sse41.ConvertToVector128Int32(bytes)).As<double, T>();
+        }
+
+        return SimdBytes.Convert<T, Vector256<T>>(in source);
+    }
 }
 
 /// <summary>The scalar path: a "vector" of one lane.</summary>
@@ -310,4 +346,24 @@ internal readonly struct SimdScalar<T> : ISimdOps<T, T>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T BroadcastLane(T value, T pattern) => value;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T LoadBytes(ref readonly byte source) => T.CreateTruncating(source);
+}
+
+/// <summary>The portable form of <c>LoadBytes</c>, for vector hardware without the x86 widening instructions.</summary>
+internal static class SimdBytes
+{
+    public static TVec Convert<T, TVec>(ref readonly byte source)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+    {
+        Span<T> lanes = stackalloc T[Unsafe.SizeOf<TVec>() / Unsafe.SizeOf<T>()];
+        for (int i = 0; i < lanes.Length; i++)
+        {
+            lanes[i] = T.CreateTruncating(Unsafe.Add(ref Unsafe.AsRef(in source), i));
+        }
+
+        return Unsafe.ReadUnaligned<TVec>(ref Unsafe.As<T, byte>(ref lanes[0]));
+    }
 }

@@ -140,6 +140,372 @@ internal static class SparseKernels
         BlockTranspose.Run(ref m.UnsafeStart, m.Stride, m.Rows, m.Columns, ref destination[0], hp, T.One, scale: false, MnistNetRuntime.EffectiveSimdPath);
     }
 
+    /// <summary>The lanes each (dense row, hidden unit) pair of <see cref="DenseRowsGradient"/> sums into: column j goes to lane j mod 16.</summary>
+    public const int DenseRowLanes = 16;
+
+    /// <summary>destination[q·hidden + h] = w[h, denseRows[q]] / 255: the weights <see cref="DenseRowsForward"/> takes, for the rows' bytes.</summary>
+    public static void ScaleDenseRowWeights<T>(Matrix<T> w, int[] denseRows, Span<T> destination)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int hidden = w.Rows;
+        T scale = T.CreateTruncating(255);
+        for (int q = 0; q < denseRows.Length; q++)
+        {
+            for (int h = 0; h < hidden; h++)
+            {
+                destination[(q * hidden) + h] = w[h, denseRows[q]] / scale;
+            }
+        }
+    }
+
+    /// <summary>
+    /// dw[h, denseRows[q]] = (Σ over lanes l = 0…15, in order, of lanes[(q·hidden + h)·16 + l]) / 255: the dense rows'
+    /// columns of dW from the lane sums of <see cref="DenseRowsGradient"/>. Those columns have no sparse entries.
+    /// </summary>
+    public static void ReduceDenseRowLanes<T>(ReadOnlySpan<T> lanes, int[] denseRows, Matrix<T> dw)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int hidden = dw.Rows;
+        T scale = T.CreateTruncating(255);
+        for (int q = 0; q < denseRows.Length; q++)
+        {
+            for (int h = 0; h < hidden; h++)
+            {
+                ReadOnlySpan<T> pair = lanes.Slice(((q * hidden) + h) * DenseRowLanes, DenseRowLanes);
+                T total = pair[0];
+                for (int l = 1; l < DenseRowLanes; l++)
+                {
+                    total += pair[l];
+                }
+
+                dw[h, denseRows[q]] = total / scale;
+            }
+        }
+    }
+
+    /// <summary>
+    /// z[h, c0 + j] += Σ_q w[q·hidden + h]·k[q, j] for every row h of <paramref name="z"/> and j in [0, c1 − c0), where
+    /// k[q, j] is dense row q's byte for column c0 + j (<see cref="SparseColumns{T}.Panel"/>, block <paramref name="block"/>):
+    /// each element one multiply-add chain over q in increasing order, starting from the value already in z, so every
+    /// path gives the same bits. <paramref name="w"/> holds the weights of the dense rows divided by 255, row q's
+    /// <c>hidden</c> values together.
+    /// </summary>
+    public static void DenseRowsForward<T>(SparseColumns<T> x, int block, ReadOnlySpan<T> w, Matrix<T> z, int c0, int c1, SimdPath path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckBlockRange(x, block, z, c0, c1);
+        int count = x.DenseRows.Length;
+        if (count == 0 || c1 <= c0 || z.Rows == 0)
+        {
+            return;
+        }
+
+        if (w.Length < count * z.Rows)
+        {
+            throw new ArgumentException("The dense rows' weights are too short.", nameof(w));
+        }
+
+        var kernel = new DenseRowsKernel<T>(x, block, ref Unsafe.AsRef(in w[0]), z, c0, c1, gradient: false);
+        Simd.Dispatch<T, DenseRowsKernel<T>>(path, ref kernel);
+    }
+
+    /// <summary>
+    /// lanes[(q·hidden + h)·16 + (j mod 16)] += dz[h, c0 + j]·k[q, j] for every dense row q, row h of <paramref name="dz"/>
+    /// and j in [0, c1 − c0) (k as in <see cref="DenseRowsForward"/>): each lane one multiply-add chain over its columns
+    /// in increasing order, so every path gives the same bits. Σ over a pair's 16 lanes, divided by 255, is its share of
+    /// dW[h, DenseRows[q]].
+    /// </summary>
+    public static void DenseRowsGradient<T>(SparseColumns<T> x, int block, Matrix<T> dz, int c0, int c1, Span<T> lanes, SimdPath path)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckBlockRange(x, block, dz, c0, c1);
+        int count = x.DenseRows.Length;
+        if (count == 0 || c1 <= c0 || dz.Rows == 0)
+        {
+            return;
+        }
+
+        if (lanes.Length < count * dz.Rows * DenseRowLanes)
+        {
+            throw new ArgumentException("The lane sums are too short.", nameof(lanes));
+        }
+
+        var kernel = new DenseRowsKernel<T>(x, block, ref lanes[0], dz, c0, c1, gradient: true);
+        Simd.Dispatch<T, DenseRowsKernel<T>>(path, ref kernel);
+    }
+
+    /// <summary>The dense-row kernels work on one whole block: [c0, c1) must be block <paramref name="block"/>'s columns of x, inside <paramref name="m"/>.</summary>
+    private static void CheckBlockRange<T>(SparseColumns<T> x, int block, Matrix<T> m, int c0, int c1)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int first = block * SparseColumns<T>.BlockColumns;
+        int end = Math.Min(first + SparseColumns<T>.BlockColumns, x.Columns);
+        if (block < 0 || c0 != first || c1 != end || c1 > m.Columns)
+        {
+            throw new ArgumentOutOfRangeException(nameof(c0), $"Expected block {block}'s columns [{first}, {end}) of a matrix with at least {end} columns; got [{c0}, {c1}) of {Matrix<T>.Shape(m)}.");
+        }
+    }
+
+    /// <summary><see cref="DenseRowsForward"/> (table: the scaled weights) or <see cref="DenseRowsGradient"/> (table: the lane sums) for <see cref="Simd.Dispatch"/>.</summary>
+    private readonly ref struct DenseRowsKernel<T>(SparseColumns<T> x, int block, ref T table, Matrix<T> m, int c0, int c1, bool gradient) : IVectorKernel<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly ref T _table = ref table;
+
+        public void Run<TVec, TOps>()
+            where TVec : struct
+            where TOps : ISimdOps<T, TVec>
+        {
+            int count = x.DenseRows.Length;
+            ref byte panel = ref x.Panel[block * SparseColumns<T>.BlockColumns * count];
+            if (gradient)
+            {
+                DenseRowsGradientBlock<T, TVec, TOps>(ref panel, count, ref m.UnsafeStart, m.Stride, m.Rows, c0, c1 - c0, ref _table);
+            }
+            else
+            {
+                DenseRowsForwardBlock<T, TVec, TOps>(ref panel, count, ref _table, ref m.UnsafeStart, m.Stride, m.Rows, c0, c1 - c0);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The body of <see cref="DenseRowsForward"/>: tiles of five rows of z × two vectors of columns (ten accumulators)
+    /// while q walks the dense rows, each byte vector widened once per tile; then single vectors, then single columns.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DenseRowsForwardBlock<T, TVec, TOps>(ref byte panel, int count, ref T w, ref T z, nint ldz, int hidden, int c0, int n)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        const int Tile = SparseColumns<T>.PanelTileColumns;
+        int width = TOps.Count;
+        nint hn = hidden;
+        int j = 0;
+        // Stryker disable once Equality : a last pair of vectors left to the single-vector loop gives the same bits
+        for (; j + (2 * width) <= n; j += 2 * width)
+        {
+            // 2·width divides the tile width, so both vectors lie in one tile.
+            ref byte tile = ref Unsafe.Add(ref panel, SparseColumns<T>.PanelOffset(count, 0, j));
+            ref T zj = ref Unsafe.Add(ref z, c0 + j);
+            int h = 0;
+            for (; h + 5 <= hidden; h += 5)
+            {
+                ref T r0 = ref Unsafe.Add(ref zj, h * ldz);
+                ref T r1 = ref Unsafe.Add(ref r0, ldz);
+                ref T r2 = ref Unsafe.Add(ref r1, ldz);
+                ref T r3 = ref Unsafe.Add(ref r2, ldz);
+                ref T r4 = ref Unsafe.Add(ref r3, ldz);
+                TVec a00 = TOps.Load(in r0), a01 = TOps.Load(in Unsafe.Add(ref r0, width));
+                TVec a10 = TOps.Load(in r1), a11 = TOps.Load(in Unsafe.Add(ref r1, width));
+                TVec a20 = TOps.Load(in r2), a21 = TOps.Load(in Unsafe.Add(ref r2, width));
+                TVec a30 = TOps.Load(in r3), a31 = TOps.Load(in Unsafe.Add(ref r3, width));
+                TVec a40 = TOps.Load(in r4), a41 = TOps.Load(in Unsafe.Add(ref r4, width));
+                ref byte k = ref tile;
+                ref T wq = ref Unsafe.Add(ref w, h);
+                for (int q = 0; q < count; q++)
+                {
+                    TVec x0 = TOps.LoadBytes(in k);
+                    TVec x1 = TOps.LoadBytes(in Unsafe.Add(ref k, width));
+                    TVec s = TOps.Broadcast(wq);
+                    a00 = TOps.FusedMultiplyAdd(s, x0, a00);
+                    a01 = TOps.FusedMultiplyAdd(s, x1, a01);
+                    s = TOps.Broadcast(Unsafe.Add(ref wq, 1));
+                    a10 = TOps.FusedMultiplyAdd(s, x0, a10);
+                    a11 = TOps.FusedMultiplyAdd(s, x1, a11);
+                    s = TOps.Broadcast(Unsafe.Add(ref wq, 2));
+                    a20 = TOps.FusedMultiplyAdd(s, x0, a20);
+                    a21 = TOps.FusedMultiplyAdd(s, x1, a21);
+                    s = TOps.Broadcast(Unsafe.Add(ref wq, 3));
+                    a30 = TOps.FusedMultiplyAdd(s, x0, a30);
+                    a31 = TOps.FusedMultiplyAdd(s, x1, a31);
+                    s = TOps.Broadcast(Unsafe.Add(ref wq, 4));
+                    a40 = TOps.FusedMultiplyAdd(s, x0, a40);
+                    a41 = TOps.FusedMultiplyAdd(s, x1, a41);
+                    k = ref Unsafe.Add(ref k, Tile);
+                    wq = ref Unsafe.Add(ref wq, hn);
+                }
+
+                TOps.Store(a00, ref r0);
+                TOps.Store(a01, ref Unsafe.Add(ref r0, width));
+                TOps.Store(a10, ref r1);
+                TOps.Store(a11, ref Unsafe.Add(ref r1, width));
+                TOps.Store(a20, ref r2);
+                TOps.Store(a21, ref Unsafe.Add(ref r2, width));
+                TOps.Store(a30, ref r3);
+                TOps.Store(a31, ref Unsafe.Add(ref r3, width));
+                TOps.Store(a40, ref r4);
+                TOps.Store(a41, ref Unsafe.Add(ref r4, width));
+            }
+
+            for (; h < hidden; h++)
+            {
+                DenseRowsForwardVector<T, TVec, TOps>(ref tile, count, ref Unsafe.Add(ref w, h), hn, ref Unsafe.Add(ref zj, h * ldz));
+                DenseRowsForwardVector<T, TVec, TOps>(ref Unsafe.Add(ref tile, width), count, ref Unsafe.Add(ref w, h), hn, ref Unsafe.Add(ref zj, (h * ldz) + width));
+            }
+        }
+
+        for (; j + width <= n; j += width)
+        {
+            ref byte tile = ref Unsafe.Add(ref panel, SparseColumns<T>.PanelOffset(count, 0, j));
+            for (int h = 0; h < hidden; h++)
+            {
+                DenseRowsForwardVector<T, TVec, TOps>(ref tile, count, ref Unsafe.Add(ref w, h), hn, ref Unsafe.Add(ref z, (h * ldz) + c0 + j));
+            }
+        }
+
+        for (; j < n; j++)
+        {
+            ref byte tile = ref Unsafe.Add(ref panel, SparseColumns<T>.PanelOffset(count, 0, j));
+            for (int h = 0; h < hidden; h++)
+            {
+                DenseRowsForwardVector<T, T, SimdScalar<T>>(ref tile, count, ref Unsafe.Add(ref w, h), hn, ref Unsafe.Add(ref z, (h * ldz) + c0 + j));
+            }
+        }
+    }
+
+    /// <summary>One vector of one row of z: z += Σ_q w[q·stride]·k[q] (k 32 bytes apart).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DenseRowsForwardVector<T, TVec, TOps>(ref byte k, int count, ref T w, nint stride, ref T z)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        TVec a = TOps.Load(in z);
+        for (int q = 0; q < count; q++)
+        {
+            a = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w, q * stride)), TOps.LoadBytes(in Unsafe.Add(ref k, q * SparseColumns<T>.PanelTileColumns)), a);
+        }
+
+        TOps.Store(a, ref z);
+    }
+
+    /// <summary>
+    /// The body of <see cref="DenseRowsGradient"/>: for each pair of dense rows and five rows of dz, and each slice of
+    /// <c>width</c> lanes, ten accumulators walk the columns of that slice (every 16th vector) in increasing order; a
+    /// last partial vector's columns follow one by one, so each lane's chain stays in column order on every path.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DenseRowsGradientBlock<T, TVec, TOps>(ref byte panel, int count, ref T dz, nint ldz, int hidden, int c0, int n, ref T lanes)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        const int L = DenseRowLanes;
+        int width = TOps.Count;
+        ref T d = ref Unsafe.Add(ref dz, c0);
+        int q = 0;
+        for (; q + 2 <= count; q += 2)
+        {
+            int h = 0;
+            for (; h + 5 <= hidden; h += 5)
+            {
+                ref T g0 = ref Unsafe.Add(ref lanes, ((q * hidden) + h) * L);
+                ref T g1 = ref Unsafe.Add(ref g0, hidden * L);
+                ref T d0 = ref Unsafe.Add(ref d, h * ldz);
+                for (int slice = 0; slice < L; slice += width)
+                {
+                    ref T p0 = ref Unsafe.Add(ref g0, slice);
+                    ref T p1 = ref Unsafe.Add(ref g1, slice);
+                    TVec a0 = TOps.Load(in p0), a1 = TOps.Load(in Unsafe.Add(ref p0, L)), a2 = TOps.Load(in Unsafe.Add(ref p0, 2 * L));
+                    TVec a3 = TOps.Load(in Unsafe.Add(ref p0, 3 * L)), a4 = TOps.Load(in Unsafe.Add(ref p0, 4 * L));
+                    TVec b0 = TOps.Load(in p1), b1 = TOps.Load(in Unsafe.Add(ref p1, L)), b2 = TOps.Load(in Unsafe.Add(ref p1, 2 * L));
+                    TVec b3 = TOps.Load(in Unsafe.Add(ref p1, 3 * L)), b4 = TOps.Load(in Unsafe.Add(ref p1, 4 * L));
+                    int j = slice;
+                    for (; j + width <= n; j += L)
+                    {
+                        ref byte k = ref Unsafe.Add(ref panel, SparseColumns<T>.PanelOffset(count, q, j));
+                        TVec x0 = TOps.LoadBytes(in k);
+                        TVec x1 = TOps.LoadBytes(in Unsafe.Add(ref k, SparseColumns<T>.PanelTileColumns));
+                        ref T dj = ref Unsafe.Add(ref d0, j);
+                        TVec s = TOps.Load(in dj);
+                        a0 = TOps.FusedMultiplyAdd(s, x0, a0);
+                        b0 = TOps.FusedMultiplyAdd(s, x1, b0);
+                        s = TOps.Load(in Unsafe.Add(ref dj, ldz));
+                        a1 = TOps.FusedMultiplyAdd(s, x0, a1);
+                        b1 = TOps.FusedMultiplyAdd(s, x1, b1);
+                        s = TOps.Load(in Unsafe.Add(ref dj, 2 * ldz));
+                        a2 = TOps.FusedMultiplyAdd(s, x0, a2);
+                        b2 = TOps.FusedMultiplyAdd(s, x1, b2);
+                        s = TOps.Load(in Unsafe.Add(ref dj, 3 * ldz));
+                        a3 = TOps.FusedMultiplyAdd(s, x0, a3);
+                        b3 = TOps.FusedMultiplyAdd(s, x1, b3);
+                        s = TOps.Load(in Unsafe.Add(ref dj, 4 * ldz));
+                        a4 = TOps.FusedMultiplyAdd(s, x0, a4);
+                        b4 = TOps.FusedMultiplyAdd(s, x1, b4);
+                    }
+
+                    TOps.Store(a0, ref p0);
+                    TOps.Store(a1, ref Unsafe.Add(ref p0, L));
+                    TOps.Store(a2, ref Unsafe.Add(ref p0, 2 * L));
+                    TOps.Store(a3, ref Unsafe.Add(ref p0, 3 * L));
+                    TOps.Store(a4, ref Unsafe.Add(ref p0, 4 * L));
+                    TOps.Store(b0, ref p1);
+                    TOps.Store(b1, ref Unsafe.Add(ref p1, L));
+                    TOps.Store(b2, ref Unsafe.Add(ref p1, 2 * L));
+                    TOps.Store(b3, ref Unsafe.Add(ref p1, 3 * L));
+                    TOps.Store(b4, ref Unsafe.Add(ref p1, 4 * L));
+                    for (int e = j; e < n; e++)
+                    {
+                        for (int r = 0; r < 5; r++)
+                        {
+                            DenseRowsGradientColumn(ref panel, count, q, e, Unsafe.Add(ref d0, (r * ldz) + e), ref Unsafe.Add(ref g0, (r * L) + (e % L)));
+                            DenseRowsGradientColumn(ref panel, count, q + 1, e, Unsafe.Add(ref d0, (r * ldz) + e), ref Unsafe.Add(ref g1, (r * L) + (e % L)));
+                        }
+                    }
+                }
+            }
+
+            for (; h < hidden; h++)
+            {
+                DenseRowsGradientRow<T, TVec, TOps>(ref panel, count, q, ref Unsafe.Add(ref d, h * ldz), n, ref Unsafe.Add(ref lanes, ((q * hidden) + h) * L));
+                DenseRowsGradientRow<T, TVec, TOps>(ref panel, count, q + 1, ref Unsafe.Add(ref d, h * ldz), n, ref Unsafe.Add(ref lanes, (((q + 1) * hidden) + h) * L));
+            }
+        }
+
+        for (; q < count; q++)
+        {
+            for (int h = 0; h < hidden; h++)
+            {
+                DenseRowsGradientRow<T, TVec, TOps>(ref panel, count, q, ref Unsafe.Add(ref d, h * ldz), n, ref Unsafe.Add(ref lanes, ((q * hidden) + h) * L));
+            }
+        }
+    }
+
+    /// <summary>One (dense row, dz row) pair of <see cref="DenseRowsGradientBlock"/>: its 16 lanes, slice by slice.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DenseRowsGradientRow<T, TVec, TOps>(ref byte panel, int count, int q, ref T d, int n, ref T lanes)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        const int L = DenseRowLanes;
+        int width = TOps.Count;
+        for (int slice = 0; slice < L; slice += width)
+        {
+            ref T p = ref Unsafe.Add(ref lanes, slice);
+            TVec a = TOps.Load(in p);
+            int j = slice;
+            for (; j + width <= n; j += L)
+            {
+                a = TOps.FusedMultiplyAdd(TOps.Load(in Unsafe.Add(ref d, j)), TOps.LoadBytes(in Unsafe.Add(ref panel, SparseColumns<T>.PanelOffset(count, q, j))), a);
+            }
+
+            TOps.Store(a, ref p);
+            for (int e = j; e < n; e++)
+            {
+                DenseRowsGradientColumn(ref panel, count, q, e, Unsafe.Add(ref d, e), ref Unsafe.Add(ref lanes, e % L));
+            }
+        }
+    }
+
+    /// <summary>One column of a partial last vector: lane += dz·k.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DenseRowsGradientColumn<T>(ref byte panel, int count, int q, int column, T dz, ref T lane)
+        where T : unmanaged, IFloatingPointIeee754<T> =>
+        lane = T.FusedMultiplyAdd(dz, T.CreateTruncating(Unsafe.Add(ref panel, SparseColumns<T>.PanelOffset(count, q, column))), lane);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardBlock<T, TVec, TOps>(SparseColumns<T> x, int block, ref T wt, int hp, ref T zt)
         where T : unmanaged, IFloatingPointIeee754<T>

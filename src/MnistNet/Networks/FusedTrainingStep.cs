@@ -50,6 +50,11 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     private Matrix<T>[]? _blockScratch;
     private int _hp;
 
+    // Sparse mode with dense rows (SparseColumns.DenseRows) only, grown on first use: their weights divided by 255, and
+    // per-chunk lane sums of their weight gradient.
+    private T[]? _denseWeights;
+    private T[][]? _denseLanes;
+
     // Scratch belongs to a chunk, not to a thread: which thread runs a chunk varies from step to step, and a
     // thread-static buffer would be allocated (and its thread-static storage grown) whenever a thread first ran one.
     private readonly T[][] _headScratch;
@@ -119,7 +124,31 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         _hp = SparseKernels.PaddedWidth<T>(hidden, _path);
         _w1t.Clear();
         SparseKernels.TransposeInto(first.Weight.Value, _w1t.Row(0), _hp);
+        PrepareDenseRows(first.Weight.Value, x.DenseRows);
         return RunCore(network);
+    }
+
+    /// <summary>The dense rows' weights, w[q·hidden + h] = W1[h, DenseRows[q]] / 255, and room for their lane sums (allocated when a batch first needs more).</summary>
+    private void PrepareDenseRows(Matrix<T> w1, int[] denseRows)
+    {
+        int hidden = w1.Rows;
+        int size = denseRows.Length * hidden;
+        if (size == 0)
+        {
+            return;
+        }
+
+        if (_denseWeights is null || _denseWeights.Length < size)
+        {
+            _denseWeights = new T[size];
+            _denseLanes = new T[_loss.Length][];
+            for (int c = 0; c < _denseLanes.Length; c++)
+            {
+                _denseLanes[c] = new T[size * SparseKernels.DenseRowLanes];
+            }
+        }
+
+        SparseKernels.ScaleDenseRowWeights(w1, denseRows, _denseWeights);
     }
 
     private double RunCore(Network<T> network)
@@ -150,6 +179,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         else
         {
             ReduceTransposed(g.DW1);
+            ReduceDenseRows(g.DW1, _sparse.DenseRows);
         }
 
         _dW2[0].CopyTo(g.DW2);
@@ -211,6 +241,25 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         }
     }
 
+    /// <summary>dW1's dense-row columns from the chunks' lane sums, summed in chunk order (see <see cref="SparseKernels.ReduceDenseRowLanes"/>).</summary>
+    private void ReduceDenseRows(Matrix<T> dW1, int[] denseRows)
+    {
+        int hidden = dW1.Rows;
+        int length = denseRows.Length * hidden * SparseKernels.DenseRowLanes;
+        if (length == 0)
+        {
+            return;
+        }
+
+        Span<T> sum = _denseLanes![0].AsSpan(0, length);
+        for (int c = 1; c < _denseLanes.Length; c++)
+        {
+            SimdMath.Add(sum, _denseLanes[c].AsSpan(0, length), sum);
+        }
+
+        SparseKernels.ReduceDenseRowLanes<T>(sum, denseRows, dW1);
+    }
+
     public void Execute(int chunk)
     {
         Dense<T> first = _first;
@@ -232,6 +281,13 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             dzt = scratch.Slice(size, size);
             dW1T = _dW1T![chunk].Row(0);
             dW1T.Clear();
+        }
+
+        Span<T> denseLanes = default;
+        if (sparse is not null && sparse.DenseRows.Length > 0)
+        {
+            denseLanes = _denseLanes![chunk].AsSpan(0, sparse.DenseRows.Length * hidden * SparseKernels.DenseRowLanes);
+            denseLanes.Clear();
         }
 
         T[] headScratch = _headScratch[chunk];
@@ -259,8 +315,10 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             else
             {
                 // Z1ᵀ[j] = Σ over X's non-zeros in column j of x_kj · W1ᵀ[k], then back to hidden × block rows.
+                // Then the dense rows' part: + Σ over them of (W1/255)[h, q]·byte[q, j], element by element.
                 SparseKernels.Forward(sparse, c0 / BlockColumns, _w1t!.Row(0), hp, zt, _path);
                 SparseKernels.FromTransposedBlock<T>(zt, hp, f.Z1, c0, c1);
+                SparseKernels.DenseRowsForward(sparse, c0 / BlockColumns, _denseWeights, f.Z1, c0, c1, _path);
             }
 
             // Bias, ReLU, W2·A1, softmax, loss, dZ2 and dZ1 in two passes over the block (FusedHead);
@@ -279,6 +337,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
                 // dW1ᵀ[k] += Σ over the block's non-zeros in row k of x_kj · dZ1ᵀ[j].
                 SparseKernels.ToTransposedBlock(g.DZ1, c0, c1, dzt, hp);
                 SparseKernels.AccumulateWeightGradient(sparse, c0 / BlockColumns, dzt, hp, dW1T, _path);
+                SparseKernels.DenseRowsGradient(sparse, c0 / BlockColumns, g.DZ1, c0, c1, denseLanes, _path);
             }
 
             AddRowSums(g.DZ1, dB1, c0, c1);
