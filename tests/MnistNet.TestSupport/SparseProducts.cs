@@ -48,7 +48,9 @@ public static class SparseProducts
             }
         }
 
-        SparseKernels.ReduceDenseRowLanes<T>(lanes, x.DenseRows, dw);
+        T[] sums = new T[x.DenseRows.Length * dz.Rows];
+        SparseKernels.SumDenseRowLanes<T>(lanes, sums);
+        SparseKernels.StoreDenseRowGradient<T>(sums, x.DenseRows, dw);
     }
 
 }

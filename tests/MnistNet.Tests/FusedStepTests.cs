@@ -75,6 +75,12 @@ public class FusedStepTests
                 CheckGradient(readable.Gradients[0], viaSparse.Gradients[0], Product(dz1, x), 8 * factor + 1e-6, "sparse dW1");
                 CheckGradient(readable.Gradients[3], viaSparse.Gradients[3], RowSums(dz2), 8 * factor + 1e-6, "sparse db2");
 
+                // Tighter, from each path's own dZ1: dW1 and db1 against the same terms summed in double. Two orders of
+                // the same float terms differ here by ~1e-7 of Σ|terms| / m; a block or chunk lost or counted twice moves
+                // a sum by ~1e-3 of it, which the bound above (worst-case rounding, growing with m) cannot see.
+                CheckSumsOfOwnTerms(fused, x, m, $"fused, bytes {bytes}");
+                CheckSumsOfOwnTerms(viaSparse, x, m, $"sparse, {sparse.DenseRows.Length} dense rows");
+
                 if (m > 2 * 2048)
                 {
                     // Many chunks: one thread and two give the same bits, dense and sparse.
@@ -95,6 +101,28 @@ public class FusedStepTests
         finally
         {
             MnistNetRuntime.SimdPath = saved;
+        }
+    }
+
+    /// <summary>dW1 = dZ1·Xᵀ / m and db1 = Σ dZ1 / m from the workspace's own dZ1, within 1e-5 of Σ|terms| / m of a double sum.</summary>
+    private static void CheckSumsOfOwnTerms(NetworkWorkspace<float> ws, Matrix<float> x, int m, string what)
+    {
+        Matrix<float> dz1 = ws.InputGradients[1];
+        for (int h = 0; h < dz1.Rows; h++)
+        {
+            for (int k = 0; k <= x.Rows; k++)
+            {
+                double sum = 0, magnitude = 0;
+                for (int j = 0; j < m; j++)
+                {
+                    double term = (double)dz1[h, j] * (k < x.Rows ? x[k, j] : 1);
+                    sum += term;
+                    magnitude += Math.Abs(term);
+                }
+
+                float actual = k < x.Rows ? ws.Gradients[0][h, k] : ws.Gradients[1][h, 0];
+                Assert.True(Math.Abs(actual - (sum / m)) <= (1e-5 * magnitude / m) + 1e-30, $"{what}: {(k < x.Rows ? $"dW1[{h}, {k}]" : $"db1[{h}]")} = {actual}, terms sum to {sum / m} (Σ|terms| / m = {magnitude / m}), m = {m}");
+            }
         }
     }
 

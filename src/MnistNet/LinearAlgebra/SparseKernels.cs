@@ -158,11 +158,28 @@ internal static class SparseKernels
         }
     }
 
+    /// <summary>sums[i] = Σ over lanes l = 0…15, in order, of lanes[i·16 + l]: each (dense row, hidden unit) pair's lane sums of <see cref="DenseRowsGradient"/> added up.</summary>
+    public static void SumDenseRowLanes<T>(ReadOnlySpan<T> lanes, Span<T> sums)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < sums.Length; i++)
+        {
+            ReadOnlySpan<T> pair = lanes.Slice(i * DenseRowLanes, DenseRowLanes);
+            T total = pair[0];
+            for (int l = 1; l < DenseRowLanes; l++)
+            {
+                total += pair[l];
+            }
+
+            sums[i] = total;
+        }
+    }
+
     /// <summary>
-    /// dw[h, denseRows[q]] = (Σ over lanes l = 0…15, in order, of lanes[(q·hidden + h)·16 + l]) / 255: the dense rows'
-    /// columns of dW from the lane sums of <see cref="DenseRowsGradient"/>. Those columns have no sparse entries.
+    /// dw[h, denseRows[q]] = sums[q·hidden + h] / 255: the dense rows' columns of dW from their summed lanes
+    /// (<see cref="SumDenseRowLanes"/>; the bytes were 255 times the values). Those columns have no sparse entries.
     /// </summary>
-    public static void ReduceDenseRowLanes<T>(ReadOnlySpan<T> lanes, int[] denseRows, Matrix<T> dw)
+    public static void StoreDenseRowGradient<T>(ReadOnlySpan<T> sums, int[] denseRows, Matrix<T> dw)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int hidden = dw.Rows;
@@ -171,14 +188,7 @@ internal static class SparseKernels
         {
             for (int h = 0; h < hidden; h++)
             {
-                ReadOnlySpan<T> pair = lanes.Slice(((q * hidden) + h) * DenseRowLanes, DenseRowLanes);
-                T total = pair[0];
-                for (int l = 1; l < DenseRowLanes; l++)
-                {
-                    total += pair[l];
-                }
-
-                dw[h, denseRows[q]] = total / scale;
+                dw[h, denseRows[q]] = sums[(q * hidden) + h] / scale;
             }
         }
     }

@@ -51,9 +51,10 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     private int _hp;
 
     // Sparse mode with dense rows (SparseColumns.DenseRows) only, grown on first use: their weights divided by 255, and
-    // per-chunk lane sums of their weight gradient.
+    // per chunk the lane sums of their weight gradient and those lanes added up (one value per dense row and hidden unit).
     private T[]? _denseWeights;
     private T[][]? _denseLanes;
+    private T[][]? _denseSums;
 
     // Scratch belongs to a chunk, not to a thread: which thread runs a chunk varies from step to step, and a
     // thread-static buffer would be allocated (and its thread-static storage grown) whenever a thread first ran one.
@@ -142,9 +143,11 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         {
             _denseWeights = new T[size];
             _denseLanes = new T[_loss.Length][];
+            _denseSums = new T[_loss.Length][];
             for (int c = 0; c < _denseLanes.Length; c++)
             {
                 _denseLanes[c] = new T[size * SparseKernels.DenseRowLanes];
+                _denseSums[c] = new T[size];
             }
         }
 
@@ -241,23 +244,22 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         }
     }
 
-    /// <summary>dW1's dense-row columns from the chunks' lane sums, summed in chunk order (see <see cref="SparseKernels.ReduceDenseRowLanes"/>).</summary>
+    /// <summary>dW1's dense-row columns: each chunk's added-up lanes, summed in chunk order, then divided by 255 (<see cref="SparseKernels.StoreDenseRowGradient"/>).</summary>
     private void ReduceDenseRows(Matrix<T> dW1, int[] denseRows)
     {
-        int hidden = dW1.Rows;
-        int length = denseRows.Length * hidden * SparseKernels.DenseRowLanes;
+        int length = denseRows.Length * dW1.Rows;
         if (length == 0)
         {
             return;
         }
 
-        Span<T> sum = _denseLanes![0].AsSpan(0, length);
-        for (int c = 1; c < _denseLanes.Length; c++)
+        Span<T> sum = _denseSums![0].AsSpan(0, length);
+        for (int c = 1; c < _denseSums.Length; c++)
         {
-            SimdMath.Add(sum, _denseLanes[c].AsSpan(0, length), sum);
+            SimdMath.Add(sum, _denseSums[c].AsSpan(0, length), sum);
         }
 
-        SparseKernels.ReduceDenseRowLanes<T>(sum, denseRows, dW1);
+        SparseKernels.StoreDenseRowGradient<T>(sum, denseRows, dW1);
     }
 
     public void Execute(int chunk)
@@ -341,6 +343,12 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             }
 
             AddRowSums(g.DZ1, dB1, c0, c1);
+        }
+
+        if (!denseLanes.IsEmpty)
+        {
+            // Each (dense row, hidden unit) pair's 16 lanes added up here, in parallel, rather than after the pool.
+            SparseKernels.SumDenseRowLanes<T>(denseLanes, _denseSums![chunk].AsSpan(0, denseLanes.Length / SparseKernels.DenseRowLanes));
         }
 
         _loss[chunk] = loss;
