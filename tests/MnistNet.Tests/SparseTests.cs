@@ -478,6 +478,33 @@ public class SparseTests
     }
 
     [Fact]
+    public void DenseRowLaneSums_AddByHalves_InTheDocumentedOrder_BitForBit()
+    {
+        var random = new Random(5);
+        float[] lanes = [.. Enumerable.Range(0, 16 * 40).Select(_ => (float)((random.NextDouble() - 0.5) * Math.Pow(10, random.Next(-3, 4))))];
+        float[] sums = new float[40];
+        SparseKernels.SumDenseRowLanes<float>(lanes, sums);
+        for (int i = 0; i < sums.Length; i++)
+        {
+            float[] v = lanes[(i * 16)..((i + 1) * 16)];
+            for (int half = 8; half >= 1; half /= 2)
+            {
+                for (int k = 0; k < half; k++)
+                {
+                    v[k] += v[k + half];
+                }
+            }
+
+            Assert.True(TestData.SameBits(v[0], sums[i]), $"pair {i}: {sums[i]} vs {v[0]}");
+        }
+
+        var dw = new Matrix<float>(2, 5);
+        SparseKernels.StoreDenseRowGradient<float>([255f, 510f, -25.5f, 1f], [1, 3], dw);
+        Assert.Equal(new float[] { 0, 1, 0, -25.5f / 255, 0 }, dw.Row(0).ToArray());
+        Assert.Equal(new float[] { 0, 2, 0, 1 / 255f, 0 }, dw.Row(1).ToArray());
+    }
+
+    [Fact]
     public void DenseRowKernels_ShortBuffersOrABlockRangeOutsideTheBlock_Throw()
     {
         Matrix<float> x = ImageLike<float>(rows: 8, columns: 300, denseRowDensity: 0.7, seed: 2);
