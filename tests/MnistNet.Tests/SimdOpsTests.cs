@@ -33,6 +33,38 @@ public sealed class SimdOpsTests
         Assert.Equal(-7.5f, SimdScalar<float>.BroadcastLane(SimdScalar<float>.LoadUpToEight(in new[] { -7.5f }[0]), SimdScalar<float>.LanePattern(0)));
     }
 
+    [Fact]
+    public void LoadBytes_EveryByte_OnEveryWidthAndThePortableForm_IsItsValue()
+    {
+        // 256 bytes 0–255 in a scrambled order, then 16 bytes of padding the loads may read.
+        byte[] bytes = [.. Enumerable.Range(0, 256).Select(i => (byte)((i * 37) + 11)), .. new byte[16]];
+        for (int i = 0; i < 256; i += 4)
+        {
+            BytesCheck<float, Vector512<float>, Simd512<float>>(bytes, i, v => [.. Enumerable.Range(0, Vector512<float>.Count).Select(k => v.GetElement(k))]);
+            BytesCheck<double, Vector512<double>, Simd512<double>>(bytes, i, v => [.. Enumerable.Range(0, Vector512<double>.Count).Select(k => v.GetElement(k))]);
+            BytesCheck<float, Vector256<float>, Simd256<float>>(bytes, i, v => [.. Enumerable.Range(0, Vector256<float>.Count).Select(k => v.GetElement(k))]);
+            BytesCheck<double, Vector256<double>, Simd256<double>>(bytes, i, v => [.. Enumerable.Range(0, Vector256<double>.Count).Select(k => v.GetElement(k))]);
+            BytesCheck<float, float, SimdScalar<float>>(bytes, i, v => [v]);
+            Vector256<float> portable = SimdBytes.Convert<float, Vector256<float>>(in bytes[i]);
+            Assert.Equal(Vector256.Create<float>([.. bytes[i..(i + 8)].Select(b => (float)b)]), portable);
+            Vector512<double> portableDouble = SimdBytes.Convert<double, Vector512<double>>(in bytes[i]);
+            Assert.Equal(Vector512.Create<double>([.. bytes[i..(i + 8)].Select(b => (double)b)]), portableDouble);
+        }
+    }
+
+    private static void BytesCheck<T, TVec, TOps>(byte[] bytes, int start, Func<TVec, T[]> lanes)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        T[] result = lanes(TOps.LoadBytes(in bytes[start]));
+        Assert.Equal(TOps.Count, result.Length);
+        for (int i = 0; i < result.Length; i++)
+        {
+            Assert.True(result[i] == T.CreateTruncating(bytes[start + i]), $"{typeof(TVec).Name} at {start + i}: {result[i]}, expected {bytes[start + i]}");
+        }
+    }
+
     private static void Check<T, TVec, TOps>(Func<TVec, T[]> lanes)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TVec : struct

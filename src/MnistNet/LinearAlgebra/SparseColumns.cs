@@ -14,8 +14,8 @@ namespace MnistNet.LinearAlgebra;
 /// <para>Rows that are non-zero in at least <see cref="DenseRowMinDensity"/> of the columns (MNIST's central pixels) are,
 /// when every value in them is a whole number of 255ths (as pixels scaled from bytes are), kept densely as those
 /// bytes instead: one byte per entry, zeros included, read by dense kernels (<c>SparseKernels.DenseRowsForward</c> and
-/// <c>DenseRowsGradient</c>), where the sparse form costs six bytes per non-zero in each of its two layouts and a
-/// lookup per entry. For MNIST's seed batch that is 184 of 784 rows holding 69 % of the non-zeros. The other rows'
+/// <c>DenseRowsGradient</c>), where the sparse form costs five or six bytes per non-zero in each of its two layouts and
+/// a lookup per entry. For MNIST's seed batch that is 212 of 784 rows holding 76 % of the non-zeros. The other rows'
 /// non-zeros go to the sparse layouts below.</para>
 /// <para>Two layouts are kept, each built once: by column (for each example, its non-zero rows and values; used to
 /// compute <c>W1·X</c> with each sum in registers) and, for each block of <see cref="BlockColumns"/> consecutive
@@ -44,7 +44,7 @@ public sealed class SparseColumns<T>
     /// <remarks>
     /// A fixed number, not tuned per machine, so a data set has the same layout (and a step the same bits) on every host.
     /// On Zen 4 the dense kernels cost ≈ 0.2 ns per (row, column) against ≈ 0.5–1.1 ns per non-zero for the sparse ones;
-    /// 0.35 was as fast as any threshold from 0.3 to 0.42 on the seed's step, and 0.2 and 0.5 were slower.
+    /// in a harness of the seed's two passes 0.35 was as fast as any threshold from 0.3 to 0.42, and 0.2 and 0.5 were slower.
     /// </remarks>
     internal const double DenseRowMinDensity = 0.35;
 
@@ -122,7 +122,11 @@ public sealed class SparseColumns<T>
 
     internal T[] Values { get; }
 
-    /// <summary>Builds the compressed copy of <paramref name="dense"/>; exact zeros are dropped, every other value (NaN included) is kept.</summary>
+    /// <summary>
+    /// Builds the compressed copy of <paramref name="dense"/>; exact zeros are dropped, every other value (NaN included) is
+    /// kept. Rows non-zero in at least 35 % of the columns whose values are all whole 255ths are kept as bytes (see the
+    /// remarks on the class); the values read back are the same either way.
+    /// </summary>
     /// <param name="dense">The matrix, one example per column; at most 65 536 rows.</param>
     /// <returns>A new <see cref="SparseColumns{T}"/>.</returns>
     /// <exception cref="ArgumentException"><paramref name="dense"/> has more than 65 536 rows.</exception>
