@@ -15,9 +15,11 @@ namespace MnistNet.Networks;
 /// <remarks>
 /// <para>Determinism: the columns are split into chunks of <see cref="ChunkColumns"/> (fixed, whatever the thread
 /// count); each chunk accumulates its own partial gradients block by block, and the partials are summed in chunk
-/// order. The result is therefore bit-identical on any number of threads. It differs from the unfused
+/// order. The result is therefore bit-identical on any number of threads. With a dense input it differs from the unfused
 /// <see cref="TwoLayerNetwork{T}.BackwardProp(Matrix{T}, ReadOnlySpan{ushort}, ForwardPass{T}, Gradients{T})"/> only in
-/// the order of the additions inside dW1, dW2, db1 and db2.</para>
+/// the order of the additions inside dW1, dW2, db1 and db2. With a <see cref="SparseColumns{T}"/> input, Z1 is also
+/// summed another way (the sparse rows' non-zeros, then the dense rows' bytes times W1 / 255), so every value may differ
+/// in its last bits.</para>
 /// <para>Allocation: everything lives in the owning <see cref="TrainingWorkspace{T}"/>; a step allocates nothing.</para>
 /// </remarks>
 internal sealed class FusedTrainingStep<T> : IChunkJob
