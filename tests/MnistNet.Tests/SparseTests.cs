@@ -106,25 +106,34 @@ public class SparseTests
         Assert.Equal(entries.Select(e => e.Column), s.EntryColumn);
         Assert.Equal(entries.Select(e => e.Value), s.EntryValue);
 
-        // By column: each column's non-zeros, rows increasing.
+        // By column: each column's non-zeros, rows increasing; within a block the columns in order of their number of
+        // non-zeros, then column, each slot naming its column.
         var columnStart = new List<int>();
+        var columnPosition = new List<byte>();
         var rowIndex = new List<ushort>();
         var values = new List<float>();
-        for (int j = 0; j < columns; j++)
+        for (int b = 0; b < blocks; b++)
         {
-            columnStart.Add(rowIndex.Count);
-            for (int r = 0; r < rows; r++)
+            int j0 = b * blockWidth;
+            int[] order = [.. Enumerable.Range(j0, Math.Min(columns, j0 + blockWidth) - j0).OrderBy(j => Enumerable.Range(0, rows).Count(r => x[r, j] != 0)).ThenBy(j => j)];
+            foreach (int j in order)
             {
-                if (x[r, j] != 0)
+                columnStart.Add(rowIndex.Count);
+                columnPosition.Add((byte)(j - j0));
+                for (int r = 0; r < rows; r++)
                 {
-                    rowIndex.Add((ushort)r);
-                    values.Add(x[r, j]);
+                    if (x[r, j] != 0)
+                    {
+                        rowIndex.Add((ushort)r);
+                        values.Add(x[r, j]);
+                    }
                 }
             }
         }
 
         columnStart.Add(rowIndex.Count);
         Assert.Equal(columnStart, s.ColumnStart);
+        Assert.Equal(columnPosition, s.ColumnPosition);
         Assert.Equal(rowIndex, s.RowIndex);
         Assert.Equal(values, s.Values);
     }
@@ -151,9 +160,10 @@ public class SparseTests
             int j1 = Math.Min(j0 + SparseColumns<float>.BlockColumns, x.Columns);
             float[] zt = new float[SparseColumns<float>.BlockColumns * Hp];
             SparseKernels.Forward(s, block, table, Hp, zt, SimdPath.Vector512);
-            for (int j = j0; j < j1; j++)
+            for (int slot = j0; slot < j1; slot++)
             {
-                int first = s.ColumnStart[j], count = s.ColumnStart[j + 1] - first;
+                int j = j0 + s.ColumnPosition[slot];
+                int first = s.ColumnStart[slot], count = s.ColumnStart[slot + 1] - first;
                 for (int h = 0; h < Hp; h++)
                 {
                     float[] a = new float[8];
@@ -348,16 +358,16 @@ public class SparseTests
             }
         }
 
-        // The sparse layouts hold exactly the other rows' non-zeros.
-        var rowIndex = new List<ushort>();
-        for (int j = 0; j < columns; j++)
+        // The sparse layouts hold exactly the other rows' non-zeros (by column: slot by slot, each naming its column).
+        for (int slot = 0; slot < columns; slot++)
         {
-            Assert.Equal(rowIndex.Count, s.ColumnStart[j]);
-            rowIndex.AddRange(Enumerable.Range(0, x.Rows).Where(r => x[r, j] != 0 && !dense.Contains(r)).Select(r => (ushort)r));
+            int j = (slot / width * width) + s.ColumnPosition[slot];
+            ushort[] expected = [.. Enumerable.Range(0, x.Rows).Where(r => x[r, j] != 0 && !dense.Contains(r)).Select(r => (ushort)r)];
+            Assert.Equal(expected, s.RowIndex[s.ColumnStart[slot]..s.ColumnStart[slot + 1]]);
         }
 
-        Assert.Equal(rowIndex, s.RowIndex);
-        Assert.Equal(rowIndex.Count, s.EntryValue.Length);
+        Assert.Equal(s.ColumnStart[columns], s.RowIndex.Length);
+        Assert.Equal(s.RowIndex.Length, s.EntryValue.Length);
         Assert.DoesNotContain(s.GroupRow, r => dense.Contains(r));
     }
 

@@ -50,6 +50,7 @@ public class ThreadCountTests
             Assert.Equal(one.EntryColumn, many.EntryColumn);
             Assert.Equal(one.EntryValue, many.EntryValue);
             Assert.Equal(one.ColumnStart, many.ColumnStart);
+            Assert.Equal(one.ColumnPosition, many.ColumnPosition);
             Assert.Equal(one.RowIndex, many.RowIndex);
             Assert.Equal(one.Values, many.Values);
         }

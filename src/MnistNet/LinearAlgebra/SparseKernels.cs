@@ -36,7 +36,8 @@ internal static class SparseKernels
 
     /// <summary>
     /// zt[(j − block start)·hp + h] = Σ_k x[k, j]·wt[k·hp + h] for every column j of <paramref name="block"/> and every lane h
-    /// of the padded row, walking each column's non-zeros (by-column layout) with the sums in registers.
+    /// of the padded row, walking each column's non-zeros (by-column layout, its slots in order of length) with the sums
+    /// in registers.
     /// </summary>
     public static void Forward<T>(SparseColumns<T> x, int block, ReadOnlySpan<T> wt, int hp, Span<T> zt, SimdPath path)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -526,6 +527,7 @@ internal static class SparseKernels
         int j0 = block * SparseColumns<T>.BlockColumns;
         int j1 = Math.Min(j0 + SparseColumns<T>.BlockColumns, x.Columns);
         int[] start = x.ColumnStart;
+        byte[] position = x.ColumnPosition;
         ref ushort rows = ref x.RowIndex.Length == 0 ? ref Unsafe.NullRef<ushort>() : ref x.RowIndex[0];
         ref T values = ref x.Values.Length == 0 ? ref Unsafe.NullRef<T>() : ref x.Values[0];
         int w = TOps.Count;
@@ -564,7 +566,7 @@ internal static class SparseKernels
 
                 a0 = TOps.Add(TOps.Add(a0, a1), TOps.Add(a2, a3));
                 a4 = TOps.Add(TOps.Add(a4, a5), TOps.Add(a6, a7));
-                TOps.Store(TOps.Add(a0, a4), ref Unsafe.Add(ref zt, (j - j0) * w));
+                TOps.Store(TOps.Add(a0, a4), ref Unsafe.Add(ref zt, position[j] * w));
             }
 
             return;
@@ -576,7 +578,7 @@ internal static class SparseKernels
             for (int j = j0; j < j1; j++)
             {
                 SumTwoVectorRows<T, TVec, TOps, ushort>(ref rows, ref values, start[j], start[j + 1], x.Values.Length - 1, ref wt, out TVec lower, out TVec upper);
-                ref T z = ref Unsafe.Add(ref zt, (nint)(j - j0) * (2 * w));
+                ref T z = ref Unsafe.Add(ref zt, (nint)position[j] * (2 * w));
                 TOps.Store(lower, ref z);
                 TOps.Store(upper, ref Unsafe.Add(ref z, w));
             }
@@ -588,7 +590,7 @@ internal static class SparseKernels
         nint width = hp;
         for (int j = j0; j < j1; j++)
         {
-            ref T z = ref Unsafe.Add(ref zt, (j - j0) * width);
+            ref T z = ref Unsafe.Add(ref zt, position[j] * width);
             for (nint v = 0; v < width; v += w)
             {
                 TOps.Store(TOps.Zero, ref Unsafe.Add(ref z, v));
