@@ -14,8 +14,11 @@ namespace MnistNet.LinearAlgebra;
 /// <c>dWᵀ[k] += Σ_{j in block: x_kj ≠ 0} x_kj · dZᵀ[j]</c>, each sum kept in registers and stored once per block.</item>
 /// </list>
 /// Rows of the transposed operands are <c>hp</c> elements: the hidden size rounded up to the vector width, with
-/// zero padding. Their reference twins are <c>ReferenceKernels.Multiply</c> and <c>ReferenceKernels.MultiplyByTranspose</c>
-/// on the dense matrix (tests/MnistNet.TestSupport).
+/// zero padding. X's dense rows (<see cref="SparseColumns{T}.DenseRows"/>, kept as bytes) take the same two products
+/// with dense kernels instead, the columns in the vector lanes (<see cref="DenseRowsForward"/>,
+/// <see cref="DenseRowsGradient"/>). The reference twins of the whole products are <c>ReferenceKernels.Multiply</c> and
+/// <c>ReferenceKernels.MultiplyByTranspose</c> on the dense matrix, against <c>SparseProducts</c>, which runs these
+/// kernels block by block (tests/MnistNet.TestSupport).
 /// </summary>
 [SkipLocalsInit]
 internal static class SparseKernels
