@@ -160,9 +160,10 @@ public sealed class SparseColumns<T>
     }
 
     /// <summary>
-    /// Builds a copy block by block in three passes, each over all blocks in parallel: count each row's entries in each
-    /// block; write the block's groups in order of length (then row); reorder its entries by column, visiting the rows in
-    /// increasing order so that each column's rows increase. The counts fix where each block and each group writes.
+    /// Builds a copy block by block in passes, each over all blocks in parallel: count each row's entries in each block;
+    /// if some rows are dense enough, write their bytes (checking each value); write the block's groups of the other rows
+    /// in order of length (then row); reorder those entries by column, visiting the rows in increasing order so that each
+    /// column's rows increase. The counts fix where each block and each group writes.
     /// </summary>
     private sealed class Builder(Matrix<T> dense, double denseRowMinDensity) : IChunkJob
     {
@@ -187,7 +188,7 @@ public sealed class SparseColumns<T>
         private long _nonZeroCount;
         private int[] _denseRows = [];
         private bool[] _blockIsBytes = null!;
-        private byte[] _panel = null!;
+        private byte[] _panel = [];
 
         public SparseColumns<T> Build()
         {
@@ -220,13 +221,6 @@ public sealed class SparseColumns<T>
             _rowIndex = GC.AllocateUninitializedArray<ushort>(entries);
             _values = GC.AllocateUninitializedArray<T>(entries);
             RunPass(2);
-            _panel = [];
-            if (_denseRows.Length > 0)
-            {
-                _panel = new byte[(_blocks * BlockColumns * _denseRows.Length) + PanelPadding];
-                RunPass(3);
-            }
-
             return new SparseColumns<T>(dense.Rows, dense.Columns, _nonZeroCount, _denseRows, _panel, _blockGroupStart, _groupRow, _groupStart, _entryColumn, _entryValue, _columnStart, _columnPosition, _rowIndex, _values);
         }
 
@@ -249,11 +243,8 @@ public sealed class SparseColumns<T>
                 case 2:
                     GroupByColumn(chunk);
                     break;
-                case 3:
-                    WritePanel(chunk);
-                    break;
                 default:
-                    _blockIsBytes[chunk] = DenseRowsAreBytes(chunk);
+                    _blockIsBytes[chunk] = WritePanel(chunk);
                     break;
             }
         }
@@ -285,7 +276,7 @@ public sealed class SparseColumns<T>
 
         /// <summary>
         /// Picks the rows non-zero in at least <see cref="DenseRowMinDensity"/> of the columns and, if every value in them
-        /// is a whole number of 255ths, takes them out of the sparse layouts (their counts become 0) to be stored as bytes.
+        /// is a whole number of 255ths, stores them as bytes and takes them out of the sparse layouts (their counts become 0).
         /// </summary>
         private void SelectDenseRows()
         {
@@ -307,12 +298,16 @@ public sealed class SparseColumns<T>
                 return;
             }
 
+            // Write the candidates' bytes, each block checking its values on the way; one value that is not a whole
+            // 255th anywhere keeps every row sparse.
             _denseRows = candidates;
+            _panel = new byte[(_blocks * BlockColumns * candidates.Length) + PanelPadding];
             _blockIsBytes = new bool[_blocks];
-            RunPass(4);
+            RunPass(3);
             if (_blockIsBytes.Contains(false))
             {
                 _denseRows = [];
+                _panel = [];
                 return;
             }
 
@@ -328,26 +323,11 @@ public sealed class SparseColumns<T>
             }
         }
 
-        /// <summary>Whether every value of the candidate dense rows in the block is a whole number of 255ths.</summary>
-        private bool DenseRowsAreBytes(int block)
-        {
-            (int c0, int c1) = Range(block);
-            foreach (int r in _denseRows)
-            {
-                foreach (T value in dense.Row(r)[c0..c1])
-                {
-                    if (!TryGetByte(value, out _))
-                    {
-                        return false;
-                    }
-                }
-            }
-
-            return true;
-        }
-
-        /// <summary>The block's part of the panel: each dense row's bytes, tile by tile (see <see cref="Panel"/>).</summary>
-        private void WritePanel(int block)
+        /// <summary>
+        /// The block's part of the panel: each candidate dense row's bytes, tile by tile (see <see cref="Panel"/>); false,
+        /// and the block left unfinished, at the first value that is not a whole number of 255ths.
+        /// </summary>
+        private bool WritePanel(int block)
         {
             (int c0, int c1) = Range(block);
             int count = _denseRows.Length;
@@ -357,10 +337,16 @@ public sealed class SparseColumns<T>
                 Span<T> row = dense.Row(_denseRows[q])[c0..c1];
                 for (int j = 0; j < row.Length; j++)
                 {
-                    TryGetByte(row[j], out byte b);
+                    if (!TryGetByte(row[j], out byte b))
+                    {
+                        return false;
+                    }
+
                     part[PanelOffset(count, q, j)] = b;
                 }
             }
+
+            return true;
         }
 
         /// <summary>
