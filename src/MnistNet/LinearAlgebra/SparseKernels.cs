@@ -285,8 +285,10 @@ internal static class SparseKernels
     }
 
     /// <summary>
-    /// The body of <see cref="DenseRowsForward"/>: tiles of five rows of z × two vectors of columns (ten accumulators)
-    /// while q walks the dense rows, each byte vector widened once per tile; then single vectors, then single columns.
+    /// The body of <see cref="DenseRowsForward"/>: groups of ten rows of z × one vector of columns (ten accumulators)
+    /// while q walks the dense rows, so that each byte vector is widened once for ten multiply-adds (the widening competes
+    /// with the multiply-adds for the same units); the rows left over in tiles of five rows × two vectors, single vectors
+    /// and single columns.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void DenseRowsForwardBlock<T, TVec, TOps>(ref byte panel, int count, ref T w, ref T z, nint ldz, int hidden, int c0, int n)
@@ -297,6 +299,16 @@ internal static class SparseKernels
         const int Tile = SparseColumns<T>.PanelTileColumns;
         int width = TOps.Count;
         nint hn = hidden;
+        int first = 0;
+        for (; first + 10 <= hidden; first += 10)
+        {
+            for (int v = 0; v + width <= n; v += width)
+            {
+                // width divides the tile width, so the vector lies in one tile.
+                DenseRowsForwardTen<T, TVec, TOps>(ref Unsafe.Add(ref panel, SparseColumns<T>.PanelOffset(count, 0, v)), count, ref Unsafe.Add(ref w, first), hn, ref Unsafe.Add(ref z, (first * ldz) + c0 + v), ldz);
+            }
+        }
+
         int j = 0;
         // Stryker disable once Equality : a last pair of vectors left to the single-vector loop gives the same bits
         for (; j + (2 * width) <= n; j += 2 * width)
@@ -304,7 +316,7 @@ internal static class SparseKernels
             // 2·width divides the tile width, so both vectors lie in one tile.
             ref byte tile = ref Unsafe.Add(ref panel, SparseColumns<T>.PanelOffset(count, 0, j));
             ref T zj = ref Unsafe.Add(ref z, c0 + j);
-            int h = 0;
+            int h = first;
             for (; h + 5 <= hidden; h += 5)
             {
                 ref T r0 = ref Unsafe.Add(ref zj, h * ldz);
@@ -364,13 +376,14 @@ internal static class SparseKernels
         for (; j + width <= n; j += width)
         {
             ref byte tile = ref Unsafe.Add(ref panel, SparseColumns<T>.PanelOffset(count, 0, j));
-            for (int h = 0; h < hidden; h++)
+            for (int h = first; h < hidden; h++)
             {
                 DenseRowsForwardVector<T, TVec, TOps>(ref tile, count, ref Unsafe.Add(ref w, h), hn, ref Unsafe.Add(ref z, (h * ldz) + c0 + j));
             }
         }
 
-        for (; j < n; j++)
+        // The last columns (fewer than a vector), every row: the ten-row groups above stop at the last whole vector.
+        for (j = n - (n % width); j < n; j++)
         {
             ref byte tile = ref Unsafe.Add(ref panel, SparseColumns<T>.PanelOffset(count, 0, j));
             for (int h = 0; h < hidden; h++)
@@ -378,6 +391,47 @@ internal static class SparseKernels
                 DenseRowsForwardVector<T, T, SimdScalar<T>>(ref tile, count, ref Unsafe.Add(ref w, h), hn, ref Unsafe.Add(ref z, (h * ldz) + c0 + j));
             }
         }
+    }
+
+    /// <summary>One vector of ten rows of z (<paramref name="ldz"/> apart): z[r] += Σ_q w[q·stride + r]·k[q] (k 32 bytes apart), q ascending.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void DenseRowsForwardTen<T, TVec, TOps>(ref byte k, int count, ref T w, nint stride, ref T z, nint ldz)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        ref T z5 = ref Unsafe.Add(ref z, 5 * ldz);
+        TVec a0 = TOps.Load(in z), a1 = TOps.Load(in Unsafe.Add(ref z, ldz)), a2 = TOps.Load(in Unsafe.Add(ref z, 2 * ldz));
+        TVec a3 = TOps.Load(in Unsafe.Add(ref z, 3 * ldz)), a4 = TOps.Load(in Unsafe.Add(ref z, 4 * ldz));
+        TVec a5 = TOps.Load(in z5), a6 = TOps.Load(in Unsafe.Add(ref z5, ldz)), a7 = TOps.Load(in Unsafe.Add(ref z5, 2 * ldz));
+        TVec a8 = TOps.Load(in Unsafe.Add(ref z5, 3 * ldz)), a9 = TOps.Load(in Unsafe.Add(ref z5, 4 * ldz));
+        for (int q = 0; q < count; q++)
+        {
+            TVec x = TOps.LoadBytes(in k);
+            a0 = TOps.FusedMultiplyAdd(TOps.Broadcast(w), x, a0);
+            a1 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w, 1)), x, a1);
+            a2 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w, 2)), x, a2);
+            a3 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w, 3)), x, a3);
+            a4 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w, 4)), x, a4);
+            a5 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w, 5)), x, a5);
+            a6 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w, 6)), x, a6);
+            a7 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w, 7)), x, a7);
+            a8 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w, 8)), x, a8);
+            a9 = TOps.FusedMultiplyAdd(TOps.Broadcast(Unsafe.Add(ref w, 9)), x, a9);
+            k = ref Unsafe.Add(ref k, SparseColumns<T>.PanelTileColumns);
+            w = ref Unsafe.Add(ref w, stride);
+        }
+
+        TOps.Store(a0, ref z);
+        TOps.Store(a1, ref Unsafe.Add(ref z, ldz));
+        TOps.Store(a2, ref Unsafe.Add(ref z, 2 * ldz));
+        TOps.Store(a3, ref Unsafe.Add(ref z, 3 * ldz));
+        TOps.Store(a4, ref Unsafe.Add(ref z, 4 * ldz));
+        TOps.Store(a5, ref z5);
+        TOps.Store(a6, ref Unsafe.Add(ref z5, ldz));
+        TOps.Store(a7, ref Unsafe.Add(ref z5, 2 * ldz));
+        TOps.Store(a8, ref Unsafe.Add(ref z5, 3 * ldz));
+        TOps.Store(a9, ref Unsafe.Add(ref z5, 4 * ldz));
     }
 
     /// <summary>One vector of one row of z: z += Σ_q w[q·stride]·k[q] (k 32 bytes apart).</summary>
