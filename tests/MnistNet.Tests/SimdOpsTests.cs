@@ -52,6 +52,47 @@ public sealed class SimdOpsTests
         }
     }
 
+    [Fact]
+    public void PowerOfTwo_RoundAndMin_OnEveryWidth_AreExact()
+    {
+        ExactCheck<float, Vector512<float>, Simd512<float>>(-126, 127);
+        ExactCheck<double, Vector512<double>, Simd512<double>>(-1022, 1023);
+        ExactCheck<float, Vector256<float>, Simd256<float>>(-126, 127);
+        ExactCheck<double, Vector256<double>, Simd256<double>>(-1022, 1023);
+        ExactCheck<float, float, SimdScalar<float>>(-126, 127);
+        ExactCheck<double, double, SimdScalar<double>>(-1022, 1023);
+    }
+
+    private static void ExactCheck<T, TVec, TOps>(int lowest, int highest)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        string name = typeof(TVec).Name + "<" + typeof(T).Name + ">";
+        T[] buffer = new T[TOps.Count];
+        for (int n = lowest; n <= highest; n++)
+        {
+            TOps.Store(TOps.PowerOfTwo(TOps.Broadcast(T.CreateTruncating(n))), ref buffer[0]);
+            T expected = T.CreateTruncating(Math.ScaleB(1.0, n));
+            Assert.All(buffer, v => Assert.True(v == expected, $"{name}: 2^{n} = {v}, expected {expected}"));
+        }
+
+        // Round: to the nearest integer, ties to even, signs and NaN kept; Min: NaN propagates, −0 below +0.
+        (double Value, double Rounded)[] rounding = [(2.5, 2), (3.5, 4), (-2.5, -2), (-0.4, -0.0), (0.5, 0), (1.4999999, 1), (-7.51, -8), (1e30, 1e30), (double.NaN, double.NaN)];
+        foreach ((double value, double rounded) in rounding)
+        {
+            TOps.Store(TOps.Round(TOps.Broadcast(T.CreateTruncating(value))), ref buffer[0]);
+            Assert.All(buffer, v => Assert.True(BitsEqual(v, T.CreateTruncating(rounded)), $"{name}: round({value}) = {v}, expected {rounded}"));
+        }
+
+        (double A, double B, double Min)[] minima = [(1, 2, 1), (-3, 2, -3), (0.0, -0.0, -0.0), (-0.0, 0.0, -0.0), (double.NaN, 1, double.NaN), (1, double.NaN, double.NaN), (double.NegativeInfinity, 5, double.NegativeInfinity)];
+        foreach ((double a, double b, double min) in minima)
+        {
+            TOps.Store(TOps.Min(TOps.Broadcast(T.CreateTruncating(a)), TOps.Broadcast(T.CreateTruncating(b))), ref buffer[0]);
+            Assert.All(buffer, v => Assert.True(BitsEqual(v, T.CreateTruncating(min)), $"{name}: min({a}, {b}) = {v}, expected {min}"));
+        }
+    }
+
     private static void BytesCheck<T, TVec, TOps>(byte[] bytes, int start, Func<TVec, T[]> lanes)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TVec : struct

@@ -2,9 +2,9 @@ namespace MnistNet.LinearAlgebra;
 
 /// <summary>
 /// The one column block of every blocked kernel: the fused step's cache block, the sparse copy's row groups and the
-/// softmax's segments. They must agree: the fused and readable paths give the same bits only when their exponentials run
-/// over the same segments (<c>TensorPrimitives.Exp</c> computes a segment shorter than a vector with scalar code), and
-/// the sparse step reads the sparse copy block by block.
+/// softmax's segments. The sparse step reads the sparse copy block by block, so those two must agree; the softmax's
+/// segments follow them by choice (its exponential, <see cref="VectorExp"/>, gives the same bits for a value wherever
+/// it sits in a segment, so the fused and readable paths agree whatever the segments).
 /// </summary>
 internal static class ColumnBlocks
 {

@@ -150,20 +150,21 @@ internal static class SimdMath
         return sum;
     }
 
-    /// <summary>destination[i] = e^x[i].</summary>
+    /// <summary>
+    /// destination[i] = e^x[i], by MnistNet's own kernel (<see cref="VectorExp"/>) at the width of
+    /// <see cref="MnistNetRuntime.EffectiveSimdPath"/>: the same bits on every path and wherever the value sits in the span.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="destination"/> is shorter than <paramref name="x"/>.</exception>
     public static void Exp<T>(ReadOnlySpan<T> x, Span<T> destination)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (!Scalar)
+        if (destination.Length < x.Length)
         {
-            TensorPrimitives.Exp(x, destination);
-            return;
+            throw new ArgumentException($"The destination has {destination.Length} elements; expected at least {x.Length}.", nameof(destination));
         }
 
-        for (int i = 0; i < destination.Length; i++)
-        {
-            destination[i] = T.Exp(x[i]);
-        }
+        var loop = new VectorExp.Loop<T>(x, destination);
+        Simd.Cascade<T, VectorExp.Loop<T>>(MnistNetRuntime.EffectiveSimdPath, ref loop, 0, x.Length);
     }
 
     /// <summary>destination[i] = ln x[i].</summary>

@@ -55,6 +55,18 @@ internal interface ISimdOps<T, TVec>
     /// <summary>Lane-wise maximum with <c>TensorPrimitives.Max</c>'s semantics (NaN propagates, +0 above −0).</summary>
     static abstract TVec Max(TVec a, TVec b);
 
+    /// <summary>Lane-wise minimum with <c>TensorPrimitives.Min</c>'s semantics (NaN propagates, −0 below +0).</summary>
+    static abstract TVec Min(TVec a, TVec b);
+
+    /// <summary>Lane-wise rounding to the nearest integer, ties to even.</summary>
+    static abstract TVec Round(TVec value);
+
+    /// <summary>
+    /// Lane-wise 2ⁿ, exactly, for integer-valued n in the normal exponent range (−126 to 127 for float, −1022 to 1023 for
+    /// double); other n give unspecified values. Built from the bits of the exponent, so every path gives the same bits.
+    /// </summary>
+    static abstract TVec PowerOfTwo(TVec n);
+
     /// <summary>Lane-wise <c>value == target ? 1 : 0</c>.</summary>
     static abstract TVec OneWhereEqual(TVec value, T target);
 
@@ -135,6 +147,22 @@ internal readonly struct Simd512<T> : ISimdOps<T, Vector512<T>>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> Max(Vector512<T> a, Vector512<T> b) => Vector512.Max(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Min(Vector512<T> a, Vector512<T> b) => Vector512.Min(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Round(Vector512<T> value) =>
+        typeof(T) == typeof(float)
+            ? Vector512.Round(value.As<T, float>()).As<float, T>()
+            : Vector512.Round(value.As<T, double>()).As<double, T>();
+
+    // Adding 1.5·2^23 (2^52) puts the integer n in the low bits of the sum; shifted into the exponent field and biased, it is 2^n.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> PowerOfTwo(Vector512<T> n) =>
+        typeof(T) == typeof(float)
+            ? (Vector512.ShiftLeft((n.As<T, float>() + Vector512.Create(SimdPowerOfTwo.SingleShifter)).AsInt32(), 23) + Vector512.Create(SimdPowerOfTwo.SingleOne)).As<int, T>()
+            : (Vector512.ShiftLeft((n.As<T, double>() + Vector512.Create(SimdPowerOfTwo.DoubleShifter)).AsInt64(), 52) + Vector512.Create(SimdPowerOfTwo.DoubleOne)).As<long, T>();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<T> OneWhereEqual(Vector512<T> value, T target) =>
@@ -249,6 +277,22 @@ internal readonly struct Simd256<T> : ISimdOps<T, Vector256<T>>
     public static Vector256<T> Max(Vector256<T> a, Vector256<T> b) => Vector256.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Min(Vector256<T> a, Vector256<T> b) => Vector256.Min(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Round(Vector256<T> value) =>
+        typeof(T) == typeof(float)
+            ? Vector256.Round(value.As<T, float>()).As<float, T>()
+            : Vector256.Round(value.As<T, double>()).As<double, T>();
+
+    // Adding 1.5·2^23 (2^52) puts the integer n in the low bits of the sum; shifted into the exponent field and biased, it is 2^n.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> PowerOfTwo(Vector256<T> n) =>
+        typeof(T) == typeof(float)
+            ? (Vector256.ShiftLeft((n.As<T, float>() + Vector256.Create(SimdPowerOfTwo.SingleShifter)).AsInt32(), 23) + Vector256.Create(SimdPowerOfTwo.SingleOne)).As<int, T>()
+            : (Vector256.ShiftLeft((n.As<T, double>() + Vector256.Create(SimdPowerOfTwo.DoubleShifter)).AsInt64(), 52) + Vector256.Create(SimdPowerOfTwo.DoubleOne)).As<long, T>();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<T> OneWhereEqual(Vector256<T> value, T target) =>
         Vector256.ConditionalSelect(Vector256.Equals(value, Vector256.Create(target)), Vector256<T>.One, Vector256<T>.Zero);
 
@@ -332,6 +376,18 @@ internal readonly struct SimdScalar<T> : ISimdOps<T, T>
     public static T Max(T a, T b) => T.Max(a, b);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Min(T a, T b) => T.Min(a, b);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Round(T value) => T.Round(value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T PowerOfTwo(T n) =>
+        typeof(T) == typeof(float)
+            ? T.CreateTruncating(BitConverter.Int32BitsToSingle((int.CreateTruncating(n) << 23) + SimdPowerOfTwo.SingleOne))
+            : T.CreateTruncating(BitConverter.Int64BitsToDouble((long.CreateTruncating(n) << 52) + SimdPowerOfTwo.DoubleOne));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T OneWhereEqual(T value, T target) => value == target ? T.One : T.Zero;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -349,6 +405,22 @@ internal readonly struct SimdScalar<T> : ISimdOps<T, T>
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T LoadBytes(ref readonly byte source) => T.CreateTruncating(source);
+}
+
+/// <summary>The constants of <c>PowerOfTwo</c>.</summary>
+internal static class SimdPowerOfTwo
+{
+    /// <summary>1.5·2^23: a float integer n added to it leaves n in the sum's low mantissa bits (|n| &lt; 2^22).</summary>
+    public const float SingleShifter = 12582912f;
+
+    /// <summary>1.5·2^52, the same for double.</summary>
+    public const double DoubleShifter = 6755399441055744.0;
+
+    /// <summary>The bits of 1f: the exponent bias in place.</summary>
+    public const int SingleOne = 127 << 23;
+
+    /// <summary>The bits of 1.0.</summary>
+    public const long DoubleOne = 1023L << 52;
 }
 
 /// <summary>The portable form of <c>LoadBytes</c>, for vector hardware without the x86 widening instructions.</summary>

@@ -11,7 +11,7 @@ namespace MnistNet.Networks;
 /// over groups of one vector of columns (lanes = examples) instead of a dozen whole-block passes:
 /// <list type="number">
 /// <item>Z1 += b1, A1 = ReLU(Z1), Z2 = W2·A1 + b2, and Z2 − max over the outputs (into A2);</item>
-/// <item>after the exponentials, A2 = e / Σ e, dZ2 = A2 − onehot(Y) and dZ1 = (W2ᵀ·dZ2) ⊙ [Z1 &gt; 0].</item>
+/// <item>e = exp(Z2 − max) (<see cref="VectorExp"/>, the function of the readable softmax), A2 = e / Σ e, dZ2 = A2 − onehot(Y) and dZ1 = (W2ᵀ·dZ2) ⊙ [Z1 &gt; 0].</item>
 /// </list>
 /// Every value has the same bits as the readable path's (<see cref="TwoLayerNetwork{T}.ForwardProp(Matrix{T}, ForwardPass{T})"/>
 /// and <c>BackwardProp</c>): the same operations in the same order, one FMA chain per product element.
@@ -42,7 +42,7 @@ internal static class FusedHead
 
         var state = new State<T>(first, second, f, g, c0);
 
-        // Pass 1, then the loss's label term from the shifted logits (before the exponentials overwrite them).
+        // Pass 1, then the loss's label term from the shifted logits (before pass 2 overwrites them with the exponentials).
         var forward = new PassLoop<T>(in state, default, default, backward: false);
         Simd.Cascade<T, PassLoop<T>>(path, ref forward, c0, c1);
 
@@ -54,13 +54,7 @@ internal static class FusedHead
             loss -= double.CreateTruncating(Unsafe.Add(ref a2, (labels[j] * stride) + j));
         }
 
-        for (int o = 0; o < second.OutputSize; o++)
-        {
-            Span<T> row = f.A2.Row(o)[c0..c1];
-            SimdMath.Exp(row, row);
-        }
-
-        // Pass 2.
+        // Pass 2 (the exponentials included).
         var backward = new PassLoop<T>(in state, labelValues, sums, backward: true);
         Simd.Cascade<T, PassLoop<T>>(path, ref backward, c0, c1);
 
@@ -173,11 +167,15 @@ internal static class FusedHead
         ref T sum = ref sums[0];
         for (; j + w <= end; j += w)
         {
-            // Σ e over the outputs, in row order from 0 like the readable softmax.
+            // e = exp(Z2 − max) (SimdMath.Exp's function, so the same bits), and Σ e over the outputs in row order from 0
+            // like the readable softmax.
             TVec total = TOps.Zero;
             for (int o = 0; o < s.Outputs; o++)
             {
-                total = TOps.Add(total, TOps.Load(in Unsafe.Add(ref s.A2, (o * s.OutputStride) + j)));
+                ref T a2 = ref Unsafe.Add(ref s.A2, (o * s.OutputStride) + j);
+                TVec e = VectorExp.Exp<T, TVec, TOps>(TOps.Load(in a2));
+                TOps.Store(e, ref a2);
+                total = TOps.Add(total, e);
             }
 
             TOps.Store(total, ref Unsafe.Add(ref sum, j - s.Start));
