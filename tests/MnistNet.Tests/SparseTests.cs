@@ -447,12 +447,25 @@ public class SparseTests
         z.CopyTo(z0);
         T[] lanes = [.. Enumerable.Range(0, Math.Max(1, count * hidden * 16)).Select(_ => T.CreateTruncating(random.NextDouble()))];
         T[] lanes0 = [.. lanes];
+
+        // Lanes the first block overwrites (accumulate: false) rather than adds to: their NaNs must not survive.
+        T[] fresh = [.. Enumerable.Repeat(T.NaN, lanes.Length)];
         int width = SparseColumns<T>.BlockColumns;
         for (int c0 = 0, block = 0; c0 < columns; c0 += width, block++)
         {
             int c1 = Math.Min(c0 + width, columns);
             SparseKernels.DenseRowsForward(s, block, w, z, c0, c1, path);
             SparseKernels.DenseRowsGradient(s, block, dz, c0, c1, lanes, path);
+            SparseKernels.DenseRowsGradient(s, block, dz, c0, c1, fresh, path, accumulate: block > 0);
+        }
+
+        if (count > 0 && columns % 16 == 1)
+        {
+            // An empty block (the one after the last) has sums of 0: overwriting with them clears the lanes.
+            int after = (columns + width - 1) / width;
+            T[] cleared = [.. Enumerable.Repeat(T.NaN, lanes.Length)];
+            SparseKernels.DenseRowsGradient(s, after, dz, after * width, columns, cleared, path, accumulate: false);
+            Assert.All(cleared[..(count * hidden * 16)], v => Assert.True(v == T.Zero, $"empty block, {path}: lane {v}"));
         }
 
         for (int h = 0; h < hidden; h++)
@@ -476,12 +489,19 @@ public class SparseTests
                 for (int l = 0; l < 16; l++)
                 {
                     T expected = lanes0[(((q * hidden) + h) * 16) + l];
+                    T overwritten = T.Zero;
                     for (int j = l; j < columns; j += 16)
                     {
-                        expected = T.FusedMultiplyAdd(dz[h, j], T.CreateTruncating(Math.Round(double.CreateTruncating(x[s.DenseRows[q], j]) * 255)), expected);
+                        T k = T.CreateTruncating(Math.Round(double.CreateTruncating(x[s.DenseRows[q], j]) * 255));
+                        expected = T.FusedMultiplyAdd(dz[h, j], k, expected);
+                        overwritten = T.FusedMultiplyAdd(dz[h, j], k, overwritten);
                     }
 
                     Assert.True(TestData.SameBits(expected, lanes[(((q * hidden) + h) * 16) + l]), $"gradient {typeof(T).Name} {path}: q {q}, h {h}, lane {l}, {columns} columns");
+                    if (columns > 0)
+                    {
+                        Assert.True(TestData.SameBits(overwritten, fresh[(((q * hidden) + h) * 16) + l]), $"gradient from 0 {typeof(T).Name} {path}: q {q}, h {h}, lane {l}, {columns} columns");
+                    }
                 }
             }
         }

@@ -220,7 +220,7 @@ internal static class SparseKernels
             throw new ArgumentException("The dense rows' weights are too short.", nameof(w));
         }
 
-        var kernel = new DenseRowsKernel<T>(x, block, ref Unsafe.AsRef(in w[0]), z, c0, c1, gradient: false);
+        var kernel = new DenseRowsKernel<T>(x, block, ref Unsafe.AsRef(in w[0]), z, c0, c1, gradient: false, accumulate: true);
         Simd.Dispatch<T, DenseRowsKernel<T>>(path, ref kernel);
     }
 
@@ -228,24 +228,36 @@ internal static class SparseKernels
     /// lanes[(q·hidden + h)·16 + (j mod 16)] += dz[h, c0 + j]·k[q, j] for every dense row q, row h of <paramref name="dz"/>
     /// and j in [0, c1 − c0) (k as in <see cref="DenseRowsForward"/>): each lane one multiply-add chain over its columns
     /// in increasing order, so every path gives the same bits. Σ over a pair's 16 lanes, divided by 255, is its share of
-    /// dW[h, DenseRows[q]].
+    /// dW[h, DenseRows[q]]. Without <paramref name="accumulate"/> the lanes start from 0 instead of their contents (=
+    /// instead of +=), which spares the caller clearing them.
     /// </summary>
-    public static void DenseRowsGradient<T>(SparseColumns<T> x, int block, Matrix<T> dz, int c0, int c1, Span<T> lanes, SimdPath path)
+    public static void DenseRowsGradient<T>(SparseColumns<T> x, int block, Matrix<T> dz, int c0, int c1, Span<T> lanes, SimdPath path, bool accumulate = true)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         CheckBlockRange(x, block, dz, c0, c1);
         int count = x.DenseRows.Length;
-        if (count == 0 || c1 <= c0 || dz.Rows == 0)
+        if (count == 0 || dz.Rows == 0)
         {
             return;
         }
 
-        if (lanes.Length < count * dz.Rows * DenseRowLanes)
+        int size = count * dz.Rows * DenseRowLanes;
+        if (lanes.Length < size)
         {
             throw new ArgumentException("The lane sums are too short.", nameof(lanes));
         }
 
-        var kernel = new DenseRowsKernel<T>(x, block, ref lanes[0], dz, c0, c1, gradient: true);
+        if (c1 <= c0)
+        {
+            if (!accumulate)
+            {
+                lanes[..size].Clear();
+            }
+
+            return;
+        }
+
+        var kernel = new DenseRowsKernel<T>(x, block, ref lanes[0], dz, c0, c1, gradient: true, accumulate);
         Simd.Dispatch<T, DenseRowsKernel<T>>(path, ref kernel);
     }
 
@@ -262,7 +274,7 @@ internal static class SparseKernels
     }
 
     /// <summary><see cref="DenseRowsForward"/> (table: the scaled weights) or <see cref="DenseRowsGradient"/> (table: the lane sums) for <see cref="Simd.Dispatch"/>.</summary>
-    private readonly ref struct DenseRowsKernel<T>(SparseColumns<T> x, int block, ref T table, Matrix<T> m, int c0, int c1, bool gradient) : IVectorKernel<T>
+    private readonly ref struct DenseRowsKernel<T>(SparseColumns<T> x, int block, ref T table, Matrix<T> m, int c0, int c1, bool gradient, bool accumulate) : IVectorKernel<T>
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         private readonly ref T _table = ref table;
@@ -275,7 +287,7 @@ internal static class SparseKernels
             ref byte panel = ref x.Panel[block * SparseColumns<T>.BlockColumns * count];
             if (gradient)
             {
-                DenseRowsGradientBlock<T, TVec, TOps>(ref panel, count, ref m.UnsafeStart, m.Stride, m.Rows, c0, c1 - c0, ref _table);
+                DenseRowsGradientBlock<T, TVec, TOps>(ref panel, count, ref m.UnsafeStart, m.Stride, m.Rows, c0, c1 - c0, ref _table, accumulate);
             }
             else
             {
@@ -452,11 +464,12 @@ internal static class SparseKernels
 
     /// <summary>
     /// The body of <see cref="DenseRowsGradient"/>: for each pair of dense rows and five rows of dz, and each slice of
-    /// <c>width</c> lanes, ten accumulators walk the columns of that slice (every 16th vector) in increasing order; a
-    /// last partial vector's columns follow one by one, so each lane's chain stays in column order on every path.
+    /// <c>width</c> lanes, ten accumulators walk the columns of that slice (every 16th vector) in increasing order, two
+    /// vectors of a tile per step; a last partial vector's columns follow one by one, so each lane's chain stays in column
+    /// order on every path.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DenseRowsGradientBlock<T, TVec, TOps>(ref byte panel, int count, ref T dz, nint ldz, int hidden, int c0, int n, ref T lanes)
+    private static void DenseRowsGradientBlock<T, TVec, TOps>(ref byte panel, int count, ref T dz, nint ldz, int hidden, int c0, int n, ref T lanes, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
@@ -464,6 +477,7 @@ internal static class SparseKernels
         const int L = DenseRowLanes;
         int width = TOps.Count;
         ref T d = ref Unsafe.Add(ref dz, c0);
+        nint tileStride = (nint)count * SparseColumns<T>.PanelTileColumns;
         int q = 0;
         for (; q + 2 <= count; q += 2)
         {
@@ -477,17 +491,65 @@ internal static class SparseKernels
                 {
                     ref T p0 = ref Unsafe.Add(ref g0, slice);
                     ref T p1 = ref Unsafe.Add(ref g1, slice);
-                    TVec a0 = TOps.Load(in p0), a1 = TOps.Load(in Unsafe.Add(ref p0, L)), a2 = TOps.Load(in Unsafe.Add(ref p0, 2 * L));
-                    TVec a3 = TOps.Load(in Unsafe.Add(ref p0, 3 * L)), a4 = TOps.Load(in Unsafe.Add(ref p0, 4 * L));
-                    TVec b0 = TOps.Load(in p1), b1 = TOps.Load(in Unsafe.Add(ref p1, L)), b2 = TOps.Load(in Unsafe.Add(ref p1, 2 * L));
-                    TVec b3 = TOps.Load(in Unsafe.Add(ref p1, 3 * L)), b4 = TOps.Load(in Unsafe.Add(ref p1, 4 * L));
+                    TVec a0 = LaneStart<T, TVec, TOps>(in p0, accumulate), a1 = LaneStart<T, TVec, TOps>(in Unsafe.Add(ref p0, L), accumulate);
+                    TVec a2 = LaneStart<T, TVec, TOps>(in Unsafe.Add(ref p0, 2 * L), accumulate), a3 = LaneStart<T, TVec, TOps>(in Unsafe.Add(ref p0, 3 * L), accumulate);
+                    TVec a4 = LaneStart<T, TVec, TOps>(in Unsafe.Add(ref p0, 4 * L), accumulate), b0 = LaneStart<T, TVec, TOps>(in p1, accumulate);
+                    TVec b1 = LaneStart<T, TVec, TOps>(in Unsafe.Add(ref p1, L), accumulate), b2 = LaneStart<T, TVec, TOps>(in Unsafe.Add(ref p1, 2 * L), accumulate);
+                    TVec b3 = LaneStart<T, TVec, TOps>(in Unsafe.Add(ref p1, 3 * L), accumulate), b4 = LaneStart<T, TVec, TOps>(in Unsafe.Add(ref p1, 4 * L), accumulate);
+                    // Columns j and j + 16 (the same lanes, in that order) lie in one tile: whole pairs first, the tile and
+                    // dz walked by pointer (no offset arithmetic per vector); then a last single vector; then single columns.
                     int j = slice;
-                    for (; j + width <= n; j += L)
+                    ref byte k = ref Unsafe.Add(ref panel, SparseColumns<T>.PanelOffset(count, q, j));
+                    ref T dj = ref Unsafe.Add(ref d0, j);
+                    // Stryker disable once Equality : a pair left to the single-vector loop gives the same bits (each lane's chain is unchanged)
+                    for (; j + L + width <= n; j += 2 * L)
                     {
-                        ref byte k = ref Unsafe.Add(ref panel, SparseColumns<T>.PanelOffset(count, q, j));
                         TVec x0 = TOps.LoadBytes(in k);
                         TVec x1 = TOps.LoadBytes(in Unsafe.Add(ref k, SparseColumns<T>.PanelTileColumns));
-                        ref T dj = ref Unsafe.Add(ref d0, j);
+                        TVec s;
+                        s = TOps.Load(in dj);
+                        a0 = TOps.FusedMultiplyAdd(s, x0, a0);
+                        b0 = TOps.FusedMultiplyAdd(s, x1, b0);
+                        s = TOps.Load(in Unsafe.Add(ref dj, ldz));
+                        a1 = TOps.FusedMultiplyAdd(s, x0, a1);
+                        b1 = TOps.FusedMultiplyAdd(s, x1, b1);
+                        s = TOps.Load(in Unsafe.Add(ref dj, 2 * ldz));
+                        a2 = TOps.FusedMultiplyAdd(s, x0, a2);
+                        b2 = TOps.FusedMultiplyAdd(s, x1, b2);
+                        s = TOps.Load(in Unsafe.Add(ref dj, 3 * ldz));
+                        a3 = TOps.FusedMultiplyAdd(s, x0, a3);
+                        b3 = TOps.FusedMultiplyAdd(s, x1, b3);
+                        s = TOps.Load(in Unsafe.Add(ref dj, 4 * ldz));
+                        a4 = TOps.FusedMultiplyAdd(s, x0, a4);
+                        b4 = TOps.FusedMultiplyAdd(s, x1, b4);
+                        ref T dk = ref Unsafe.Add(ref dj, L);
+                        x0 = TOps.LoadBytes(in Unsafe.Add(ref k, L));
+                        x1 = TOps.LoadBytes(in Unsafe.Add(ref k, SparseColumns<T>.PanelTileColumns + L));
+                        s = TOps.Load(in dk);
+                        a0 = TOps.FusedMultiplyAdd(s, x0, a0);
+                        b0 = TOps.FusedMultiplyAdd(s, x1, b0);
+                        s = TOps.Load(in Unsafe.Add(ref dk, ldz));
+                        a1 = TOps.FusedMultiplyAdd(s, x0, a1);
+                        b1 = TOps.FusedMultiplyAdd(s, x1, b1);
+                        s = TOps.Load(in Unsafe.Add(ref dk, 2 * ldz));
+                        a2 = TOps.FusedMultiplyAdd(s, x0, a2);
+                        b2 = TOps.FusedMultiplyAdd(s, x1, b2);
+                        s = TOps.Load(in Unsafe.Add(ref dk, 3 * ldz));
+                        a3 = TOps.FusedMultiplyAdd(s, x0, a3);
+                        b3 = TOps.FusedMultiplyAdd(s, x1, b3);
+                        s = TOps.Load(in Unsafe.Add(ref dk, 4 * ldz));
+                        a4 = TOps.FusedMultiplyAdd(s, x0, a4);
+                        b4 = TOps.FusedMultiplyAdd(s, x1, b4);
+                        k = ref Unsafe.Add(ref k, tileStride);
+                        dj = ref Unsafe.Add(ref dj, 2 * L);
+                    }
+
+                    for (; j + width <= n; j += L)
+                    {
+                        k = ref Unsafe.Add(ref panel, SparseColumns<T>.PanelOffset(count, q, j));
+                        TVec x0 = TOps.LoadBytes(in k);
+                        TVec x1 = TOps.LoadBytes(in Unsafe.Add(ref k, SparseColumns<T>.PanelTileColumns));
+                        dj = ref Unsafe.Add(ref d0, j);
                         TVec s = TOps.Load(in dj);
                         a0 = TOps.FusedMultiplyAdd(s, x0, a0);
                         b0 = TOps.FusedMultiplyAdd(s, x1, b0);
@@ -528,8 +590,8 @@ internal static class SparseKernels
 
             for (; h < hidden; h++)
             {
-                DenseRowsGradientRow<T, TVec, TOps>(ref panel, count, q, ref Unsafe.Add(ref d, h * ldz), n, ref Unsafe.Add(ref lanes, ((q * hidden) + h) * L));
-                DenseRowsGradientRow<T, TVec, TOps>(ref panel, count, q + 1, ref Unsafe.Add(ref d, h * ldz), n, ref Unsafe.Add(ref lanes, (((q + 1) * hidden) + h) * L));
+                DenseRowsGradientRow<T, TVec, TOps>(ref panel, count, q, ref Unsafe.Add(ref d, h * ldz), n, ref Unsafe.Add(ref lanes, ((q * hidden) + h) * L), accumulate);
+                DenseRowsGradientRow<T, TVec, TOps>(ref panel, count, q + 1, ref Unsafe.Add(ref d, h * ldz), n, ref Unsafe.Add(ref lanes, (((q + 1) * hidden) + h) * L), accumulate);
             }
         }
 
@@ -537,14 +599,14 @@ internal static class SparseKernels
         {
             for (int h = 0; h < hidden; h++)
             {
-                DenseRowsGradientRow<T, TVec, TOps>(ref panel, count, q, ref Unsafe.Add(ref d, h * ldz), n, ref Unsafe.Add(ref lanes, ((q * hidden) + h) * L));
+                DenseRowsGradientRow<T, TVec, TOps>(ref panel, count, q, ref Unsafe.Add(ref d, h * ldz), n, ref Unsafe.Add(ref lanes, ((q * hidden) + h) * L), accumulate);
             }
         }
     }
 
     /// <summary>One (dense row, dz row) pair of <see cref="DenseRowsGradientBlock"/>: its 16 lanes, slice by slice.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void DenseRowsGradientRow<T, TVec, TOps>(ref byte panel, int count, int q, ref T d, int n, ref T lanes)
+    private static void DenseRowsGradientRow<T, TVec, TOps>(ref byte panel, int count, int q, ref T d, int n, ref T lanes, bool accumulate)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
@@ -554,7 +616,7 @@ internal static class SparseKernels
         for (int slice = 0; slice < L; slice += width)
         {
             ref T p = ref Unsafe.Add(ref lanes, slice);
-            TVec a = TOps.Load(in p);
+            TVec a = LaneStart<T, TVec, TOps>(in p, accumulate);
             int j = slice;
             for (; j + width <= n; j += L)
             {
@@ -568,6 +630,14 @@ internal static class SparseKernels
             }
         }
     }
+
+    /// <summary>A slice of lanes to add to: its contents, or 0 when the block's sums replace them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVec LaneStart<T, TVec, TOps>(ref readonly T lanes, bool accumulate)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec> =>
+        accumulate ? TOps.Load(in lanes) : TOps.Zero;
 
     /// <summary>One column of a partial last vector: lane += dz·k.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

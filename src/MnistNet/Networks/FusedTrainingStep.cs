@@ -290,8 +290,8 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         Span<T> denseLanes = default;
         if (sparse is not null && sparse.DenseRows.Length > 0)
         {
+            // Not cleared: the chunk's first block writes its lanes instead of adding to them.
             denseLanes = _denseLanes![chunk].AsSpan(0, sparse.DenseRows.Length * hidden * SparseKernels.DenseRowLanes);
-            denseLanes.Clear();
         }
 
         T[] headScratch = _headScratch[chunk];
@@ -341,7 +341,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
                 // dW1ᵀ[k] += Σ over the block's non-zeros in row k of x_kj · dZ1ᵀ[j].
                 SparseKernels.ToTransposedBlock(g.DZ1, c0, c1, dzt, hp);
                 SparseKernels.AccumulateWeightGradient(sparse, c0 / BlockColumns, dzt, hp, dW1T, _path);
-                SparseKernels.DenseRowsGradient(sparse, c0 / BlockColumns, g.DZ1, c0, c1, denseLanes, _path);
+                SparseKernels.DenseRowsGradient(sparse, c0 / BlockColumns, g.DZ1, c0, c1, denseLanes, _path, accumulate);
             }
 
             AddRowSums(g.DZ1, dB1, c0, c1);
