@@ -42,29 +42,31 @@ internal static class FusedHead
 
         var state = new State<T>(first, second, f, g, c0);
 
-        // Pass 1, then the loss's label term from the shifted logits (before pass 2 overwrites them with the exponentials).
+        // Pass 1, then pass 2 (the exponentials included), which also replaces each label by its column's shifted logit.
         var forward = new PassLoop<T>(in state, default, default, backward: false);
         Simd.Cascade<T, PassLoop<T>>(path, ref forward, c0, c1);
-
-        double loss = 0;
-        ref T a2 = ref f.A2.UnsafeStart;
-        nint stride = f.A2.Stride;
-        for (int j = c0; j < c1; j++)
-        {
-            loss -= double.CreateTruncating(Unsafe.Add(ref a2, (labels[j] * stride) + j));
-        }
-
-        // Pass 2 (the exponentials included).
         var backward = new PassLoop<T>(in state, labelValues, sums, backward: true);
         Simd.Cascade<T, PassLoop<T>>(path, ref backward, c0, c1);
 
+        // Column j's loss is log Σ e − (Z2[y_j, j] − max), in double. Four running sums (columns j mod 4) rather than one
+        // chain of dependent additions, added up at the end: a fixed order, so the same bits on any thread.
         SimdMath.Log(sums, sums);
-        for (int j = 0; j < n; j++)
+        double l0 = 0, l1 = 0, l2 = 0, l3 = 0;
+        int i = 0;
+        for (; i + 4 <= n; i += 4)
         {
-            loss += double.CreateTruncating(sums[j]);
+            l0 += double.CreateTruncating(sums[i]) - double.CreateTruncating(labelValues[i]);
+            l1 += double.CreateTruncating(sums[i + 1]) - double.CreateTruncating(labelValues[i + 1]);
+            l2 += double.CreateTruncating(sums[i + 2]) - double.CreateTruncating(labelValues[i + 2]);
+            l3 += double.CreateTruncating(sums[i + 3]) - double.CreateTruncating(labelValues[i + 3]);
         }
 
-        return loss;
+        for (; i < n; i++)
+        {
+            l0 += double.CreateTruncating(sums[i]) - double.CreateTruncating(labelValues[i]);
+        }
+
+        return (l0 + l1) + (l2 + l3);
     }
 
     /// <summary>Pass 1 (<see cref="Forward"/>) or pass 2 (<see cref="Backward"/>) as a loop for <see cref="Simd.Cascade"/>.</summary>
@@ -72,11 +74,11 @@ internal static class FusedHead
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         private readonly State<T> _state;
-        private readonly ReadOnlySpan<T> _labelValues;
+        private readonly Span<T> _labelValues;
         private readonly Span<T> _sums;
         private readonly bool _backward;
 
-        public PassLoop(in State<T> state, ReadOnlySpan<T> labelValues, Span<T> sums, bool backward)
+        public PassLoop(in State<T> state, Span<T> labelValues, Span<T> sums, bool backward)
         {
             _state = state;
             _labelValues = labelValues;
@@ -157,29 +159,34 @@ internal static class FusedHead
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Backward<T, TVec, TOps>(in State<T> s, ReadOnlySpan<T> labelValues, Span<T> sums, int j, int end)
+    private static int Backward<T, TVec, TOps>(in State<T> s, Span<T> labelValues, Span<T> sums, int j, int end)
         where T : unmanaged, IFloatingPointIeee754<T>
         where TVec : struct
         where TOps : ISimdOps<T, TVec>
     {
         int w = TOps.Count;
-        ref T label = ref Unsafe.AsRef(in labelValues[0]);
+        ref T label = ref labelValues[0];
         ref T sum = ref sums[0];
         for (; j + w <= end; j += w)
         {
             // e = exp(Z2 − max) (SimdMath.Exp's function, so the same bits), and Σ e over the outputs in row order from 0
-            // like the readable softmax.
+            // like the readable softmax; the label's shifted logit Z2[y] − max (for the loss) replaces the label.
+            ref T labelAt = ref Unsafe.Add(ref label, j - s.Start);
+            TVec y = TOps.Load(in labelAt);
+            TVec labelLogit = TOps.Zero;
             TVec total = TOps.Zero;
             for (int o = 0; o < s.Outputs; o++)
             {
                 ref T a2 = ref Unsafe.Add(ref s.A2, (o * s.OutputStride) + j);
-                TVec e = VectorExp.Exp<T, TVec, TOps>(TOps.Load(in a2));
+                TVec shifted = TOps.Load(in a2);
+                labelLogit = TOps.SelectWhereEqual(y, TOps.Broadcast(T.CreateTruncating(o)), shifted, labelLogit);
+                TVec e = VectorExp.Exp<T, TVec, TOps>(shifted);
                 TOps.Store(e, ref a2);
                 total = TOps.Add(total, e);
             }
 
             TOps.Store(total, ref Unsafe.Add(ref sum, j - s.Start));
-            TVec y = TOps.Load(in Unsafe.Add(ref label, j - s.Start));
+            TOps.Store(labelLogit, ref labelAt);
 
             // A2 = e / Σ e; dZ2 = A2 − onehot(Y).
             for (int o = 0; o < s.Outputs; o++)
