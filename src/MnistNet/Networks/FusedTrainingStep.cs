@@ -15,7 +15,7 @@ namespace MnistNet.Networks;
 /// <remarks>
 /// <para>Determinism: the columns are split into chunks of <see cref="ChunkColumns"/> (fixed, whatever the thread
 /// count); each chunk accumulates its own partial gradients block by block, and the partials are summed in chunk
-/// order. The result is therefore bit-identical on any number of threads. With a dense input it differs from the unfused
+/// order (the first layer's while the pool still runs, as chunks finish: <see cref="Fold"/>). The result is therefore bit-identical on any number of threads. With a dense input it differs from the unfused
 /// <see cref="TwoLayerNetwork{T}.BackwardProp(Matrix{T}, ReadOnlySpan{ushort}, ForwardPass{T}, Gradients{T})"/> only in
 /// the order of the additions inside dW1, dW2, db1 and db2. With a <see cref="SparseColumns{T}"/> input, Z1 is also
 /// summed another way (the sparse rows' non-zeros, then the dense rows' bytes times W1 / 255), so every value may differ
@@ -39,6 +39,12 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     private readonly T[][] _dB1;
     private readonly T[][] _dB2;
     private readonly double[] _loss;
+
+    // The first layer's partials are folded into chunk 0's in chunk order while the pool runs (see Fold): which chunks
+    // have finished, the next to fold, and whether a thread is folding (0 or 1).
+    private readonly int[] _finished;
+    private int _nextToFold;
+    private int _folding;
     private Dense<T> _first = null!;
     private Dense<T> _second = null!;
     private Matrix<T>? _x;
@@ -78,6 +84,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         _dB2 = new T[chunks][];
         _loss = new double[chunks];
         _headScratch = new T[chunks][];
+        _finished = new int[chunks];
         for (int c = 0; c < chunks; c++)
         {
             _headScratch[c] = new T[2 * BlockColumns];
@@ -161,6 +168,9 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         _first = (Dense<T>)network.Layers[0];
         _second = (Dense<T>)network.Layers[2];
         int chunks = _loss.Length;
+        Array.Clear(_finished);
+        _nextToFold = 0;
+        _folding = 0;
         try
         {
             WorkerPool.Shared.Run(this, chunks, MnistNetRuntime.MaxDegreeOfParallelism);
@@ -173,7 +183,14 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             _x = null;
         }
 
-        // Reduce the partials in chunk order, then divide by m.
+        // Every chunk has run and folded its first-layer partials into chunk 0's (Fold), unless the protocol left some:
+        // fold those here, in order, so the sums never depend on it. Then reduce the rest in chunk order and divide by m.
+        // Stryker disable once Equality,Statement : a fallback: Fold leaves no chunk, and folding here gives the same bits
+        for (int c = _nextToFold; c < chunks; c++)
+        {
+            FoldInto0(c);
+        }
+
         Gradients<T> g = _gradients;
         int columns = _workspace.Columns;
         T inverseM = T.One / T.CreateTruncating(columns);
@@ -191,11 +208,6 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         double loss = _loss[0];
         for (int c = 1; c < chunks; c++)
         {
-            if (_sparse is null)
-            {
-                SimdMath.Add(g.DW1.AsSpan(), _dW1[c].AsSpan(), g.DW1.AsSpan());
-            }
-
             SimdMath.Add(g.DW2.AsSpan(), _dW2[c].AsSpan(), g.DW2.AsSpan());
             loss += _loss[c];
         }
@@ -225,16 +237,72 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         }
     }
 
-    /// <summary>dW1[h, k] = Σ over chunks, in chunk order, of dW1ᵀ_chunk[k·hp + h] (summed contiguously, then transposed once).</summary>
-    private void ReduceTransposed(Matrix<T> dW1)
+    /// <summary>
+    /// Marks <paramref name="chunk"/> finished and folds the first layer's partials of every finished chunk not yet folded,
+    /// in chunk order, into chunk 0's: dW1 (dense input), or dW1ᵀ and the dense rows' sums (sparse input). So the largest
+    /// reduction runs while the other threads still compute, each partial mostly folded by the thread that wrote it (still
+    /// in its cache), and the sum has the same bits as adding the partials in chunk order after the pool.
+    /// </summary>
+    /// <remarks>
+    /// One thread folds at a time (<see cref="_folding"/>). A thread that finds another folding leaves its chunk to it: the
+    /// folder, after releasing, looks again at the next chunk and folds on if it has finished meanwhile. Both the release
+    /// and the claim are full fences, so a finished chunk is never left unfolded.
+    /// </remarks>
+    private void Fold(int chunk)
     {
-        int length = dW1.Columns * _hp;
-        Span<T> sum = _dW1T![0].Row(0)[..length];
-        for (int c = 1; c < _dW1T.Length; c++)
+        Volatile.Write(ref _finished[chunk], 1);
+        while (true)
         {
-            SimdMath.Add(sum, _dW1T[c].Row(0)[..length], sum);
+            if (Interlocked.CompareExchange(ref _folding, 1, 0) != 0)
+            {
+                return;
+            }
+
+            int next = _nextToFold;
+            while (next < _finished.Length && Volatile.Read(ref _finished[next]) != 0)
+            {
+                FoldInto0(next);
+                next++;
+            }
+
+            _nextToFold = next;
+            Interlocked.Exchange(ref _folding, 0);
+            if (next == _finished.Length || Volatile.Read(ref _finished[next]) == 0)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Chunk 0's first-layer partials += chunk <paramref name="c"/>'s (nothing for chunk 0 itself).</summary>
+    private void FoldInto0(int c)
+    {
+        if (c == 0)
+        {
+            return;
         }
 
+        if (_sparse is null)
+        {
+            SimdMath.Add(_dW1[0].AsSpan(), _dW1[c].AsSpan(), _dW1[0].AsSpan());
+            return;
+        }
+
+        int length = _dW1[0].Columns * _hp;
+        Span<T> sum = _dW1T![0].Row(0)[..length];
+        SimdMath.Add(sum, _dW1T[c].Row(0)[..length], sum);
+        int dense = _sparse.DenseRows.Length * _dW1[0].Rows;
+        if (dense > 0)
+        {
+            Span<T> denseSum = _denseSums![0].AsSpan(0, dense);
+            SimdMath.Add(denseSum, _denseSums[c].AsSpan(0, dense), denseSum);
+        }
+    }
+
+    /// <summary>dW1[h, k] = dW1ᵀ_0[k·hp + h], the chunks' partials already folded into chunk 0's (<see cref="Fold"/>).</summary>
+    private void ReduceTransposed(Matrix<T> dW1)
+    {
+        Span<T> sum = _dW1T![0].Row(0);
         int hp = _hp;
         for (int h = 0; h < dW1.Rows; h++)
         {
@@ -246,7 +314,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         }
     }
 
-    /// <summary>dW1's dense-row columns: each chunk's added-up lanes, summed in chunk order, then divided by 255 (<see cref="SparseKernels.StoreDenseRowGradient"/>).</summary>
+    /// <summary>dW1's dense-row columns: the chunks' added-up lanes (folded into chunk 0's in chunk order), divided by 255 (<see cref="SparseKernels.StoreDenseRowGradient"/>).</summary>
     private void ReduceDenseRows(Matrix<T> dW1, int[] denseRows)
     {
         int length = denseRows.Length * dW1.Rows;
@@ -255,13 +323,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             return;
         }
 
-        Span<T> sum = _denseSums![0].AsSpan(0, length);
-        for (int c = 1; c < _denseSums.Length; c++)
-        {
-            SimdMath.Add(sum, _denseSums[c].AsSpan(0, length), sum);
-        }
-
-        SparseKernels.StoreDenseRowGradient<T>(sum, denseRows, dW1);
+        SparseKernels.StoreDenseRowGradient<T>(_denseSums![0].AsSpan(0, length), denseRows, dW1);
     }
 
     public void Execute(int chunk)
@@ -354,6 +416,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         }
 
         _loss[chunk] = loss;
+        Fold(chunk);
     }
 
     private static void AddRowSums(Matrix<T> m, Span<T> sums, int c0, int c1)
