@@ -373,6 +373,16 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
             int c1 = Math.Min(c0 + BlockColumns, end);
             bool accumulate = c0 != start;
 
+            // The block's columns of Z1…A2, dZ1 and dZ2 are written for the first time in this step below (the matrices span
+            // the whole batch, far beyond the caches): ask for their lines now, while the forward kernels compute, instead
+            // of stalling on memory at the head's stores (Zen 4: ≈ 2–4 % of a seed step).
+            CacheHints.PrefetchColumnsL2(f.Z1, c0, c1);
+            CacheHints.PrefetchColumnsL2(f.A1, c0, c1);
+            CacheHints.PrefetchColumnsL2(f.Z2, c0, c1);
+            CacheHints.PrefetchColumnsL2(f.A2, c0, c1);
+            CacheHints.PrefetchColumnsL2(g.DZ1, c0, c1);
+            CacheHints.PrefetchColumnsL2(g.DZ2, c0, c1);
+
             // Z1 = W1·X                                              (hidden × block)
             if (sparse is null)
             {
