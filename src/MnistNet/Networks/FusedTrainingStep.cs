@@ -64,9 +64,12 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
     private T[][]? _denseLanes;
     private T[][]? _denseSums;
 
-    // Scratch belongs to a chunk, not to a thread: which thread runs a chunk varies from step to step, and a
-    // thread-static buffer would be allocated (and its thread-static storage grown) whenever a thread first ran one.
+    // Scratch that a chunk needs only while it runs (the head's, the sparse block's Z1ᵀ and dZ1ᵀ, the dense rows' lanes)
+    // belongs to a slot, one per thread that can run chunks at once: a running chunk holds a slot (_slotBusy), so a
+    // thread that runs several chunks in a step reuses buffers still in its cache instead of a fresh set per chunk.
+    // (Not thread-static buffers: those would be allocated whenever a thread first ran a chunk.)
     private readonly T[][] _headScratch;
+    private readonly int[] _slotBusy;
 
     public FusedTrainingStep(Network<T> network, NetworkWorkspace<T> workspace)
     {
@@ -83,11 +86,17 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         _dB1 = new T[chunks][];
         _dB2 = new T[chunks][];
         _loss = new double[chunks];
-        _headScratch = new T[chunks][];
+        int slots = Math.Max(1, Math.Min(chunks, WorkerPool.Shared.MaxParticipants));
+        _slotBusy = new int[slots];
+        _headScratch = new T[slots][];
         _finished = new int[chunks];
-        for (int c = 0; c < chunks; c++)
+        for (int c = 0; c < slots; c++)
         {
             _headScratch[c] = new T[2 * BlockColumns];
+        }
+
+        for (int c = 0; c < chunks; c++)
+        {
             _dW1[c] = new Matrix<T>(hidden, inputs);
             _dW2[c] = new Matrix<T>(outputs, hidden);
             _dB1[c] = new T[hidden];
@@ -119,11 +128,14 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         {
             _w1t = new Matrix<T>(1, network.Inputs * maxHp);
             _dW1T = new Matrix<T>[_loss.Length];
-            _blockScratch = new Matrix<T>[_loss.Length];
+            _blockScratch = new Matrix<T>[_slotBusy.Length];
             for (int c = 0; c < _dW1T.Length; c++)
             {
                 _dW1T[c] = new Matrix<T>(1, network.Inputs * maxHp);
+            }
 
+            for (int c = 0; c < _blockScratch.Length; c++)
+            {
                 // Two blocks of padded rows (Z1ᵀ and dZ1ᵀ) at the widest padding any path uses. Padding lanes may hold
                 // stale values from another path's width; they only ever feed padding lanes, which the reductions never read.
                 _blockScratch[c] = new Matrix<T>(1, 2 * BlockColumns * maxHp);
@@ -151,11 +163,15 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         if (_denseWeights is null || _denseWeights.Length < size)
         {
             _denseWeights = new T[size];
-            _denseLanes = new T[_loss.Length][];
+            _denseLanes = new T[_slotBusy.Length][];
             _denseSums = new T[_loss.Length][];
             for (int c = 0; c < _denseLanes.Length; c++)
             {
                 _denseLanes[c] = new T[size * SparseKernels.DenseRowLanes];
+            }
+
+            for (int c = 0; c < _denseSums.Length; c++)
+            {
                 _denseSums[c] = new T[size];
             }
         }
@@ -328,6 +344,33 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
 
     public void Execute(int chunk)
     {
+        int slot = AcquireSlot();
+        try
+        {
+            ExecuteChunk(chunk, slot);
+        }
+        finally
+        {
+            Volatile.Write(ref _slotBusy[slot], 0);
+        }
+    }
+
+    /// <summary>A free scratch slot, now held; there are as many as threads that can run chunks at once.</summary>
+    private int AcquireSlot()
+    {
+        for (int s = 0; s < _slotBusy.Length; s++)
+        {
+            if (Interlocked.CompareExchange(ref _slotBusy[s], 1, 0) == 0)
+            {
+                return s;
+            }
+        }
+
+        throw new InvalidOperationException("A training workspace is being used by more threads at once than the worker pool has; use one workspace per thread.");
+    }
+
+    private void ExecuteChunk(int chunk, int slot)
+    {
         Dense<T> first = _first;
         Dense<T> second = _second;
         Matrix<T> w1 = first.Weight.Value;
@@ -342,7 +385,7 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         if (sparse is not null)
         {
             int size = BlockColumns * hp;
-            Span<T> scratch = _blockScratch![chunk].Row(0);
+            Span<T> scratch = _blockScratch![slot].Row(0);
             zt = scratch.Slice(0, size);
             dzt = scratch.Slice(size, size);
             dW1T = _dW1T![chunk].Row(0);
@@ -353,10 +396,10 @@ internal sealed class FusedTrainingStep<T> : IChunkJob
         if (sparse is not null && sparse.DenseRows.Length > 0)
         {
             // Not cleared: the chunk's first block writes its lanes instead of adding to them.
-            denseLanes = _denseLanes![chunk].AsSpan(0, sparse.DenseRows.Length * hidden * SparseKernels.DenseRowLanes);
+            denseLanes = _denseLanes![slot].AsSpan(0, sparse.DenseRows.Length * hidden * SparseKernels.DenseRowLanes);
         }
 
-        T[] headScratch = _headScratch[chunk];
+        T[] headScratch = _headScratch[slot];
         ForwardPass<T> f = _forward;
         Gradients<T> g = _gradients;
         Matrix<T> dW1 = _dW1[chunk];
