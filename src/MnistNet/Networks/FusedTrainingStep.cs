@@ -15,7 +15,8 @@ namespace MnistNet.Networks;
 /// <remarks>
 /// <para>Determinism: the columns are split into chunks of <see cref="ChunkColumns"/> (fixed, whatever the thread
 /// count); each chunk accumulates its own partial gradients block by block, and the partials are summed in chunk
-/// order (the first layer's while the pool still runs, as chunks finish: <see cref="Fold"/>). The result is therefore bit-identical on any number of threads. With a dense input it differs from the unfused
+/// order (the first layer's while the pool still runs, as chunks finish: <see cref="Fold"/>). The result is therefore
+/// bit-identical on any number of threads. With a dense input it differs from the unfused
 /// <see cref="TwoLayerNetwork{T}.BackwardProp(Matrix{T}, ReadOnlySpan{ushort}, ForwardPass{T}, Gradients{T})"/> only in
 /// the order of the additions inside dW1, dW2, db1 and db2. With a <see cref="SparseColumns{T}"/> input, Z1 is also
 /// summed another way (the sparse rows' non-zeros, then the dense rows' bytes times W1 / 255), so every value may differ
