@@ -506,40 +506,10 @@ internal static class SparseKernels
                     {
                         TVec x0 = TOps.LoadBytes(in k);
                         TVec x1 = TOps.LoadBytes(in Unsafe.Add(ref k, SparseColumns<T>.PanelTileColumns));
-                        TVec s;
-                        s = TOps.Load(in dj);
-                        a0 = TOps.FusedMultiplyAdd(s, x0, a0);
-                        b0 = TOps.FusedMultiplyAdd(s, x1, b0);
-                        s = TOps.Load(in Unsafe.Add(ref dj, ldz));
-                        a1 = TOps.FusedMultiplyAdd(s, x0, a1);
-                        b1 = TOps.FusedMultiplyAdd(s, x1, b1);
-                        s = TOps.Load(in Unsafe.Add(ref dj, 2 * ldz));
-                        a2 = TOps.FusedMultiplyAdd(s, x0, a2);
-                        b2 = TOps.FusedMultiplyAdd(s, x1, b2);
-                        s = TOps.Load(in Unsafe.Add(ref dj, 3 * ldz));
-                        a3 = TOps.FusedMultiplyAdd(s, x0, a3);
-                        b3 = TOps.FusedMultiplyAdd(s, x1, b3);
-                        s = TOps.Load(in Unsafe.Add(ref dj, 4 * ldz));
-                        a4 = TOps.FusedMultiplyAdd(s, x0, a4);
-                        b4 = TOps.FusedMultiplyAdd(s, x1, b4);
-                        ref T dk = ref Unsafe.Add(ref dj, L);
+                        GradientTileStep<T, TVec, TOps>(in dj, ldz, x0, x1, ref a0, ref a1, ref a2, ref a3, ref a4, ref b0, ref b1, ref b2, ref b3, ref b4);
                         x0 = TOps.LoadBytes(in Unsafe.Add(ref k, L));
                         x1 = TOps.LoadBytes(in Unsafe.Add(ref k, SparseColumns<T>.PanelTileColumns + L));
-                        s = TOps.Load(in dk);
-                        a0 = TOps.FusedMultiplyAdd(s, x0, a0);
-                        b0 = TOps.FusedMultiplyAdd(s, x1, b0);
-                        s = TOps.Load(in Unsafe.Add(ref dk, ldz));
-                        a1 = TOps.FusedMultiplyAdd(s, x0, a1);
-                        b1 = TOps.FusedMultiplyAdd(s, x1, b1);
-                        s = TOps.Load(in Unsafe.Add(ref dk, 2 * ldz));
-                        a2 = TOps.FusedMultiplyAdd(s, x0, a2);
-                        b2 = TOps.FusedMultiplyAdd(s, x1, b2);
-                        s = TOps.Load(in Unsafe.Add(ref dk, 3 * ldz));
-                        a3 = TOps.FusedMultiplyAdd(s, x0, a3);
-                        b3 = TOps.FusedMultiplyAdd(s, x1, b3);
-                        s = TOps.Load(in Unsafe.Add(ref dk, 4 * ldz));
-                        a4 = TOps.FusedMultiplyAdd(s, x0, a4);
-                        b4 = TOps.FusedMultiplyAdd(s, x1, b4);
+                        GradientTileStep<T, TVec, TOps>(in Unsafe.Add(ref dj, L), ldz, x0, x1, ref a0, ref a1, ref a2, ref a3, ref a4, ref b0, ref b1, ref b2, ref b3, ref b4);
                         k = ref Unsafe.Add(ref k, tileStride);
                         dj = ref Unsafe.Add(ref dj, 2 * L);
                     }
@@ -550,21 +520,7 @@ internal static class SparseKernels
                         TVec x0 = TOps.LoadBytes(in k);
                         TVec x1 = TOps.LoadBytes(in Unsafe.Add(ref k, SparseColumns<T>.PanelTileColumns));
                         dj = ref Unsafe.Add(ref d0, j);
-                        TVec s = TOps.Load(in dj);
-                        a0 = TOps.FusedMultiplyAdd(s, x0, a0);
-                        b0 = TOps.FusedMultiplyAdd(s, x1, b0);
-                        s = TOps.Load(in Unsafe.Add(ref dj, ldz));
-                        a1 = TOps.FusedMultiplyAdd(s, x0, a1);
-                        b1 = TOps.FusedMultiplyAdd(s, x1, b1);
-                        s = TOps.Load(in Unsafe.Add(ref dj, 2 * ldz));
-                        a2 = TOps.FusedMultiplyAdd(s, x0, a2);
-                        b2 = TOps.FusedMultiplyAdd(s, x1, b2);
-                        s = TOps.Load(in Unsafe.Add(ref dj, 3 * ldz));
-                        a3 = TOps.FusedMultiplyAdd(s, x0, a3);
-                        b3 = TOps.FusedMultiplyAdd(s, x1, b3);
-                        s = TOps.Load(in Unsafe.Add(ref dj, 4 * ldz));
-                        a4 = TOps.FusedMultiplyAdd(s, x0, a4);
-                        b4 = TOps.FusedMultiplyAdd(s, x1, b4);
+                        GradientTileStep<T, TVec, TOps>(in dj, ldz, x0, x1, ref a0, ref a1, ref a2, ref a3, ref a4, ref b0, ref b1, ref b2, ref b3, ref b4);
                     }
 
                     TOps.Store(a0, ref p0);
@@ -602,6 +558,33 @@ internal static class SparseKernels
                 DenseRowsGradientRow<T, TVec, TOps>(ref panel, count, q, ref Unsafe.Add(ref d, h * ldz), n, ref Unsafe.Add(ref lanes, ((q * hidden) + h) * L), accumulate);
             }
         }
+    }
+
+    /// <summary>
+    /// One vector step of <see cref="DenseRowsGradientBlock"/>'s tile: a[r] += dz[r]·x0 and b[r] += dz[r]·x1 for the five
+    /// rows of dz (<paramref name="ldz"/> apart) from <paramref name="d"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void GradientTileStep<T, TVec, TOps>(ref readonly T d, nint ldz, TVec x0, TVec x1, ref TVec a0, ref TVec a1, ref TVec a2, ref TVec a3, ref TVec a4, ref TVec b0, ref TVec b1, ref TVec b2, ref TVec b3, ref TVec b4)
+        where T : unmanaged, IFloatingPointIeee754<T>
+        where TVec : struct
+        where TOps : ISimdOps<T, TVec>
+    {
+        TVec s = TOps.Load(in d);
+        a0 = TOps.FusedMultiplyAdd(s, x0, a0);
+        b0 = TOps.FusedMultiplyAdd(s, x1, b0);
+        s = TOps.Load(in Unsafe.Add(ref Unsafe.AsRef(in d), ldz));
+        a1 = TOps.FusedMultiplyAdd(s, x0, a1);
+        b1 = TOps.FusedMultiplyAdd(s, x1, b1);
+        s = TOps.Load(in Unsafe.Add(ref Unsafe.AsRef(in d), 2 * ldz));
+        a2 = TOps.FusedMultiplyAdd(s, x0, a2);
+        b2 = TOps.FusedMultiplyAdd(s, x1, b2);
+        s = TOps.Load(in Unsafe.Add(ref Unsafe.AsRef(in d), 3 * ldz));
+        a3 = TOps.FusedMultiplyAdd(s, x0, a3);
+        b3 = TOps.FusedMultiplyAdd(s, x1, b3);
+        s = TOps.Load(in Unsafe.Add(ref Unsafe.AsRef(in d), 4 * ldz));
+        a4 = TOps.FusedMultiplyAdd(s, x0, a4);
+        b4 = TOps.FusedMultiplyAdd(s, x1, b4);
     }
 
     /// <summary>One (dense row, dz row) pair of <see cref="DenseRowsGradientBlock"/>: its 16 lanes, slice by slice.</summary>
